@@ -1,0 +1,1 @@
+"""CDK entry point (the stacks arrive with the infrastructure work)."""

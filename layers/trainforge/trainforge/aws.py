@@ -1,0 +1,55 @@
+"""AWS clients: one per service and region, created on first use and reused for the life of the process.
+
+boto3 finds the endpoint itself (``AWS_ENDPOINT_URL`` reaches an emulator), so nothing here knows about tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_appid="trainforge",
+)
+_clients: dict[tuple[str, str | None], Any] = {}
+_lock = threading.Lock()
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A cached boto3 client for ``service``."""
+    key = (service, region)
+    found = _clients.get(key)
+    if found is None:
+        with _lock:
+            found = _clients.get(key)
+            if found is None:
+                found = boto3.session.Session().client(service, region_name=region, config=_CONFIG)
+                _clients[key] = found
+    return found
+
+
+def reset_clients() -> None:
+    """Forget cached clients (after the endpoint or credentials in the environment changed)."""
+    with _lock:
+        _clients.clear()
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, or '' for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message", "")) or str(exc)
+    return str(exc)

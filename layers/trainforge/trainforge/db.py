@@ -1,0 +1,124 @@
+"""The database engine: one per process, safe over a network that fails.
+
+- The URL comes from ``DATABASE_URL`` or, in AWS, from the Secrets Manager secret RDS writes.
+- In AWS the connection uses TLS that verifies the server: pg8000's default context silently falls back to
+  plaintext, so an explicit ``ssl.SSLContext`` is always passed (RDS Proxy presents an Amazon Trust Services
+  certificate, which the system store verifies; ``DATABASE_CA_BUNDLE`` points at another bundle).
+- A socket timeout bounds every wait, so a paused or failing-over Aurora cannot hang a function.
+- A failover (SQLSTATE 08xxx, 57P01, 25006) counts as a disconnect: the pool drops the connection and
+  :func:`run_in_transaction` runs the whole unit once more on a fresh one. Nothing is half-applied because a
+  unit is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from trainforge.settings import Settings
+
+T = TypeVar("T")
+
+DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+
+
+def sqlstate(exc: BaseException | None) -> str:
+    """The SQLSTATE of a pg8000 error (its first argument is the server's field dict), or ''."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], dict):
+        return str(args[0].get("C", ""))
+    return ""
+
+
+def is_failover_error(exc: BaseException | None) -> bool:
+    code = sqlstate(exc)
+    return code.startswith("08") or code in DISCONNECT_SQLSTATES
+
+
+def url_from_secret(secret: dict[str, Any]) -> URL:
+    """Build a pg8000 URL from the JSON secret that RDS and ``DatabaseSecret`` write."""
+    missing = [k for k in ("username", "password", "host") if not secret.get(k)]
+    if missing:
+        raise ValueError(f"database secret lacks {', '.join(missing)}")
+    return URL.create(
+        "postgresql+pg8000",
+        username=secret["username"],
+        password=secret["password"],
+        host=secret.get("proxyHost") or secret["host"],
+        port=int(secret.get("port") or 5432),
+        database=secret.get("dbname") or "postgres",
+    )
+
+
+def resolve_url(settings: Settings, secrets_client: Any | None = None) -> URL:
+    if settings.database_url:
+        return make_url(settings.database_url)
+    if settings.database_secret_arn:
+        if secrets_client is None:
+            from trainforge.aws import client
+
+            secrets_client = client("secretsmanager", settings.region)
+        value = secrets_client.get_secret_value(SecretId=settings.database_secret_arn)["SecretString"]
+        return url_from_secret(json.loads(value))
+    raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN must be set")
+
+
+def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """A context that verifies the server's certificate and host name."""
+    context = ssl.create_default_context(cafile=ca_bundle)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def create_database_engine(
+    settings: Settings, *, secrets_client: Any | None = None, pool_size: int = 1
+) -> Engine:
+    """The engine for this process. In Lambda one connection per container bounds the database's load."""
+    url = resolve_url(settings, secrets_client)
+    connect_args: dict[str, Any] = {"timeout": settings.database_timeout_seconds}
+    if settings.mode == "aws" and url.query.get("unix_sock") is None:
+        connect_args["ssl_context"] = tls_context(settings.database_ca_bundle)
+    engine = create_engine(
+        url,
+        connect_args=connect_args,
+        pool_size=pool_size,
+        max_overflow=0 if settings.mode == "aws" else 4,
+        pool_recycle=600,
+        pool_timeout=settings.database_timeout_seconds,
+    )
+    mark_failovers_as_disconnects(engine)
+    return engine
+
+
+def mark_failovers_as_disconnects(engine: Engine) -> None:
+    """SQLAlchemy's pg8000 dialect knows only 'network error' and 'connection is closed'."""
+
+    @event.listens_for(engine, "handle_error")
+    def _failover_is_disconnect(context: Any) -> None:
+        if is_failover_error(context.original_exception):
+            context.is_disconnect = True
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def run_in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T], attempts: int = 2) -> T:
+    """Run ``work`` in one transaction; after a dropped connection, run it again from the start on a new one."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with sessions.begin() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt < attempts and (exc.connection_invalidated or is_failover_error(exc.orig)):
+                continue
+            raise
+    raise AssertionError("unreachable")

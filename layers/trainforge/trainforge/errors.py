@@ -1,0 +1,81 @@
+"""Trainforge's error hierarchy, rooted at the contract's ``SageMakerError``.
+
+Every error says what was wrong and how to fix it; ``field`` names the offending input where there is one, so
+the API can answer a 4xx that points at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: the field and the rule it broke."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class SageMakerError(Exception):
+    """Base exception for SageMaker training errors."""
+
+    code = "sagemaker_error"
+
+    def __init__(self, message: str, *, field: str | None = None, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or ([Problem(field, message)] if field else [])
+        self.field = field or (self.problems[0].field if self.problems else None)
+
+
+class SageMakerConfigurationError(SageMakerError):
+    """Raised when SageMaker configuration is invalid."""
+
+    code = "invalid_configuration"
+
+    @classmethod
+    def from_problems(
+        cls, problems: list[Problem], subject: str = "configuration"
+    ) -> SageMakerConfigurationError:
+        listing = "; ".join(str(p) for p in problems)
+        return cls(f"invalid {subject}: {listing}", problems=problems)
+
+
+class SageMakerJobError(SageMakerError):
+    """Raised when SageMaker job operations fail."""
+
+    code = "job_error"
+
+
+class DockerContainerError(SageMakerError):
+    """Raised when Docker container operations fail."""
+
+    code = "container_error"
+
+
+class JobNotFoundError(SageMakerJobError):
+    """No training job with that id or name."""
+
+    code = "not_found"
+
+
+class BuildNotFoundError(DockerContainerError):
+    """No container build with that id."""
+
+    code = "not_found"
+
+
+class DatasetValidationError(SageMakerConfigurationError):
+    """A dataset folder or its metadata file breaks a rule; ``problems`` lists every one."""
+
+    code = "invalid_dataset"
+
+
+class RetryableSubmissionError(SageMakerJobError):
+    """SageMaker was busy (throttled) past the caller's deadline: the submission is kept and must be retried."""
+
+    code = "submission_throttled"

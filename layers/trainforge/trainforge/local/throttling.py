@@ -1,0 +1,121 @@
+"""A SageMaker endpoint that throttles like the real one: ``CreateTrainingJob`` beyond a set rate answers
+``ThrottlingException``; every other call, and every admitted create, is forwarded to the emulator behind it.
+
+Local mode uses it so that submissions meet SageMaker's account-wide limit (about one create a second) before
+they meet it in AWS; the benchmarks use it scaled to measure how close the queue drains to the allowed rate.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+THROTTLED_TARGET = "SageMaker.CreateTrainingJob"
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up."""
+
+    def __init__(self, rate: float, burst: float = 1.0) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+
+class ThrottlingSageMakerEndpoint:
+    """An HTTP server on loopback in front of ``upstream`` (moto's server)."""
+
+    def __init__(self, upstream: str, rate_per_second: float, burst: float = 1.0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.bucket = TokenBucket(rate_per_second, burst)
+        self.admitted = 0
+        self.throttled = 0
+        self._count_lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if self.headers.get("X-Amz-Target") == THROTTLED_TARGET:
+                    if not endpoint.bucket.take():
+                        endpoint._count(throttled=True)
+                        payload = json.dumps(
+                            {"__type": "ThrottlingException", "message": "Rate exceeded"}
+                        ).encode()
+                        self._reply(400, {"Content-Type": "application/x-amz-json-1.1"}, payload)
+                        return
+                    endpoint._count(throttled=False)
+                self._forward(body)
+
+            def _forward(self, body: bytes) -> None:
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
+                request = urllib.request.Request(  # noqa: S310 - the upstream is the loopback emulator
+                    endpoint.upstream + self.path, data=body, headers=headers, method="POST"
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        self._reply(response.status, dict(response.headers), response.read())
+                except urllib.error.HTTPError as error:
+                    self._reply(error.code, dict(error.headers), error.read())
+
+            def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in (
+                        "content-length",
+                        "transfer-encoding",
+                        "connection",
+                        "server",
+                        "date",
+                    ):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _count(self, *, throttled: bool) -> None:
+        with self._count_lock:
+            if throttled:
+                self.throttled += 1
+            else:
+                self.admitted += 1
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ThrottlingSageMakerEndpoint:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,1 @@
+"""Database models and the typed shapes of the events Trainforge consumes."""

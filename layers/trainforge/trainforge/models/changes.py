@@ -1,0 +1,60 @@
+"""State changes as Trainforge applies them, whatever reported them (an event, a describe call, a submit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class JobStateChange:
+    """A training job's state at one moment, in SageMaker's words."""
+
+    job_name: str
+    status: str
+    secondary_status: str | None = None
+    failure_reason: str | None = None
+    last_modified_at: datetime | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    sagemaker_arn: str | None = None
+    instance_type: str | None = None
+    instance_count: int | None = None
+    role_arn: str | None = None
+    image_uri: str | None = None
+    input_uri: str | None = None
+    output_uri: str | None = None
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    model_artifacts_uri: str | None = None
+    billable_seconds: int | None = None
+
+    @property
+    def training_seconds(self) -> int | None:
+        if self.started_at and self.ended_at:
+            return max(0, int((self.ended_at - self.started_at).total_seconds()))
+        return None
+
+
+@dataclass(frozen=True)
+class BuildStateChange:
+    """A CodeBuild build's state at one moment."""
+
+    build_id: str
+    project_name: str
+    status: str
+    current_phase: str | None = None
+    log_url: str | None = None
+    image_uri: str | None = None
+    image_digest: str | None = None
+    failure_reason: str | None = None
+    event_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What applying a change did: the row it touched, whether it created it, whether the row moved."""
+
+    job_id: int | None
+    created: bool
+    applied: bool

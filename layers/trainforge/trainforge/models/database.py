@@ -1,0 +1,148 @@
+"""SQLAlchemy 2 models: training jobs, their status history and reports, and container builds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep Alembic's autogenerate and the migrations in step.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TrainingJob(Base):
+    """One training job: submitted by Trainforge, or seen in the account (``origin='external'``)."""
+
+    __tablename__ = "training_jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_name: Mapped[str] = mapped_column(String(63), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    origin: Mapped[str] = mapped_column(String(16), server_default="trainforge")
+    environment: Mapped[str] = mapped_column(String(16), server_default="sagemaker")
+    status: Mapped[str] = mapped_column(String(16))
+    status_rank: Mapped[int] = mapped_column(SmallInteger)
+    secondary_status: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    source_uri: Mapped[str | None] = mapped_column(Text)
+    input_uri: Mapped[str | None] = mapped_column(Text)
+    output_uri: Mapped[str | None] = mapped_column(Text)
+    role_arn: Mapped[str | None] = mapped_column(Text)
+    image_uri: Mapped[str | None] = mapped_column(Text)
+    instance_type: Mapped[str | None] = mapped_column(String(32))
+    instance_count: Mapped[int | None] = mapped_column(Integer)
+    sagemaker_arn: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SageMaker's LastModifiedTime of the newest state applied: with the rank, it orders late events.
+    last_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    history: Mapped[list[JobStatusHistory]] = relationship(
+        back_populates="job",
+        order_by="JobStatusHistory.at",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    report: Mapped[TrainingReport | None] = relationship(
+        back_populates="job", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        # Keyset pagination, newest first, with or without a status filter.
+        Index("ix_training_jobs_created_at_id", text("created_at DESC"), text("id DESC")),
+        Index("ix_training_jobs_status_created_at_id", "status", text("created_at DESC"), text("id DESC")),
+        # The reconciler looks only at jobs that are not finished.
+        Index("ix_training_jobs_active_updated_at", "updated_at", postgresql_where=text("status_rank < 3")),
+    )
+
+
+class JobStatusHistory(Base):
+    """Every distinct status a job went through, in SageMaker's time; duplicates collapse on the key."""
+
+    __tablename__ = "training_job_status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    secondary_status: Mapped[str] = mapped_column(String(64), server_default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    job: Mapped[TrainingJob] = relationship(back_populates="history")
+
+    __table_args__ = (UniqueConstraint("job_id", "status", "secondary_status", "at"),)
+
+
+class TrainingReport(Base):
+    """What a finished job produced and cost."""
+
+    __tablename__ = "training_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"), unique=True)
+    final_metrics: Mapped[dict[str, float]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    model_artifacts_uri: Mapped[str | None] = mapped_column(Text)
+    billable_seconds: Mapped[int | None] = mapped_column(Integer)
+    training_seconds: Mapped[int | None] = mapped_column(Integer)
+    estimated_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    job: Mapped[TrainingJob] = relationship(back_populates="report")
+
+
+class ContainerBuild(Base):
+    """A training-image build run by CodeBuild."""
+
+    __tablename__ = "container_builds"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    build_id: Mapped[str] = mapped_column(String(255), unique=True)
+    project_name: Mapped[str] = mapped_column(String(255))
+    base_image: Mapped[str | None] = mapped_column(Text)
+    image_uri: Mapped[str | None] = mapped_column(Text)
+    image_digest: Mapped[str | None] = mapped_column(String(100))
+    source_uri: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    status_rank: Mapped[int] = mapped_column(SmallInteger)
+    current_phase: Mapped[str | None] = mapped_column(String(32))
+    log_url: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_container_builds_created_at_id", text("created_at DESC"), text("id DESC")),)

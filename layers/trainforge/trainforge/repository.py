@@ -1,0 +1,395 @@
+"""Data access: every SQL statement Trainforge runs lives here.
+
+State changes are applied with one conditional statement each (an upsert with its history row and, when
+terminal, its report in the same statement), so a duplicate or late event can never move a job backwards and a
+change is never half-applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.models.changes import ApplyOutcome, BuildStateChange, JobStateChange
+from trainforge.models.database import ContainerBuild, JobStatusHistory, TrainingJob, TrainingReport
+from trainforge.models.status import (
+    BUILD_STATUS_RANK,
+    JOB_STATUS_RANK,
+    TERMINAL_RANK,
+    JobStatus,
+)
+
+MAX_PAGE_SIZE = 200
+
+# One statement per state change: the upsert (or, for unknown jobs when external ones are not recorded, nothing),
+# the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote.
+_APPLY_JOB_STATE = text(
+    """
+WITH upserted AS (
+    INSERT INTO training_jobs AS j (
+        job_name, origin, environment, status, status_rank, secondary_status, failure_reason, sagemaker_arn,
+        instance_type, instance_count, role_arn, image_uri, input_uri, output_uri,
+        created_at, updated_at, started_at, ended_at, last_modified_at)
+    SELECT :job_name, 'external', 'sagemaker', :status, :rank, :secondary_status, :failure_reason, :arn,
+        :instance_type, :instance_count, :role_arn, :image_uri, :input_uri, :output_uri,
+        COALESCE(CAST(:created_at AS timestamptz), now()), now(), :started_at, :ended_at, :last_modified_at
+    WHERE CAST(:record_external AS boolean)
+       OR EXISTS (SELECT 1 FROM training_jobs WHERE job_name = :job_name)
+    ON CONFLICT (job_name) DO UPDATE SET
+        status = EXCLUDED.status,
+        status_rank = EXCLUDED.status_rank,
+        secondary_status = EXCLUDED.secondary_status,
+        failure_reason = COALESCE(EXCLUDED.failure_reason, j.failure_reason),
+        sagemaker_arn = COALESCE(j.sagemaker_arn, EXCLUDED.sagemaker_arn),
+        instance_type = COALESCE(j.instance_type, EXCLUDED.instance_type),
+        instance_count = COALESCE(j.instance_count, EXCLUDED.instance_count),
+        started_at = COALESCE(EXCLUDED.started_at, j.started_at),
+        ended_at = COALESCE(EXCLUDED.ended_at, j.ended_at),
+        last_modified_at = COALESCE(EXCLUDED.last_modified_at, j.last_modified_at),
+        updated_at = now()
+    WHERE EXCLUDED.status_rank > j.status_rank
+       OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank
+           AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))
+    RETURNING j.id, (j.xmax = 0) AS created
+), target AS (
+    SELECT id FROM upserted
+    UNION ALL
+    SELECT id FROM training_jobs WHERE job_name = :job_name
+    LIMIT 1
+), history AS (
+    INSERT INTO training_job_status_history (job_id, status, secondary_status, at)
+    SELECT id, :status, COALESCE(:secondary_status, ''), COALESCE(CAST(:at AS timestamptz), now()) FROM target
+    ON CONFLICT ON CONSTRAINT uq_training_job_status_history_job_id_status_secondary_status_at DO NOTHING
+    RETURNING 1
+), report AS (
+    INSERT INTO training_reports AS r (
+        job_id, final_metrics, model_artifacts_uri, billable_seconds, training_seconds, estimated_cost_usd)
+    SELECT id, CAST(:final_metrics AS jsonb), :model_artifacts_uri, :billable_seconds, :training_seconds,
+        :estimated_cost_usd
+    FROM target WHERE CAST(:terminal AS boolean)
+    ON CONFLICT (job_id) DO UPDATE SET
+        final_metrics = r.final_metrics || EXCLUDED.final_metrics,
+        model_artifacts_uri = COALESCE(EXCLUDED.model_artifacts_uri, r.model_artifacts_uri),
+        billable_seconds = COALESCE(EXCLUDED.billable_seconds, r.billable_seconds),
+        training_seconds = COALESCE(EXCLUDED.training_seconds, r.training_seconds),
+        estimated_cost_usd = COALESCE(EXCLUDED.estimated_cost_usd, r.estimated_cost_usd),
+        updated_at = now()
+    RETURNING 1
+)
+SELECT (SELECT id FROM target) AS job_id,
+       COALESCE((SELECT created FROM upserted), false) AS created,
+       EXISTS (SELECT 1 FROM upserted) AS applied
+"""
+)
+
+_APPLY_BUILD_STATE = text(
+    """
+INSERT INTO container_builds AS b (
+    build_id, project_name, status, status_rank, current_phase, log_url, image_uri, image_digest,
+    failure_reason, created_at, updated_at, last_event_at)
+VALUES (:build_id, :project_name, :status, :rank, :current_phase, :log_url, :image_uri, :image_digest,
+    :failure_reason, COALESCE(CAST(:event_time AS timestamptz), now()), now(), :event_time)
+ON CONFLICT (build_id) DO UPDATE SET
+    status = EXCLUDED.status,
+    status_rank = EXCLUDED.status_rank,
+    current_phase = COALESCE(EXCLUDED.current_phase, b.current_phase),
+    log_url = COALESCE(EXCLUDED.log_url, b.log_url),
+    image_uri = COALESCE(b.image_uri, EXCLUDED.image_uri),
+    image_digest = COALESCE(EXCLUDED.image_digest, b.image_digest),
+    failure_reason = COALESCE(EXCLUDED.failure_reason, b.failure_reason),
+    last_event_at = COALESCE(EXCLUDED.last_event_at, b.last_event_at),
+    updated_at = now()
+WHERE EXCLUDED.status_rank > b.status_rank
+   OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank
+       AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))
+RETURNING b.id
+"""
+)
+
+
+def apply_job_state_change(
+    db: Session, change: JobStateChange, *, record_external: bool, estimated_cost_usd: Decimal | None = None
+) -> ApplyOutcome:
+    """Apply a SageMaker state, once, in order; record history and (when terminal) the report."""
+    rank = JOB_STATUS_RANK[change.status]
+    row = db.execute(
+        _APPLY_JOB_STATE,
+        {
+            "job_name": change.job_name,
+            "status": change.status,
+            "rank": rank,
+            "terminal_rank": TERMINAL_RANK,
+            "secondary_status": change.secondary_status,
+            "failure_reason": change.failure_reason,
+            "arn": change.sagemaker_arn,
+            "instance_type": change.instance_type,
+            "instance_count": change.instance_count,
+            "role_arn": change.role_arn,
+            "image_uri": change.image_uri,
+            "input_uri": change.input_uri,
+            "output_uri": change.output_uri,
+            "created_at": change.created_at,
+            "started_at": change.started_at,
+            "ended_at": change.ended_at,
+            "last_modified_at": change.last_modified_at,
+            "at": change.last_modified_at or change.ended_at or change.started_at or change.created_at,
+            "record_external": record_external,
+            "terminal": rank == TERMINAL_RANK,
+            "final_metrics": json.dumps(change.final_metrics),
+            "model_artifacts_uri": change.model_artifacts_uri,
+            "billable_seconds": change.billable_seconds,
+            "training_seconds": change.training_seconds,
+            "estimated_cost_usd": estimated_cost_usd,
+        },
+    ).one()
+    return ApplyOutcome(job_id=row.job_id, created=bool(row.created), applied=bool(row.applied))
+
+
+def apply_build_state_change(db: Session, change: BuildStateChange) -> bool:
+    """Apply a CodeBuild state, once, in order (by status rank, then the envelope's time). True if it moved."""
+    row = db.execute(
+        _APPLY_BUILD_STATE,
+        {
+            "build_id": change.build_id,
+            "project_name": change.project_name,
+            "status": change.status,
+            "rank": BUILD_STATUS_RANK[change.status],
+            "terminal_rank": TERMINAL_RANK,
+            "current_phase": change.current_phase,
+            "log_url": change.log_url,
+            "image_uri": change.image_uri,
+            "image_digest": change.image_digest,
+            "failure_reason": change.failure_reason,
+            "event_time": change.event_time,
+        },
+    ).first()
+    return row is not None
+
+
+def insert_pending_job(db: Session, values: dict[str, Any]) -> tuple[int, bool]:
+    """Record a job before submission. Returns (id, created); an existing name or idempotency key wins."""
+    statement = (
+        pg_insert(TrainingJob)
+        .values(status=JobStatus.PENDING, status_rank=JOB_STATUS_RANK[JobStatus.PENDING], **values)
+        .on_conflict_do_nothing()
+        .returning(TrainingJob.id)
+    )
+    new_id = db.execute(statement).scalar()
+    if new_id is not None:
+        return int(new_id), True
+    existing = find_job_for_submission(db, values["job_name"], values.get("idempotency_key"))
+    if existing is None:  # a concurrent delete between the two statements: treat as a conflict to report
+        raise SageMakerConfigurationError("job name is taken by a job being deleted", field="job_name")
+    return existing.id, False
+
+
+def find_job_for_submission(db: Session, job_name: str, idempotency_key: str | None) -> TrainingJob | None:
+    if idempotency_key:
+        by_key = db.scalars(select(TrainingJob).where(TrainingJob.idempotency_key == idempotency_key)).first()
+        if by_key is not None:
+            return by_key
+    return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
+
+
+def get_job(db: Session, job_id: int) -> TrainingJob | None:
+    return db.get(TrainingJob, job_id)
+
+
+def get_job_by_name(db: Session, job_name: str) -> TrainingJob | None:
+    return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
+
+
+def mark_submitted(db: Session, job_id: int, arn: str | None) -> None:
+    """SageMaker accepted the job: Pending becomes InProgress/Starting unless an event got there first."""
+    pending = TrainingJob.status == JobStatus.PENDING
+    db.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id)
+        .values(
+            sagemaker_arn=arn,
+            submitted_at=text("now()"),
+            updated_at=text("now()"),
+            status=_case(pending, JobStatus.IN_PROGRESS, TrainingJob.status),
+            status_rank=_case(pending, JOB_STATUS_RANK[JobStatus.IN_PROGRESS], TrainingJob.status_rank),
+            secondary_status=_case(pending, "Starting", TrainingJob.secondary_status),
+        )
+    )
+
+
+def _case(condition: Any, then: Any, otherwise: Any) -> Any:
+    return case((condition, then), else_=otherwise)
+
+
+def finish_before_running(db: Session, job_id: int, status: str, reason: str | None) -> bool:
+    """End a job that never ran (rejected, failed at submission, cancelled while pending). Only from Pending."""
+    result = db.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.PENDING)
+        .values(
+            status=status,
+            status_rank=JOB_STATUS_RANK[status],
+            failure_reason=reason,
+            ended_at=text("now()"),
+            updated_at=text("now()"),
+        )
+        .returning(TrainingJob.id)
+    )
+    changed = result.first() is not None
+    if changed:
+        db.execute(
+            pg_insert(JobStatusHistory)
+            .values(job_id=job_id, status=status, secondary_status="", at=text("now()"))
+            .on_conflict_do_nothing()
+        )
+    return changed
+
+
+def record_history(
+    db: Session, job_id: int, status: str, secondary_status: str | None, at: datetime | None
+) -> None:
+    db.execute(
+        pg_insert(JobStatusHistory)
+        .values(job_id=job_id, status=status, secondary_status=secondary_status or "", at=at or text("now()"))
+        .on_conflict_do_nothing()
+    )
+
+
+def history_of(db: Session, job_id: int) -> list[JobStatusHistory]:
+    return list(
+        db.scalars(
+            select(JobStatusHistory)
+            .where(JobStatusHistory.job_id == job_id)
+            .order_by(JobStatusHistory.at, JobStatusHistory.id)
+        )
+    )
+
+
+def report_of(db: Session, job_id: int) -> TrainingReport | None:
+    return db.scalars(select(TrainingReport).where(TrainingReport.job_id == job_id)).first()
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    status: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    origin: str | None = None
+
+
+def encode_cursor(created_at: datetime, row_id: int) -> str:
+    raw = f"{created_at.isoformat()}|{row_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, row_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        return datetime.fromisoformat(stamp), int(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise SageMakerConfigurationError(
+            "cursor is not one this API returned; pass next_cursor from the previous page", field="cursor"
+        ) from None
+
+
+def list_jobs(
+    db: Session, filters: JobFilters, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[tuple[TrainingJob, TrainingReport | None]], str | None]:
+    """A page of jobs, newest first, by keyset: as fast at a million rows as at a thousand."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise SageMakerConfigurationError.from_problems(
+            [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
+        )
+    query = select(TrainingJob, TrainingReport).outerjoin(
+        TrainingReport, TrainingReport.job_id == TrainingJob.id
+    )
+    if filters.status:
+        query = query.where(TrainingJob.status == filters.status)
+    if filters.origin:
+        query = query.where(TrainingJob.origin == filters.origin)
+    if filters.created_after:
+        query = query.where(TrainingJob.created_at >= filters.created_after)
+    if filters.created_before:
+        query = query.where(TrainingJob.created_at < filters.created_before)
+    if cursor:
+        created_at, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(TrainingJob.created_at, TrainingJob.id) < tuple_(created_at, row_id))
+    query = query.order_by(TrainingJob.created_at.desc(), TrainingJob.id.desc()).limit(limit + 1)
+    rows: list[tuple[TrainingJob, TrainingReport | None]] = [
+        (job, report) for job, report in db.execute(query).all()
+    ]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return rows, next_cursor
+
+
+def jobs_to_reconcile(db: Session, older_than_minutes: float, limit: int = 100) -> list[TrainingJob]:
+    """Submitted jobs that are not finished and have heard nothing for a while."""
+    return list(
+        db.scalars(
+            select(TrainingJob)
+            .where(
+                TrainingJob.status_rank < TERMINAL_RANK,
+                TrainingJob.status != JobStatus.PENDING,
+                TrainingJob.updated_at
+                < text("now() - make_interval(mins => :minutes)").bindparams(minutes=older_than_minutes),
+            )
+            .order_by(TrainingJob.updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def insert_build(db: Session, values: dict[str, Any]) -> int:
+    statement = (
+        pg_insert(ContainerBuild)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[ContainerBuild.build_id])
+        .returning(ContainerBuild.id)
+    )
+    new_id = db.execute(statement).scalar()
+    if new_id is not None:
+        return int(new_id)
+    return int(
+        db.scalars(select(ContainerBuild.id).where(ContainerBuild.build_id == values["build_id"])).one()
+    )
+
+
+def get_build(db: Session, build_row_id: int) -> ContainerBuild | None:
+    return db.get(ContainerBuild, build_row_id)
+
+
+def list_builds(
+    db: Session, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[ContainerBuild], str | None]:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise SageMakerConfigurationError.from_problems(
+            [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
+        )
+    query = select(ContainerBuild)
+    if cursor:
+        created_at, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(ContainerBuild.created_at, ContainerBuild.id) < tuple_(created_at, row_id))
+    rows = list(
+        db.scalars(
+            query.order_by(ContainerBuild.created_at.desc(), ContainerBuild.id.desc()).limit(limit + 1)
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, next_cursor

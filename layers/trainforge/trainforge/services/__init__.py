@@ -1,0 +1,1 @@
+"""The services of the contract: training configuration, dataset preparation, SageMaker training."""

@@ -1,0 +1,163 @@
+"""Following training jobs: SageMaker's descriptions (from events or ``DescribeTrainingJob``) become state
+changes, applied once and in order, with the report written on a terminal status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trainforge import repository
+from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.models.changes import ApplyOutcome, JobStateChange
+from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES
+from trainforge.pricing import estimate_cost_usd
+from trainforge.services.training_config import JOB_NAME_PATTERN
+
+Describe = Callable[[str], Mapping[str, Any] | None]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """SageMaker times: epoch milliseconds as a number or a string (events), datetimes (boto3), ISO strings."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, bool):
+        raise ValueError("a time cannot be a boolean")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+    if isinstance(value, str):
+        try:
+            return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"unsupported time value {value!r}")
+
+
+def _text(value: Any, limit: int = 4096) -> str | None:
+    if value is None:
+        return None
+    return str(value)[:limit]
+
+
+def _metrics(raw: Any) -> dict[str, float]:
+    found: dict[str, float] = {}
+    if not isinstance(raw, list):
+        return found
+    for item in raw:
+        if not isinstance(item, Mapping):
+            continue
+        name, value = item.get("MetricName"), item.get("Value")
+        if isinstance(name, str) and isinstance(value, int | float) and not isinstance(value, bool):
+            found[name] = float(value)
+    return found
+
+
+def state_change_from_description(description: Mapping[str, Any]) -> JobStateChange:
+    """A ``DescribeTrainingJob`` response or a state-change event's ``detail`` as a :class:`JobStateChange`.
+
+    Raises :class:`SageMakerConfigurationError` naming the field when the description cannot be trusted.
+    """
+    problems: list[Problem] = []
+    name = description.get("TrainingJobName")
+    if not isinstance(name, str) or not JOB_NAME_PATTERN.fullmatch(name):
+        problems.append(Problem("detail.TrainingJobName", "is missing or not a valid training job name"))
+    status = description.get("TrainingJobStatus")
+    if status not in SAGEMAKER_JOB_STATUSES:
+        problems.append(
+            Problem("detail.TrainingJobStatus", f"must be one of {sorted(SAGEMAKER_JOB_STATUSES)}")
+        )
+    times: dict[str, datetime | None] = {}
+    for key in ("LastModifiedTime", "CreationTime", "TrainingStartTime", "TrainingEndTime"):
+        try:
+            times[key] = parse_time(description.get(key))
+        except (ValueError, OverflowError, OSError):
+            problems.append(Problem(f"detail.{key}", "must be epoch milliseconds or an ISO 8601 time"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "training state change")
+
+    resources = description.get("ResourceConfig") or {}
+    algorithm = description.get("AlgorithmSpecification") or {}
+    output = description.get("OutputDataConfig") or {}
+    artifacts = description.get("ModelArtifacts") or {}
+    channels = description.get("InputDataConfig") or []
+    input_uri = None
+    if isinstance(channels, list) and channels and isinstance(channels[0], Mapping):
+        input_uri = ((channels[0].get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+    billable = description.get("BillableTimeInSeconds")
+    count = resources.get("InstanceCount") if isinstance(resources, Mapping) else None
+    return JobStateChange(
+        job_name=str(name),
+        status=str(status),
+        secondary_status=_text(description.get("SecondaryStatus"), 64),
+        failure_reason=_text(description.get("FailureReason")),
+        last_modified_at=times["LastModifiedTime"],
+        created_at=times["CreationTime"],
+        started_at=times["TrainingStartTime"],
+        ended_at=times["TrainingEndTime"],
+        sagemaker_arn=_text(description.get("TrainingJobArn"), 2048),
+        instance_type=_text(resources.get("InstanceType"), 32) if isinstance(resources, Mapping) else None,
+        instance_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        role_arn=_text(description.get("RoleArn"), 2048),
+        image_uri=_text(algorithm.get("TrainingImage")) if isinstance(algorithm, Mapping) else None,
+        input_uri=_text(input_uri),
+        output_uri=_text(output.get("S3OutputPath")) if isinstance(output, Mapping) else None,
+        final_metrics=_metrics(description.get("FinalMetricDataList")),
+        model_artifacts_uri=_text(artifacts.get("S3ModelArtifacts"))
+        if isinstance(artifacts, Mapping)
+        else None,
+        billable_seconds=billable if isinstance(billable, int) and not isinstance(billable, bool) else None,
+    )
+
+
+def complete_terminal_change(change: JobStateChange, describe: Describe | None) -> JobStateChange:
+    """Events do not promise metrics, artifacts or billable time: on a terminal status ask SageMaker, and keep
+    what the event said for anything the description lacks (or when SageMaker does not answer)."""
+    if change.status not in TERMINAL_JOB_STATUSES or describe is None:
+        return change
+    try:
+        description = describe(change.job_name)
+    except Exception:
+        return change
+    if not description or description.get("TrainingJobName") != change.job_name:
+        return change
+    try:
+        described = state_change_from_description(description)
+    except SageMakerConfigurationError:
+        return change
+    if described.status != change.status:
+        return change
+    return replace(
+        change,
+        final_metrics=described.final_metrics or change.final_metrics,
+        model_artifacts_uri=described.model_artifacts_uri or change.model_artifacts_uri,
+        billable_seconds=described.billable_seconds
+        if described.billable_seconds is not None
+        else change.billable_seconds,
+        started_at=change.started_at or described.started_at,
+        ended_at=change.ended_at or described.ended_at,
+        instance_type=change.instance_type or described.instance_type,
+        instance_count=change.instance_count or described.instance_count,
+    )
+
+
+def record_state_change(
+    db: Session, change: JobStateChange, *, record_external: bool, describe: Describe | None = None
+) -> ApplyOutcome:
+    """Apply one SageMaker state to the job's row, history and report (the caller commits)."""
+    change = complete_terminal_change(change, describe)
+    cost: Decimal | None = None
+    if change.status in TERMINAL_JOB_STATUSES:
+        try:
+            cost = estimate_cost_usd(change.instance_type, change.instance_count, change.billable_seconds)
+        except InvalidOperation:
+            cost = None
+    return repository.apply_job_state_change(
+        db, change, record_external=record_external, estimated_cost_usd=cost
+    )

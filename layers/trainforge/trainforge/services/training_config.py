@@ -1,0 +1,244 @@
+"""Training configuration: everything SageMaker would reject is rejected here, before any money is spent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from trainforge.errors import Problem, SageMakerConfigurationError
+
+JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9]+(?:-[a-z0-9]+)?)\.(?P<size>[a-z0-9]+)$")
+ENV_KEY_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+S3_URI_PATTERN = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+
+# Instance families SageMaker offers for training (botocore's TrainingInstanceType; a test keeps them in step).
+TRAINING_INSTANCE_FAMILIES = frozenset(
+    {
+        "m4", "m5", "m6i", "m7i", "m7i-flex", "m8i", "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex", "c8i",
+        "r5", "r5d", "r6i", "r7i", "r8i", "m8i-flex", "c8i-flex", "r8i-flex", "t3", "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
+        "p6-b200", "p6-b300", "p6e-gb200", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "trn1", "trn1n", "trn2",
+    }
+)  # fmt: skip
+
+MAX_HYPERPARAMETERS = 100
+MAX_HYPERPARAMETER_KEY = 256
+MAX_HYPERPARAMETER_VALUE = 2500
+MAX_METRIC_DEFINITIONS = 40
+MAX_ENVIRONMENT_VARIABLES = 100
+MAX_ENVIRONMENT_VALUE = 512
+MAX_TAGS = 50
+MAX_RUNTIME_LIMIT_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling; accounts start at 5 days by quota
+MAX_VOLUME_GB = 16384
+MAX_INSTANCE_COUNT = 100
+
+
+class TrainingEnvironment(StrEnum):
+    """Where a training job runs."""
+
+    SAGEMAKER = "sagemaker"
+    LOCAL = "local"
+
+
+@dataclass
+class TrainingConfig:
+    """What a user asks for: the job, its compute, its code's settings. Validated by :meth:`validate`."""
+
+    job_name: str
+    image_uri: str | None = None
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 24 * 3600
+    use_spot_instances: bool = False
+    max_wait_seconds: int | None = None
+    checkpoint_s3_uri: str | None = None
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+    metric_definitions: list[dict[str, str]] = field(default_factory=list)
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    entry_point: str | None = None
+    environment: TrainingEnvironment = TrainingEnvironment.SAGEMAKER
+
+    def problems(self) -> list[Problem]:
+        """Every rule this configuration breaks (empty when it is valid)."""
+        found: list[Problem] = []
+
+        def bad(name: str, message: str) -> None:
+            found.append(Problem(name, message))
+
+        if not isinstance(self.job_name, str) or not JOB_NAME_PATTERN.fullmatch(self.job_name):
+            bad(
+                "job_name",
+                "must be 1-63 letters, digits or hyphens, start and end with a letter or digit "
+                "(pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
+            )
+        if self.image_uri is not None and (not isinstance(self.image_uri, str) or not self.image_uri.strip()):
+            bad(
+                "image_uri",
+                "must be a container image URI such as <account>.dkr.ecr.<region>.amazonaws.com/repo:tag",
+            )
+        match = (
+            INSTANCE_TYPE_PATTERN.fullmatch(self.instance_type)
+            if isinstance(self.instance_type, str)
+            else None
+        )
+        if match is None:
+            bad("instance_type", "must look like ml.<family>.<size>, e.g. ml.m5.large")
+        elif match.group("family") not in TRAINING_INSTANCE_FAMILIES:
+            bad("instance_type", f"family {match.group('family')!r} is not offered for SageMaker training")
+        _check_int(found, "instance_count", self.instance_count, 1, MAX_INSTANCE_COUNT)
+        _check_int(found, "volume_size_gb", self.volume_size_gb, 1, MAX_VOLUME_GB)
+        _check_int(found, "max_runtime_seconds", self.max_runtime_seconds, 1, MAX_RUNTIME_LIMIT_SECONDS)
+        self._spot_problems(bad)
+        self._hyperparameter_problems(bad)
+        self._metric_problems(bad)
+        self._environment_problems(bad)
+        if len(self.tags) > MAX_TAGS:
+            bad("tags", f"at most {MAX_TAGS} tags")
+        if self.entry_point is not None and (
+            not self.entry_point or self.entry_point.startswith("/") or ".." in self.entry_point.split("/")
+        ):
+            bad("entry_point", "must be a relative path inside the training code, without '..'")
+        return found
+
+    def _spot_problems(self, bad: Any) -> None:
+        if not isinstance(self.use_spot_instances, bool):
+            bad("use_spot_instances", "must be true or false")
+            return
+        if self.use_spot_instances:
+            if self.max_wait_seconds is None:
+                bad(
+                    "max_wait_seconds", "is required with spot instances (and must be >= max_runtime_seconds)"
+                )
+            elif not isinstance(self.max_wait_seconds, int) or isinstance(self.max_wait_seconds, bool):
+                bad("max_wait_seconds", "must be an integer number of seconds")
+            elif (
+                isinstance(self.max_runtime_seconds, int) and self.max_wait_seconds < self.max_runtime_seconds
+            ):
+                bad("max_wait_seconds", "must be greater than or equal to max_runtime_seconds")
+            if not self.checkpoint_s3_uri:
+                bad("checkpoint_s3_uri", "is required with spot instances so an interrupted job can resume")
+        elif self.max_wait_seconds is not None:
+            bad("max_wait_seconds", "applies only with use_spot_instances: true")
+        if self.checkpoint_s3_uri and not S3_URI_PATTERN.fullmatch(self.checkpoint_s3_uri):
+            bad("checkpoint_s3_uri", "must be an s3://bucket/prefix URI")
+
+    def _hyperparameter_problems(self, bad: Any) -> None:
+        if not isinstance(self.hyperparameters, dict):
+            bad("hyperparameters", "must be an object of name to value")
+            return
+        if len(self.hyperparameters) > MAX_HYPERPARAMETERS:
+            bad("hyperparameters", f"at most {MAX_HYPERPARAMETERS} entries, got {len(self.hyperparameters)}")
+        for key, value in self.hyperparameters.items():
+            if not isinstance(key, str) or not key or len(key) > MAX_HYPERPARAMETER_KEY:
+                bad(f"hyperparameters.{key}", f"names must be 1-{MAX_HYPERPARAMETER_KEY} characters")
+            if not isinstance(value, str):
+                bad(f"hyperparameters.{key}", "values must be strings (numbers are converted when parsed)")
+            elif len(value) > MAX_HYPERPARAMETER_VALUE:
+                bad(f"hyperparameters.{key}", f"values must be at most {MAX_HYPERPARAMETER_VALUE} characters")
+
+    def _metric_problems(self, bad: Any) -> None:
+        if not isinstance(self.metric_definitions, list):
+            bad("metric_definitions", "must be a list of {Name, Regex}")
+            return
+        if len(self.metric_definitions) > MAX_METRIC_DEFINITIONS:
+            bad("metric_definitions", f"at most {MAX_METRIC_DEFINITIONS} definitions")
+        names: set[str] = set()
+        for index, definition in enumerate(self.metric_definitions):
+            where = f"metric_definitions[{index}]"
+            if not isinstance(definition, dict):
+                bad(where, "must be an object with Name and Regex")
+                continue
+            name, regex = definition.get("Name"), definition.get("Regex")
+            if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                bad(f"{where}.Name", "must be 1-255 characters")
+            elif name in names:
+                bad(f"{where}.Name", f"duplicate metric name {name!r}")
+            else:
+                names.add(name)
+            if not isinstance(regex, str) or not 1 <= len(regex) <= 500:
+                bad(f"{where}.Regex", "must be 1-500 characters")
+                continue
+            try:
+                compiled = re.compile(regex)
+            except re.error as exc:
+                bad(f"{where}.Regex", f"is not a valid regular expression: {exc}")
+                continue
+            if compiled.groups < 1:
+                bad(f"{where}.Regex", "must capture the metric value in a group, e.g. loss=([0-9.]+)")
+
+    def _environment_problems(self, bad: Any) -> None:
+        if not isinstance(self.environment_variables, dict):
+            bad("environment_variables", "must be an object of name to value")
+            return
+        if len(self.environment_variables) > MAX_ENVIRONMENT_VARIABLES:
+            bad("environment_variables", f"at most {MAX_ENVIRONMENT_VARIABLES} entries")
+        for key, value in self.environment_variables.items():
+            if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key) or len(key) > 512:
+                bad(f"environment_variables.{key}", "names must match [a-zA-Z_][a-zA-Z0-9_]*")
+            if not isinstance(value, str) or len(value) > MAX_ENVIRONMENT_VALUE:
+                bad(
+                    f"environment_variables.{key}",
+                    f"values must be strings of at most {MAX_ENVIRONMENT_VALUE} chars",
+                )
+
+    def validate(self) -> None:
+        """Raise :class:`SageMakerConfigurationError` listing every problem, each naming its field."""
+        found = self.problems()
+        if found:
+            raise SageMakerConfigurationError.from_problems(found, "training configuration")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["environment"] = self.environment.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
+        """Build from user JSON: unknown fields and wrong types are reported by name, numbers become strings
+        in hyperparameters (as SageMaker wants), and the result is validated."""
+        if not isinstance(data, Mapping):
+            raise SageMakerConfigurationError(
+                "the training configuration must be a JSON object", field="body"
+            )
+        known = {f for f in cls.__dataclass_fields__}
+        found = [Problem(k, "is not a known field") for k in data if k not in known]
+        if "job_name" not in data:
+            found.append(Problem("job_name", "is required"))
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds"):
+            if name in values and (not isinstance(values[name], int) or isinstance(values[name], bool)):
+                found.append(Problem(name, "must be an integer"))
+        hyper = values.get("hyperparameters")
+        if isinstance(hyper, dict):
+            values["hyperparameters"] = {k: _hyperparameter_string(v) for k, v in hyper.items()}
+        env = values.get("environment")
+        if env is not None:
+            try:
+                values["environment"] = TrainingEnvironment(env)
+            except ValueError:
+                found.append(Problem("environment", "must be 'sagemaker' or 'local'"))
+        if found:
+            raise SageMakerConfigurationError.from_problems(found, "training configuration")
+        config = cls(**values)
+        config.validate()
+        return config
+
+
+def _hyperparameter_string(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _check_int(found: list[Problem], name: str, value: Any, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        found.append(Problem(name, "must be an integer"))
+    elif not low <= value <= high:
+        found.append(Problem(name, f"must be between {low} and {high}, got {value}"))

@@ -1,0 +1,164 @@
+"""Trainforge settings: read once from the environment, typed, validated at start-up.
+
+Every setting is an environment variable. In ``local`` mode (the default outside Lambda) each has a default that
+works against the local emulators; in ``aws`` mode (the default inside Lambda, and what the CDK app sets) the
+settings that name real resources are required and a missing one fails at start with its name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Mode = Literal["aws", "local"]
+
+LOCAL_ACCOUNT_ID = "123456789012"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    if value.startswith("/") or ".." in value.split("/"):
+        raise SettingsError(f"{name} must be a relative S3 prefix without '..', got {value!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed view of the environment. Build it with :meth:`from_env`."""
+
+    mode: Mode
+    region: str
+    database_url: str | None
+    database_secret_arn: str | None
+    database_ca_bundle: str | None
+    database_timeout_seconds: float
+    datasets_bucket: str
+    artifacts_bucket: str
+    dataset_prefix: str
+    jobs_prefix: str
+    output_prefix: str
+    build_source_prefix: str
+    execution_role_arn: str
+    ecr_repository_uri: str
+    codebuild_project: str
+    default_image_uri: str
+    default_instance_type: str
+    training_environment: str
+    record_external_jobs: bool
+    reconcile_after_minutes: float
+    allow_unauthenticated: bool
+    sagemaker_submit_timeout_seconds: float
+    local_work_dir: str
+
+    @property
+    def account_id(self) -> str:
+        """The account the execution role belongs to (the deployment's account)."""
+        parts = self.execution_role_arn.split(":")
+        return parts[4] if len(parts) > 4 and parts[4] else LOCAL_ACCOUNT_ID
+
+    @property
+    def ecr_repository_name(self) -> str:
+        return self.ecr_repository_uri.split("/", 1)[1] if "/" in self.ecr_repository_uri else ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise :class:`SettingsError` naming the first bad one."""
+        env = os.environ if env is None else env
+        default_mode: Mode = "aws" if env.get("AWS_LAMBDA_FUNCTION_NAME") else "local"
+        mode_raw = (env.get("TRAINFORGE_MODE") or default_mode).strip().lower()
+        if mode_raw not in ("aws", "local"):
+            raise SettingsError(f"TRAINFORGE_MODE must be 'aws' or 'local', got {mode_raw!r}")
+        mode: Mode = "aws" if mode_raw == "aws" else "local"
+        local = mode == "local"
+
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ("us-east-1" if local else "")
+        if not region:
+            raise SettingsError("AWS_REGION is required")
+
+        def required(name: str, local_default: str) -> str:
+            value = env.get(name)
+            if value:
+                return value
+            if local:
+                return local_default
+            raise SettingsError(f"{name} is required when TRAINFORGE_MODE is 'aws'")
+
+        database_url = env.get("DATABASE_URL") or None
+        database_secret_arn = env.get("DATABASE_SECRET_ARN") or None
+        if not local and not (database_url or database_secret_arn):
+            raise SettingsError(
+                "DATABASE_SECRET_ARN (or DATABASE_URL) is required when TRAINFORGE_MODE is 'aws'"
+            )
+
+        ecr_repository_uri = required(
+            "TRAINFORGE_ECR_REPOSITORY_URI",
+            f"{LOCAL_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/trainforge-training",
+        )
+        training_environment = env.get("TRAINFORGE_TRAINING_ENVIRONMENT") or (
+            "local" if local else "sagemaker"
+        )
+        if training_environment not in ("sagemaker", "local"):
+            raise SettingsError(
+                f"TRAINFORGE_TRAINING_ENVIRONMENT must be 'sagemaker' or 'local', got {training_environment!r}"
+            )
+        return cls(
+            mode=mode,
+            region=region,
+            database_url=database_url,
+            database_secret_arn=database_secret_arn,
+            database_ca_bundle=env.get("DATABASE_CA_BUNDLE") or None,
+            database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 10.0, minimum=1.0),
+            datasets_bucket=required("TRAINFORGE_DATASETS_BUCKET", "trainforge-datasets"),
+            artifacts_bucket=required("TRAINFORGE_ARTIFACTS_BUCKET", "trainforge-artifacts"),
+            dataset_prefix=_prefix(env, "TRAINFORGE_DATASET_PREFIX", "datasets/"),
+            jobs_prefix=_prefix(env, "TRAINFORGE_JOBS_PREFIX", "jobs/"),
+            output_prefix=_prefix(env, "TRAINFORGE_OUTPUT_PREFIX", "output/"),
+            build_source_prefix=_prefix(env, "TRAINFORGE_BUILD_SOURCE_PREFIX", "build-sources/"),
+            execution_role_arn=required(
+                "TRAINFORGE_EXECUTION_ROLE_ARN",
+                f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/trainforge-sagemaker-execution",
+            ),
+            ecr_repository_uri=ecr_repository_uri,
+            codebuild_project=required("TRAINFORGE_CODEBUILD_PROJECT", "trainforge-image-builds"),
+            default_image_uri=env.get("TRAINFORGE_DEFAULT_IMAGE_URI") or f"{ecr_repository_uri}:latest",
+            default_instance_type=env.get("TRAINFORGE_DEFAULT_INSTANCE_TYPE") or "ml.m5.large",
+            training_environment=training_environment,
+            record_external_jobs=_flag(env, "TRAINFORGE_RECORD_EXTERNAL_JOBS", True),
+            reconcile_after_minutes=_number(env, "TRAINFORGE_RECONCILE_AFTER_MINUTES", 15.0),
+            allow_unauthenticated=_flag(env, "TRAINFORGE_ALLOW_UNAUTHENTICATED", local),
+            sagemaker_submit_timeout_seconds=_number(
+                env, "TRAINFORGE_SUBMIT_TIMEOUT_SECONDS", 60.0, minimum=1.0
+            ),
+            local_work_dir=env.get("TRAINFORGE_LOCAL_WORK_DIR") or os.path.join(os.getcwd(), ".local"),
+        )

@@ -1,0 +1,145 @@
+"""The test rig: real PostgreSQL (DATABASE_URL, else an embedded server from pgserver) and moto's server over
+HTTP, reached by boto3 through AWS_ENDPOINT_URL exactly as production code reaches AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from trainforge.aws import reset_clients
+from trainforge.db import mark_failovers_as_disconnects
+from trainforge.local.infrastructure import LocalAws, embedded_postgres_url, scratch_database
+from trainforge.models.database import Base
+from trainforge.schema import upgrade_to_head
+from trainforge.settings import Settings
+
+EVENTS = Path(__file__).parent / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A complete AWS payload from tests/events."""
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="trainforge-pg-") as data_dir:
+        yield embedded_postgres_url(data_dir)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    with scratch_database(postgres_server_url, "trainforge_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url, pool_size=2, max_overflow=8)
+    mark_failovers_as_disconnects(engine)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    truncate_all(engine)
+
+
+def truncate_all(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    server = LocalAws().start()
+    previous = {k: os.environ.get(k) for k in server.environ()}
+    os.environ.update(server.environ())
+    reset_clients()
+    yield server
+    server.stop()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_clients()
+
+
+@pytest.fixture
+def aws(local_aws: LocalAws) -> Iterator[LocalAws]:
+    """moto's server, emptied after the test."""
+    yield local_aws
+    local_aws.reset()
+
+
+@pytest.fixture
+def settings(aws: LocalAws, database_url: str) -> Settings:
+    """Local-mode settings pointing at the test database; SageMaker itself is moto's (the 'sagemaker' path)."""
+    return Settings.from_env(
+        {
+            **aws.environ(),
+            "TRAINFORGE_MODE": "local",
+            "DATABASE_URL": database_url,
+            "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
+        }
+    )
+
+
+@pytest.fixture
+def aws_resources(settings: Settings) -> Settings:
+    """The buckets, repository, role and build project the stacks would deploy, created in moto."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=settings.region)
+    for bucket in (settings.datasets_bucket, settings.artifacts_bucket):
+        s3.create_bucket(Bucket=bucket)
+    ecr = boto3.client("ecr", region_name=settings.region)
+    ecr.create_repository(repositoryName=settings.ecr_repository_name)
+    iam = boto3.client("iam", region_name=settings.region)
+    iam.create_role(
+        RoleName=settings.execution_role_arn.rsplit("/", 1)[-1],
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    codebuild = boto3.client("codebuild", region_name=settings.region)
+    codebuild.create_project(
+        name=settings.codebuild_project,
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "ARM_CONTAINER",
+            "image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+            "privilegedMode": True,
+        },
+        serviceRole=f"arn:aws:iam::{settings.account_id}:role/trainforge-codebuild",
+    )
+    return settings

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from trainforge.services.sagemaker_training_service import SageMakerJobConfig, request_problems
+from trainforge.services.training_config import TrainingConfig
+
+
+@pytest.fixture(scope="module")
+def create_training_job_input() -> object:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return model.operation_model("CreateTrainingJob").input_shape
+
+
+def job_config(**changes: object) -> SageMakerJobConfig:
+    values: dict[str, object] = {
+        "job_name": "churn-1",
+        "role_arn": "arn:aws:iam::123456789012:role/trainforge-sagemaker-execution",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:v1",
+        "instance_type": "ml.m5.large",
+        "instance_count": 2,
+        "volume_size_gb": 50,
+        "max_runtime_seconds": 3600,
+        "input_data_s3_uri": "s3://trainforge-datasets/datasets/churn/",
+        "output_s3_uri": "s3://trainforge-artifacts/output/",
+        "hyperparameters": {"epochs": "10"},
+        "environment_variables": {"LOG_LEVEL": "debug"},
+    }
+    values.update(changes)
+    return SageMakerJobConfig(**values)  # type: ignore[arg-type]
+
+
+def test_the_request_is_valid_for_botocore(create_training_job_input: object) -> None:
+    request = job_config().to_sagemaker_config()
+    report = ParamValidator().validate(request, create_training_job_input)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_the_request_carries_every_attribute() -> None:
+    request = job_config().to_sagemaker_config()
+    assert request["TrainingJobName"] == "churn-1"
+    assert request["RoleArn"].endswith(":role/trainforge-sagemaker-execution")
+    assert request["AlgorithmSpecification"]["TrainingImage"].endswith(":v1")
+    assert request["ResourceConfig"] == {
+        "InstanceType": "ml.m5.large",
+        "InstanceCount": 2,
+        "VolumeSizeInGB": 50,
+    }
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
+    source = request["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    assert source["S3Uri"] == "s3://trainforge-datasets/datasets/churn/"
+    assert request["OutputDataConfig"] == {"S3OutputPath": "s3://trainforge-artifacts/output/"}
+    assert request["HyperParameters"] == {"epochs": "10"}
+    assert request["Environment"] == {"LOG_LEVEL": "debug"}
+    assert {"Key": "trainforge:managed", "Value": "true"} in request["Tags"]
+
+
+def test_spot_settings_reach_the_request(create_training_job_input: object) -> None:
+    request = job_config(
+        use_spot_instances=True, max_wait_seconds=7200, checkpoint_s3_uri="s3://trainforge-artifacts/ckpt/"
+    ).to_sagemaker_config()
+    assert request["EnableManagedSpotTraining"] is True
+    assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
+    assert request["CheckpointConfig"] == {"S3Uri": "s3://trainforge-artifacts/ckpt/"}
+    assert not ParamValidator().validate(request, create_training_job_input).has_errors()
+
+
+def test_from_training_config_sets_the_entry_point_and_metrics() -> None:
+    config = TrainingConfig(
+        job_name="j", entry_point="train.py", metric_definitions=[{"Name": "loss", "Regex": "loss=([0-9.]+)"}]
+    )
+    request = SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri="s3://b/in/",
+        output_s3_uri="s3://b/out/",
+        role_arn="arn:aws:iam::123456789012:role/r",
+        image_uri="img:1",
+    ).to_sagemaker_config()
+    assert request["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
+    assert request["AlgorithmSpecification"]["MetricDefinitions"] == [
+        {"Name": "loss", "Regex": "loss=([0-9.]+)"}
+    ]
+
+
+def test_request_problems_name_the_outside_inputs() -> None:
+    problems = request_problems(job_config(input_data_s3_uri="/tmp/data", role_arn="role", image_uri=""))
+    assert {p.field for p in problems} == {"s3_input_uri", "role_arn", "image_uri"}

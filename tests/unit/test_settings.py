@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+
+from trainforge.settings import Settings, SettingsError
+
+AWS_REQUIRED = {
+    "TRAINFORGE_MODE": "aws",
+    "AWS_REGION": "eu-west-1",
+    "DATABASE_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:db",
+    "TRAINFORGE_DATASETS_BUCKET": "d",
+    "TRAINFORGE_ARTIFACTS_BUCKET": "a",
+    "TRAINFORGE_EXECUTION_ROLE_ARN": "arn:aws:iam::111122223333:role/exec",
+    "TRAINFORGE_ECR_REPOSITORY_URI": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/training",
+    "TRAINFORGE_CODEBUILD_PROJECT": "builds",
+}
+
+
+def test_local_mode_works_on_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.mode == "local"
+    assert settings.region == "us-east-1"
+    assert settings.allow_unauthenticated is True
+    assert settings.training_environment == "local"
+    assert settings.dataset_prefix == "datasets/"
+
+
+def test_inside_lambda_the_default_mode_is_aws_and_names_the_missing_setting() -> None:
+    with pytest.raises(SettingsError, match="AWS_REGION"):
+        Settings.from_env({"AWS_LAMBDA_FUNCTION_NAME": "f"})
+
+
+@pytest.mark.parametrize("missing", sorted(set(AWS_REQUIRED) - {"TRAINFORGE_MODE"}))
+def test_aws_mode_fails_at_start_naming_each_missing_setting(missing: str) -> None:
+    env = {k: v for k, v in AWS_REQUIRED.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        Settings.from_env(env)
+
+
+def test_aws_mode_reads_every_setting() -> None:
+    settings = Settings.from_env(AWS_REQUIRED)
+    assert settings.mode == "aws"
+    assert settings.allow_unauthenticated is False
+    assert settings.account_id == "111122223333"
+    assert settings.ecr_repository_name == "training"
+    assert settings.default_image_uri.endswith("/training:latest")
+    assert settings.training_environment == "sagemaker"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRAINFORGE_MODE", "cloud"),
+        ("TRAINFORGE_RECORD_EXTERNAL_JOBS", "maybe"),
+        ("TRAINFORGE_RECONCILE_AFTER_MINUTES", "soon"),
+        ("TRAINFORGE_DATASET_PREFIX", "../up"),
+        ("TRAINFORGE_TRAINING_ENVIRONMENT", "laptop"),
+    ],
+)
+def test_malformed_settings_are_named(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_prefixes_get_a_trailing_slash() -> None:
+    assert Settings.from_env({"TRAINFORGE_DATASET_PREFIX": "data"}).dataset_prefix == "data/"

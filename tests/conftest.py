@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from trainforge.aws import reset_clients
 from trainforge.db import mark_failovers_as_disconnects
 from trainforge.local.infrastructure import LocalAws, embedded_postgres_url, scratch_database
+from trainforge.local.resources import provision
 from trainforge.models.database import Base
 from trainforge.schema import upgrade_to_head
 from trainforge.settings import Settings
@@ -106,40 +107,5 @@ def settings(aws: LocalAws, database_url: str) -> Settings:
 @pytest.fixture
 def aws_resources(settings: Settings) -> Settings:
     """The buckets, repository, role and build project the stacks would deploy, created in moto."""
-    import boto3
-
-    s3 = boto3.client("s3", region_name=settings.region)
-    for bucket in (settings.datasets_bucket, settings.artifacts_bucket):
-        s3.create_bucket(Bucket=bucket)
-    ecr = boto3.client("ecr", region_name=settings.region)
-    ecr.create_repository(repositoryName=settings.ecr_repository_name)
-    iam = boto3.client("iam", region_name=settings.region)
-    iam.create_role(
-        RoleName=settings.execution_role_arn.rsplit("/", 1)[-1],
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sagemaker.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )
-    codebuild = boto3.client("codebuild", region_name=settings.region)
-    codebuild.create_project(
-        name=settings.codebuild_project,
-        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
-        artifacts={"type": "NO_ARTIFACTS"},
-        environment={
-            "type": "ARM_CONTAINER",
-            "image": "aws/codebuild/amazonlinux-aarch64-standard:3.0",
-            "computeType": "BUILD_GENERAL1_SMALL",
-            "privilegedMode": True,
-        },
-        serviceRole=f"arn:aws:iam::{settings.account_id}:role/trainforge-codebuild",
-    )
+    provision(settings)
     return settings

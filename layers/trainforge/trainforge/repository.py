@@ -69,7 +69,7 @@ WITH upserted AS (
 ), history AS (
     INSERT INTO training_job_status_history (job_id, status, secondary_status, at)
     SELECT id, :status, COALESCE(:secondary_status, ''), COALESCE(CAST(:at AS timestamptz), now()) FROM target
-    ON CONFLICT ON CONSTRAINT uq_training_job_status_history_job_id_status_secondary_status_at DO NOTHING
+    ON CONFLICT (job_id, status, secondary_status, at) DO NOTHING
     RETURNING 1
 ), report AS (
     INSERT INTO training_reports AS r (
@@ -212,6 +212,9 @@ def get_job_by_name(db: Session, job_name: str) -> TrainingJob | None:
 def mark_submitted(db: Session, job_id: int, arn: str | None) -> None:
     """SageMaker accepted the job: Pending becomes InProgress/Starting unless an event got there first."""
     pending = TrainingJob.status == JobStatus.PENDING
+    was_pending = db.execute(
+        select(TrainingJob.id).where(TrainingJob.id == job_id, pending).with_for_update()
+    ).first()
     db.execute(
         update(TrainingJob)
         .where(TrainingJob.id == job_id)
@@ -224,6 +227,8 @@ def mark_submitted(db: Session, job_id: int, arn: str | None) -> None:
             secondary_status=_case(pending, "Starting", TrainingJob.secondary_status),
         )
     )
+    if was_pending:
+        record_history(db, job_id, JobStatus.IN_PROGRESS, "Starting", None)
 
 
 def _case(condition: Any, then: Any, otherwise: Any) -> Any:

@@ -103,7 +103,9 @@ class JobStatusHistory(Base):
 
     job: Mapped[TrainingJob] = relationship(back_populates="history")
 
-    __table_args__ = (UniqueConstraint("job_id", "status", "secondary_status", "at"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "status", "secondary_status", "at", name="uq_job_status_transition"),
+    )
 
 
 class TrainingReport(Base):

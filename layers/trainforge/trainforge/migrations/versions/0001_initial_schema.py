@@ -113,7 +113,7 @@ def upgrade() -> None:
             "status",
             "secondary_status",
             "at",
-            name=op.f("uq_training_job_status_history_job_id_status_secondary_status_at"),
+            name="uq_job_status_transition",
         ),
     )
     op.create_table(

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import load_event
+from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
+from trainforge.services.job_tracking import record_state_change, state_change_from_description
+
+
+def detail(name: str, **changes: Any) -> dict[str, Any]:
+    found = copy.deepcopy(load_event(name)["detail"])
+    found.update(changes)
+    return found
+
+
+def lifecycle() -> list[dict[str, Any]]:
+    """A job's true sequence of state changes, oldest first."""
+    base = load_event("sagemaker_training_in_progress.json")["detail"]
+    steps = [
+        {**base, "SecondaryStatus": "Starting", "LastModifiedTime": 1795867000000},
+        {**base, "SecondaryStatus": "Downloading", "LastModifiedTime": 1795867100000},
+        {**base, "SecondaryStatus": "Training", "LastModifiedTime": 1795867200000},
+        detail("sagemaker_training_completed.json"),
+    ]
+    return steps
+
+
+def apply(db: Session, description: dict[str, Any], record_external: bool = True) -> None:
+    record_state_change(db, state_change_from_description(description), record_external=record_external)
+    db.commit()
+
+
+def snapshot(db: Session) -> dict[str, Any]:
+    job = db.scalars(select(TrainingJob)).one()
+    report = db.scalars(select(TrainingReport)).one_or_none()
+    history = [
+        (h.status, h.secondary_status, h.at)
+        for h in db.scalars(select(JobStatusHistory).order_by(JobStatusHistory.at))
+    ]
+    return {
+        "status": job.status,
+        "secondary": job.secondary_status,
+        "ended_at": job.ended_at,
+        "history": history,
+        "report": None
+        if report is None
+        else (
+            report.final_metrics,
+            report.model_artifacts_uri,
+            report.billable_seconds,
+            report.estimated_cost_usd,
+        ),
+    }
+
+
+def test_an_unknown_job_is_recorded_as_external(db: Session) -> None:
+    apply(db, detail("sagemaker_training_in_progress.json"))
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.job_name, job.origin, job.status, job.secondary_status) == (
+        "churn-model-1",
+        "external",
+        "InProgress",
+        "Training",
+    )
+
+
+def test_unknown_jobs_are_ignored_when_the_ledger_is_off(db: Session) -> None:
+    apply(db, detail("sagemaker_training_in_progress.json"), record_external=False)
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+def test_a_completed_job_gets_its_report_with_cost(db: Session) -> None:
+    apply(db, detail("sagemaker_training_completed.json"))
+    state = snapshot(db)
+    metrics, artifacts, billable, cost = state["report"]
+    assert metrics == {"validation:accuracy": 0.91, "train:loss": 0.23}
+    assert artifacts.endswith("/churn-model-1/output/model.tar.gz")
+    assert billable == 400
+    assert float(cost) == round(0.23 * 2 * 400 / 3600, 4)
+
+
+def test_a_late_in_progress_after_completed_changes_nothing(db: Session) -> None:
+    apply(db, detail("sagemaker_training_completed.json"))
+    apply(db, detail("sagemaker_training_in_progress.json"))
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.status, job.secondary_status) == ("Completed", "Completed")
+
+
+def test_a_duplicate_event_adds_no_history(db: Session) -> None:
+    for _ in range(3):
+        apply(db, detail("sagemaker_training_in_progress.json"))
+    assert db.scalar(select(func.count()).select_from(JobStatusHistory)) == 1
+
+
+def test_a_duplicate_terminal_event_keeps_the_report_whole(db: Session) -> None:
+    apply(db, detail("sagemaker_training_completed.json"))
+    bare = detail("sagemaker_training_completed.json")
+    for key in ("FinalMetricDataList", "ModelArtifacts", "BillableTimeInSeconds"):
+        bare.pop(key)
+    apply(db, bare)
+    report = db.scalars(select(TrainingReport)).one()
+    assert report.final_metrics and report.model_artifacts_uri and report.billable_seconds == 400
+
+
+def test_every_order_of_a_lifecycle_ends_in_the_same_state(engine: Engine) -> None:
+    from tests.conftest import truncate_all
+
+    steps = lifecycle()
+    expected: dict[str, Any] | None = None
+    for order in itertools.permutations(steps):
+        with Session(engine) as db:
+            for step in order:
+                apply(db, step)
+            state = snapshot(db)
+        truncate_all(engine)
+        if expected is None:
+            expected = state
+        assert state == expected
+    assert expected is not None
+    assert expected["status"] == "Completed" and expected["report"] is not None
+    assert [h[1] for h in expected["history"]] == ["Starting", "Downloading", "Training", "Completed"]
+
+
+def test_newer_secondary_statuses_win_within_in_progress(db: Session) -> None:
+    steps = lifecycle()
+    apply(db, steps[2])
+    apply(db, steps[0])
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.secondary_status == "Training"
+
+
+def test_failure_reason_is_kept(db: Session) -> None:
+    apply(db, detail("sagemaker_training_failed.json"))
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Failed" and "ExecuteUserScriptError" in (job.failure_reason or "")

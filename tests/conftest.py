@@ -109,3 +109,41 @@ def aws_resources(settings: Settings) -> Settings:
     """The buckets, repository, role and build project the stacks would deploy, created in moto."""
     provision(settings)
     return settings
+
+
+@pytest.fixture
+def handler_env(aws_resources: Settings, database_url: str, aws: LocalAws) -> Iterator[dict[str, str]]:
+    """What a deployed function's environment holds, pointed at the test database and moto's server."""
+    from tests.lambda_support import environment
+
+    values = {
+        **aws.environ(),
+        "DATABASE_URL": database_url,
+        "TRAINFORGE_MODE": "local",
+        "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
+        "TRAINFORGE_ALLOW_UNAUTHENTICATED": "false",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
+        "POWERTOOLS_DEV": "false",
+    }
+    with environment(values):
+        yield values
+
+
+@pytest.fixture
+def handlers(handler_env: dict[str, str], db: Session) -> Iterator[Any]:
+    """``handlers("api")`` imports that handler as a cold start would; engines are disposed afterwards."""
+    from tests.lambda_support import load_handler
+
+    loaded: list[Any] = []
+
+    def load(name: str) -> Any:
+        module = load_handler(name)
+        loaded.append(module)
+        return module
+
+    yield load
+    for module in loaded:
+        runtime = getattr(module, "RUNTIME", None)
+        if runtime is not None and "engine" in runtime.__dict__:
+            runtime.engine.dispose()

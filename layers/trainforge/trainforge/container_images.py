@@ -134,6 +134,9 @@ def render_build_files(request: BuildRequest) -> dict[str, str]:
         )
     buildspec_lines = [
         "version: 0.2",
+        "env:",
+        "  exported-variables:",
+        "    - IMAGE_DIGEST",
         "phases:",
         "  pre_build:",
         "    commands:",
@@ -145,10 +148,7 @@ def render_build_files(request: BuildRequest) -> dict[str, str]:
         "    commands:",
         '      - test "$CODEBUILD_BUILD_SUCCEEDING" = "1"',
         '      - docker push "$IMAGE_URI"',
-        '      - docker inspect --format "{{index .RepoDigests 0}}" "$IMAGE_URI" > image-digest.txt',
-        "artifacts:",
-        "  files:",
-        "    - image-digest.txt",
+        '      - IMAGE_DIGEST=$(docker inspect --format "{{index .RepoDigests 0}}" "$IMAGE_URI" | cut -d@ -f2)',
         "",
     ]
     return {"Dockerfile": dockerfile, "buildspec.yml": "\n".join(buildspec_lines)}

@@ -342,13 +342,13 @@ def list_jobs(
 
 
 def jobs_to_reconcile(db: Session, older_than_minutes: float, limit: int = 100) -> list[TrainingJob]:
-    """Submitted jobs that are not finished and have heard nothing for a while."""
+    """Trainforge's jobs that are not finished and have heard nothing for a while (Pending ones included)."""
     return list(
         db.scalars(
             select(TrainingJob)
             .where(
                 TrainingJob.status_rank < TERMINAL_RANK,
-                TrainingJob.status != JobStatus.PENDING,
+                TrainingJob.origin == "trainforge",
                 TrainingJob.updated_at
                 < text("now() - make_interval(mins => :minutes)").bindparams(minutes=older_than_minutes),
             )

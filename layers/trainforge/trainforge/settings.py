@@ -80,6 +80,8 @@ class Settings:
     allow_unauthenticated: bool
     sagemaker_submit_timeout_seconds: float
     local_work_dir: str
+    event_bus_name: str
+    dead_letter_queue_url: str | None
 
     @property
     def account_id(self) -> str:
@@ -161,4 +163,6 @@ class Settings:
                 env, "TRAINFORGE_SUBMIT_TIMEOUT_SECONDS", 60.0, minimum=1.0
             ),
             local_work_dir=env.get("TRAINFORGE_LOCAL_WORK_DIR") or os.path.join(os.getcwd(), ".local"),
+            event_bus_name=env.get("TRAINFORGE_EVENT_BUS_NAME") or "default",
+            dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
         )

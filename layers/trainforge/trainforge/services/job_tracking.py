@@ -161,3 +161,41 @@ def record_state_change(
     return repository.apply_job_state_change(
         db, change, record_external=record_external, estimated_cost_usd=cost
     )
+
+
+def reconcile_stale_jobs(
+    sessions: Callable[[], Session],
+    service: Any,
+    *,
+    older_than_minutes: float,
+    request_submission: Callable[[int], None],
+    limit: int = 100,
+) -> dict[str, int]:
+    """Heal missed events: describe every unfinished job that has been silent too long and apply the answer
+    through the same path as an event; ask again for the submission of jobs stuck in Pending."""
+    counts = {"described": 0, "changed": 0, "unknown": 0, "resubmitted": 0, "errors": 0}
+    with sessions() as db:
+        stale = [(job.id, job.job_name, job.status) for job in repository.jobs_to_reconcile(db, older_than_minutes, limit)]
+    for job_id, job_name, status in stale:
+        try:
+            if status == "Pending":
+                request_submission(job_id)
+                counts["resubmitted"] += 1
+                continue
+            description = service.describe(job_name)
+            counts["described"] += 1
+            if description is None:
+                counts["unknown"] += 1
+                continue
+            with sessions() as db:
+                outcome = record_state_change(
+                    db,
+                    state_change_from_description(description),
+                    record_external=False,
+                    describe=lambda _name, found=description: found,
+                )
+                db.commit()
+            counts["changed"] += int(outcome.applied)
+        except Exception:  # noqa: BLE001 - one job's trouble must not stop the others; counted and logged
+            counts["errors"] += 1
+    return counts

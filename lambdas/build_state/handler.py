@@ -1,0 +1,53 @@
+"""CodeBuild "Build State Change" events: the container build's status, phase, image and log link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trainforge import repository
+from trainforge.delivery import PoisonEventError, deliver
+from trainforge.errors import SageMakerConfigurationError
+from trainforge.routing import CODEBUILD_STATE_CHANGE
+from trainforge.runtime import Runtime
+from trainforge.services.container_builds import build_change_from_event
+
+logger = Logger(service="trainforge")
+tracer = Tracer(service="trainforge", patch_modules=("boto3",))
+metrics = Metrics(namespace="Trainforge", service="build_state")
+RUNTIME = Runtime()
+
+
+def record(event: dict[str, Any]) -> str:
+    if event.get("detail-type") != CODEBUILD_STATE_CHANGE:
+        raise PoisonEventError(f"not a {CODEBUILD_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}")
+    try:
+        change = build_change_from_event(event)
+    except SageMakerConfigurationError as exc:
+        raise PoisonEventError(exc.message) from exc
+    logger.append_keys(build_id=change.build_id)
+    moved = RUNTIME.transaction(lambda db: repository.apply_build_state_change(db, change))
+    if not moved:
+        metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)
+        return "stale"
+    metrics.add_metric(name=f"Builds{change.status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    logger.info("build state applied", status=change.status, phase=change.current_phase)
+    return "applied"
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = RUNTIME.settings
+    report = deliver(
+        event,
+        record,
+        dead_letter_queue_url=settings.dead_letter_queue_url,
+        region=settings.region,
+        log=lambda message, **fields: logger.error(message, extra=fields),
+    )
+    return report.lambda_response()

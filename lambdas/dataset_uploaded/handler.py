@@ -1,0 +1,53 @@
+"""The submission queue: dataset manifests and job specs dropped in S3, and jobs requested through the API,
+become SageMaker training jobs (one at a time, so CreateTrainingJob stays within SageMaker's rate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trainforge.delivery import deliver
+from trainforge.runtime import Runtime
+from trainforge.services.submissions import SubmissionWorker
+
+logger = Logger(service="trainforge")
+tracer = Tracer(service="trainforge", patch_modules=("boto3",))
+metrics = Metrics(namespace="Trainforge", service="dataset_uploaded")
+RUNTIME = Runtime()
+OUTCOME_METRICS = {
+    "submitted": "JobsSubmitted",
+    "duplicate": "EventsIgnoredAsDuplicate",
+    "rejected": "SubmissionsRejected",
+    "ignored": "EventsIgnored",
+    "failed": "SubmissionsFailed",
+}
+
+
+def submit(event: dict[str, Any]) -> str:
+    worker = SubmissionWorker(RUNTIME.settings, RUNTIME.training)
+    with RUNTIME.sessions() as db:
+        outcomes = worker.handle(event, db)
+    for outcome in outcomes:
+        logger.append_keys(job_id=outcome.job_id, job_name=outcome.job_name)
+        metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)
+        log = logger.warning if outcome.kind in ("rejected", "failed") else logger.info
+        log(f"submission {outcome.kind}", detail=outcome.detail)
+    return ",".join(o.kind for o in outcomes) or "nothing"
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = RUNTIME.settings
+    report = deliver(
+        event,
+        submit,
+        dead_letter_queue_url=settings.dead_letter_queue_url,
+        region=settings.region,
+        log=lambda message, **fields: logger.error(message, extra=fields),
+    )
+    return report.lambda_response()

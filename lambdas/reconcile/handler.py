@@ -1,0 +1,35 @@
+"""On a schedule: describe the jobs whose events went missing and apply what SageMaker says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trainforge.runtime import Runtime
+from trainforge.services.job_tracking import reconcile_stale_jobs
+from trainforge.services.submissions import request_submission
+
+logger = Logger(service="trainforge")
+tracer = Tracer(service="trainforge", patch_modules=("boto3",))
+metrics = Metrics(namespace="Trainforge", service="reconcile")
+RUNTIME = Runtime()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    settings = RUNTIME.settings
+    counts = reconcile_stale_jobs(
+        RUNTIME.sessions,
+        RUNTIME.training,
+        older_than_minutes=settings.reconcile_after_minutes,
+        request_submission=lambda job_id: request_submission(settings, job_id),
+    )
+    for name, value in counts.items():
+        metrics.add_metric(name=f"Reconcile{name.title()}", unit=MetricUnit.Count, value=value)
+    logger.info("reconciliation done", **counts)
+    return counts

@@ -1,0 +1,69 @@
+"""SageMaker "Training Job State Change" events: the job row, its status history and, when it ends, its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from trainforge.delivery import PoisonEventError, deliver
+from trainforge.errors import SageMakerConfigurationError
+from trainforge.models.status import JobStatus
+from trainforge.routing import SAGEMAKER_STATE_CHANGE
+from trainforge.runtime import Runtime
+from trainforge.services.job_tracking import record_state_change, state_change_from_description
+
+logger = Logger(service="trainforge")
+tracer = Tracer(service="trainforge", patch_modules=("boto3",))
+metrics = Metrics(namespace="Trainforge", service="training_state")
+RUNTIME = Runtime()
+
+TERMINAL_METRICS = {
+    JobStatus.COMPLETED: "JobsCompleted",
+    JobStatus.FAILED: "JobsFailed",
+    JobStatus.STOPPED: "JobsStopped",
+}
+
+
+def record(event: dict[str, Any]) -> str:
+    if event.get("detail-type") != SAGEMAKER_STATE_CHANGE or not isinstance(event.get("detail"), dict):
+        raise PoisonEventError(f"not a {SAGEMAKER_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}")
+    try:
+        change = state_change_from_description(event["detail"])
+    except SageMakerConfigurationError as exc:
+        raise PoisonEventError(exc.message) from exc
+    logger.append_keys(job_name=change.job_name)
+    settings = RUNTIME.settings
+
+    def apply(db: Any) -> Any:
+        return record_state_change(
+            db, change, record_external=settings.record_external_jobs, describe=RUNTIME.training.describe
+        )
+
+    outcome = RUNTIME.transaction(apply)
+    logger.append_keys(job_id=outcome.job_id)
+    if not outcome.applied:
+        metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)
+        logger.info("state change already applied or older than the job's state", status=change.status)
+        return "stale"
+    if change.status in TERMINAL_METRICS:
+        metrics.add_metric(name=TERMINAL_METRICS[change.status], unit=MetricUnit.Count, value=1)
+    logger.info("state change applied", status=change.status, secondary_status=change.secondary_status)
+    return "applied"
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = RUNTIME.settings
+    report = deliver(
+        event,
+        record,
+        dead_letter_queue_url=settings.dead_letter_queue_url,
+        region=settings.region,
+        log=lambda message, **fields: logger.error(message, extra=fields),
+    )
+    return report.lambda_response()

@@ -1,0 +1,110 @@
+"""How events reach Trainforge: an SQS batch whose bodies are EventBridge events (as deployed), or one bare
+EventBridge event (direct invocation, as local mode and operators use it).
+
+Each record is handled alone. A record that fails for a reason that may pass (the database is down, SageMaker
+is busy) is reported as a batch item failure, so SQS delivers it again. A record that can never succeed (a
+poison event) is sent to the dead-letter queue with its reason and reported done, so it is not retried forever.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trainforge.aws import client
+from trainforge.errors import SageMakerError
+
+RecordHandler = Callable[[dict[str, Any]], str]
+
+
+class PoisonEventError(Exception):
+    """This event can never be processed; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class DeliveryReport:
+    outcomes: list[str]
+    failures: list[str]
+    dead_lettered: list[str]
+
+    def lambda_response(self) -> dict[str, Any]:
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in self.failures]}
+
+
+def is_sqs_batch(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return isinstance(records, list) and all(
+        isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records
+    )
+
+
+def parse_body(body: Any) -> dict[str, Any]:
+    """An SQS body as the EventBridge event it carries."""
+    if not isinstance(body, str):
+        raise PoisonEventError("SQS message body is not text")
+    try:
+        parsed = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise PoisonEventError(f"SQS message body is not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(parsed, dict):
+        raise PoisonEventError("SQS message body is not a JSON object")
+    return parsed
+
+
+def deliver(
+    event: Mapping[str, Any],
+    handle: RecordHandler,
+    *,
+    dead_letter_queue_url: str | None,
+    region: str,
+    log: Callable[..., None],
+) -> DeliveryReport:
+    """Run ``handle`` on each event; sort the outcomes into done, retry and dead-lettered."""
+    report = DeliveryReport([], [], [])
+    if not is_sqs_batch(event):
+        try:
+            report.outcomes.append(handle(dict(event)))
+        except PoisonEventError as exc:
+            log("poison event refused", reason=exc.reason)
+            raise
+        return report
+    for record in event["Records"]:
+        message_id = str(record.get("messageId", ""))
+        try:
+            report.outcomes.append(handle(parse_body(record.get("body"))))
+        except PoisonEventError as exc:
+            if dead_letter_queue_url and _dead_letter(dead_letter_queue_url, region, record, exc.reason):
+                log("poison event dead-lettered", reason=exc.reason, message_id=message_id)
+                report.dead_lettered.append(message_id)
+            else:
+                log("poison event left for SQS redrive", reason=exc.reason, message_id=message_id)
+                report.failures.append(message_id)
+        except Exception as exc:  # noqa: BLE001 - anything else may pass: SQS delivers it again
+            log("record failed; it will be retried", error=f"{type(exc).__name__}: {exc}", message_id=message_id)
+            report.failures.append(message_id)
+    return report
+
+
+def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason: str) -> bool:
+    try:
+        client("sqs", region).send_message(
+            QueueUrl=queue_url,
+            MessageBody=str(record.get("body", "")),
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": reason[:1000]},
+                "sourceMessageId": {"DataType": "String", "StringValue": str(record.get("messageId", "unknown"))},
+            },
+        )
+    except Exception:  # noqa: BLE001 - fall back to SQS's own redrive
+        return False
+    return True
+
+
+def poison_from(exc: SageMakerError) -> PoisonEventError:
+    return PoisonEventError(exc.message)

@@ -1,0 +1,155 @@
+"""Container builds as Trainforge records them: started through CodeBuild, followed through its events."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trainforge import repository
+from trainforge.errors import BuildNotFoundError, Problem, SageMakerConfigurationError
+from trainforge.models.changes import BuildStateChange
+from trainforge.models.database import ContainerBuild
+from trainforge.models.status import BUILD_STATUS_RANK, BuildStatus
+from trainforge.services.dataset_preparation import check_relative_path
+from trainforge.services.job_tracking import parse_time
+from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
+
+MAX_INLINE_SOURCE_BYTES = 1024 * 1024
+
+
+def start_build(
+    db: Session,
+    builder: SageMakerContainerBuilder,
+    *,
+    base_image: str,
+    tag: str,
+    files: Mapping[str, str],
+    entry_point: str = "train.py",
+) -> tuple[int, StartedBuild]:
+    """Write the training code to a scratch folder, start the CodeBuild build and record it as QUEUED."""
+    problems = []
+    total = 0
+    for path, content in files.items():
+        reason = check_relative_path(path)
+        if reason:
+            problems.append(Problem(f"files.{path}", reason))
+        total += len(content.encode())
+    if total > MAX_INLINE_SOURCE_BYTES:
+        problems.append(Problem("files", "training code sent inline must be at most 1 MiB"))
+    if files and entry_point not in files:
+        problems.append(Problem("entry_point", f"{entry_point} is not among the files sent"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "container build")
+    with tempfile.TemporaryDirectory(prefix="trainforge-build-") as scratch:
+        root = Path(scratch)
+        for path, content in files.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(content)
+        builder.source_dir = root if files else None
+        builder.entry_point = entry_point
+        started = builder.start_build(base_image, tag)
+    row_id = repository.insert_build(
+        db,
+        {
+            "build_id": started.build_id,
+            "project_name": started.project_name,
+            "base_image": started.base_image,
+            "image_uri": started.image_uri,
+            "source_uri": started.source_uri,
+            "status": BuildStatus.QUEUED,
+            "status_rank": BUILD_STATUS_RANK[BuildStatus.QUEUED],
+        },
+    )
+    db.commit()
+    return row_id, started
+
+
+def build_id_from(raw: str) -> str:
+    """CodeBuild names a build ``project:uuid``; events carry it inside an ARN (``...:build/project:uuid``)."""
+    return raw.split(":build/", 1)[1] if ":build/" in raw else raw
+
+
+def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
+    """A "CodeBuild Build State Change" event as a :class:`BuildStateChange`; raises naming what is missing."""
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise SageMakerConfigurationError("CodeBuild event has no detail", field="detail")
+    status, project, build_arn = detail.get("build-status"), detail.get("project-name"), detail.get("build-id")
+    problems = []
+    if status not in BUILD_STATUS_RANK or status == BuildStatus.QUEUED:
+        problems.append(Problem("detail.build-status", "must be IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT or STOPPED"))
+    if not isinstance(project, str) or not project:
+        problems.append(Problem("detail.project-name", "is required"))
+    if not isinstance(build_arn, str) or not build_arn:
+        problems.append(Problem("detail.build-id", "is required"))
+    event_time: datetime | None = None
+    try:
+        event_time = parse_time(event.get("time"))
+    except ValueError:
+        problems.append(Problem("time", "must be an ISO 8601 time"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "build state change")
+    info = detail.get("additional-information") or {}
+    if not isinstance(info, Mapping):
+        info = {}
+    variables = {
+        v.get("name"): v.get("value")
+        for v in ((info.get("environment") or {}).get("environment-variables") or [])
+        if isinstance(v, Mapping)
+    }
+    exported = {
+        v.get("name"): v.get("value") for v in info.get("exported-environment-variables") or [] if isinstance(v, Mapping)
+    }
+    return BuildStateChange(
+        build_id=build_id_from(str(build_arn)),
+        project_name=str(project),
+        status=str(status),
+        current_phase=_opt(detail.get("current-phase"), 32),
+        log_url=_opt((info.get("logs") or {}).get("deep-link"), 2048),
+        image_uri=_opt(variables.get("IMAGE_URI"), 1024),
+        image_digest=_opt(exported.get("IMAGE_DIGEST"), 100),
+        failure_reason=_failure_reason(info) if status != BuildStatus.SUCCEEDED else None,
+        event_time=event_time,
+    )
+
+
+def _opt(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if isinstance(value, str) and value else None
+
+
+def _failure_reason(info: Mapping[str, Any]) -> str | None:
+    for phase in info.get("phases") or []:
+        if isinstance(phase, Mapping) and phase.get("phase-status") in ("FAILED", "FAULT", "TIMED_OUT", "STOPPED"):
+            context = "; ".join(str(c) for c in phase.get("phase-context") or [] if c)
+            return f"phase {phase.get('phase-type')} {phase.get('phase-status')}: {context or 'no message'}"[:4000]
+    return None
+
+
+def build_to_dict(build: ContainerBuild) -> dict[str, Any]:
+    return {
+        "id": build.id,
+        "build_id": build.build_id,
+        "project_name": build.project_name,
+        "base_image": build.base_image,
+        "image_uri": build.image_uri,
+        "image_digest": build.image_digest,
+        "status": build.status,
+        "current_phase": build.current_phase,
+        "log_url": build.log_url,
+        "failure_reason": build.failure_reason,
+        "created_at": build.created_at.isoformat() if build.created_at else None,
+        "updated_at": build.updated_at.isoformat() if build.updated_at else None,
+    }
+
+
+def get_build(db: Session, build_row_id: int) -> dict[str, Any]:
+    build = repository.get_build(db, build_row_id)
+    if build is None:
+        raise BuildNotFoundError(f"no container build with id {build_row_id}", field="id")
+    return build_to_dict(build)

@@ -1,0 +1,66 @@
+"""Upload URLs for a dataset a client holds: one presigned PUT per file, and the manifest to put last."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.services.dataset_preparation import (
+    MANIFEST_NAME,
+    DatasetManifest,
+    ManifestFile,
+    check_relative_path,
+    normalise_path,
+)
+from trainforge.settings import Settings
+
+URL_LIFETIME_SECONDS = 3600
+
+
+def presign_dataset_upload(
+    settings: Settings,
+    s3: Any,
+    *,
+    name: str,
+    metadata_file: str,
+    files: Sequence[ManifestFile],
+    training: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(files):
+        reason = check_relative_path(entry.path)
+        if reason:
+            problems.append(Problem(f"files[{index}].path", reason))
+        elif normalise_path(entry.path) in seen:
+            problems.append(Problem(f"files[{index}].path", "is listed twice"))
+        elif normalise_path(entry.path) == MANIFEST_NAME:
+            problems.append(Problem(f"files[{index}].path", f"{MANIFEST_NAME} is Trainforge's own file"))
+        seen.add(normalise_path(entry.path))
+    if check_relative_path(metadata_file) or "/" in metadata_file:
+        problems.append(Problem("metadata_file", "must be a file name"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "dataset upload")
+    prefix = f"{settings.dataset_prefix}{name}"
+    normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256) for f in files]
+    manifest = DatasetManifest(metadata_file=metadata_file, files=normalised, training=training)
+
+    def url(key: str) -> str:
+        return str(
+            s3.generate_presigned_url(
+                "put_object", Params={"Bucket": settings.datasets_bucket, "Key": key}, ExpiresIn=URL_LIFETIME_SECONDS
+            )
+        )
+
+    uploads = [{"path": f.path, "key": f"{prefix}/{f.path}", "url": url(f"{prefix}/{f.path}")} for f in normalised]
+    if metadata_file not in seen:
+        key = f"{prefix}/{metadata_file}"
+        uploads.append({"path": metadata_file, "key": key, "url": url(key)})
+    manifest_key = f"{prefix}/{MANIFEST_NAME}"
+    return {
+        "dataset_uri": f"s3://{settings.datasets_bucket}/{prefix}/",
+        "uploads": uploads,
+        "manifest": {"key": manifest_key, "url": url(manifest_key), "body": manifest.to_json()},
+        "expires_in_seconds": URL_LIFETIME_SECONDS,
+    }

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import random
+from typing import Any
+
+import boto3
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import load_event
+from tests.lambda_support import invoke, sqs_batch
+from trainforge.delivery import PoisonEventError
+from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
+
+STATUS_EVENTS = {
+    "InProgress": "sagemaker_training_in_progress.json",
+    "Completed": "sagemaker_training_completed.json",
+    "Failed": "sagemaker_training_failed.json",
+}
+
+
+def state_event(status: str, secondary: str, modified: int, **detail: Any) -> dict[str, Any]:
+    source = STATUS_EVENTS.get(status, "sagemaker_training_in_progress.json")
+    event = copy.deepcopy(load_event(source))
+    event["detail"].update(
+        {"TrainingJobStatus": status, "SecondaryStatus": secondary, "LastModifiedTime": modified, **detail}
+    )
+    return event
+
+
+def test_a_batch_of_state_changes_is_applied(handlers: Any, db: Session) -> None:
+    module = handlers("training_state")
+    result = invoke(
+        module,
+        sqs_batch(
+            state_event("InProgress", "Starting", 1795867000000),
+            state_event("InProgress", "Training", 1795867200000),
+        ),
+    )
+    assert result == {"batchItemFailures": []}
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.status, job.secondary_status, job.origin) == ("InProgress", "Training", "external")
+
+
+def test_a_bare_eventbridge_event_works_too(handlers: Any, db: Session) -> None:
+    invoke(handlers("training_state"), load_event("sagemaker_training_completed.json"))
+    assert db.scalars(select(TrainingReport)).one().billable_seconds == 400
+
+
+@pytest.mark.parametrize(
+    ("status", "secondary"),
+    [
+        ("InProgress", "Starting"),
+        ("InProgress", "Downloading"),
+        ("InProgress", "Training"),
+        ("InProgress", "Uploading"),
+        ("Stopping", "Stopping"),
+        ("Completed", "Completed"),
+        ("Failed", "Failed"),
+        ("Stopped", "Stopped"),
+        ("Stopped", "MaxRuntimeExceeded"),
+    ],
+)
+def test_every_status_is_recorded(handlers: Any, db: Session, status: str, secondary: str) -> None:
+    invoke(handlers("training_state"), sqs_batch(state_event(status, secondary, 1795867500000)))
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.status, job.secondary_status) == (status, secondary)
+    has_report = db.scalar(select(func.count()).select_from(TrainingReport)) == 1
+    assert has_report == (status in ("Completed", "Failed", "Stopped"))
+
+
+def test_times_as_strings_and_nulls_are_accepted(handlers: Any, db: Session) -> None:
+    event = state_event("InProgress", "Training", 1795867200000)
+    event["detail"]["LastModifiedTime"] = "1795867200000"
+    event["detail"]["TrainingStartTime"] = None
+    assert invoke(handlers("training_state"), sqs_batch(event)) == {"batchItemFailures": []}
+    assert db.scalars(select(TrainingJob)).one().started_at is None
+
+
+def lifecycle_events() -> list[dict[str, Any]]:
+    return [
+        state_event("InProgress", "Starting", 1795867000000),
+        state_event("InProgress", "Downloading", 1795867100000),
+        state_event("InProgress", "Training", 1795867200000),
+        state_event("InProgress", "Uploading", 1795867600000),
+        load_event("sagemaker_training_completed.json"),
+    ]
+
+
+def final_state(db: Session) -> tuple[Any, ...]:
+    job = db.scalars(select(TrainingJob)).one()
+    report = db.scalars(select(TrainingReport)).one()
+    history = tuple((h.status, h.secondary_status) for h in db.scalars(select(JobStatusHistory).order_by(JobStatusHistory.at)))
+    return job.status, job.secondary_status, report.final_metrics, report.billable_seconds, history
+
+
+def test_every_permutation_ends_in_the_true_final_state_with_its_report(handlers: Any, engine: Any) -> None:
+    from tests.conftest import truncate_all
+
+    module = handlers("training_state")
+    events = lifecycle_events()
+    expected = None
+    for order in itertools.permutations(events):
+        result = invoke(module, sqs_batch(*order))
+        assert result == {"batchItemFailures": []}
+        with Session(engine) as db:
+            state = final_state(db)
+        truncate_all(engine)
+        expected = expected or state
+        assert state == expected
+    assert expected is not None and expected[0] == "Completed"
+    assert [h[1] for h in expected[4]] == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+
+
+def test_duplicates_change_nothing(handlers: Any, db: Session) -> None:
+    module = handlers("training_state")
+    events = lifecycle_events() * 3
+    random.Random(7).shuffle(events)
+    invoke(module, sqs_batch(*events))
+    assert db.scalar(select(func.count()).select_from(JobStatusHistory)) == 5
+    assert db.scalar(select(func.count()).select_from(TrainingReport)) == 1
+
+
+def test_a_poison_record_fails_alone_and_is_dead_lettered_with_its_reason(
+    handlers: Any, handler_env: dict[str, str], db: Session
+) -> None:
+    sqs = boto3.client("sqs", region_name=handler_env["AWS_REGION"])
+    dlq = sqs.create_queue(QueueName="training-state-dlq")["QueueUrl"]
+    handler_env["TRAINFORGE_DEAD_LETTER_QUEUE_URL"] = dlq
+    import os
+
+    os.environ["TRAINFORGE_DEAD_LETTER_QUEUE_URL"] = dlq
+    try:
+        module = handlers("training_state")
+        broken = state_event("InProgress", "Training", 1795867200000)
+        broken["detail"]["TrainingJobName"] = "../../etc/passwd"
+        batch = sqs_batch(load_event("sagemaker_training_completed.json"), broken, raw_bodies=("{not json",))
+        result = invoke(module, batch)
+    finally:
+        os.environ.pop("TRAINFORGE_DEAD_LETTER_QUEUE_URL")
+    assert result == {"batchItemFailures": []}
+    assert db.scalars(select(TrainingJob)).one().status == "Completed"
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in messages)
+    assert len(reasons) == 2
+    assert "TrainingJobName" in reasons[1] and "not JSON" in reasons[0]
+    bodies = {m["Body"] for m in messages}
+    assert "{not json" in bodies
+    assert any(json.loads(b)["detail"]["TrainingJobName"] == "../../etc/passwd" for b in bodies if b != "{not json")
+
+
+def test_without_a_dead_letter_queue_a_poison_record_is_left_for_sqs_redrive(handlers: Any, db: Session) -> None:
+    batch = sqs_batch(load_event("sagemaker_training_completed.json"), raw_bodies=("[]",))
+    result = invoke(handlers("training_state"), batch)
+    assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]}
+
+
+def test_a_bare_poison_event_raises_for_lambdas_own_retry_and_destination(handlers: Any) -> None:
+    with pytest.raises(PoisonEventError):
+        invoke(handlers("training_state"), {"detail-type": "Something Else", "detail": {}})
+
+
+def test_when_the_database_is_down_records_fail_for_retry(handlers: Any, db: Session) -> None:
+    module = handlers("training_state")
+    module.RUNTIME.__dict__["engine"] = __import__("sqlalchemy").create_engine(
+        "postgresql+pg8000://postgres@127.0.0.1:1/none", connect_args={"timeout": 1}
+    )
+    module.RUNTIME.__dict__.pop("sessions", None)
+    batch = sqs_batch(load_event("sagemaker_training_completed.json"))
+    result = invoke(module, batch)
+    assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+
+
+def test_unknown_jobs_are_not_recorded_when_the_ledger_is_off(handlers: Any, db: Session) -> None:
+    import os
+
+    os.environ["TRAINFORGE_RECORD_EXTERNAL_JOBS"] = "false"
+    try:
+        invoke(handlers("training_state"), load_event("sagemaker_training_in_progress.json"))
+    finally:
+        os.environ.pop("TRAINFORGE_RECORD_EXTERNAL_JOBS")
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0

@@ -111,7 +111,13 @@ def api_request(
     }
     if principal:
         identity.update(
-            {"accessKey": "ASIAEXAMPLE", "accountId": "123456789012", "caller": "AIDAEXAMPLE", "user": "AIDAEXAMPLE", "userArn": principal}
+            {
+                "accessKey": "ASIAEXAMPLE",
+                "accountId": "123456789012",
+                "caller": "AIDAEXAMPLE",
+                "user": "AIDAEXAMPLE",
+                "userArn": principal,
+            }
         )
     return {
         "resource": path,

@@ -23,7 +23,9 @@ RUNTIME = Runtime()
 
 def record(event: dict[str, Any]) -> str:
     if event.get("detail-type") != CODEBUILD_STATE_CHANGE:
-        raise PoisonEventError(f"not a {CODEBUILD_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}")
+        raise PoisonEventError(
+            f"not a {CODEBUILD_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}"
+        )
     try:
         change = build_change_from_event(event)
     except SageMakerConfigurationError as exc:
@@ -48,6 +50,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         record,
         dead_letter_queue_url=settings.dead_letter_queue_url,
         region=settings.region,
-        log=lambda message, **fields: logger.error(message, extra=fields),
+        log=logger.error,
     )
     return report.lambda_response()

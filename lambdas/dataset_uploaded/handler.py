@@ -48,6 +48,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         submit,
         dead_letter_queue_url=settings.dead_letter_queue_url,
         region=settings.region,
-        log=lambda message, **fields: logger.error(message, extra=fields),
+        log=logger.error,
     )
     return report.lambda_response()

@@ -31,5 +31,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     )
     for name, value in counts.items():
         metrics.add_metric(name=f"Reconcile{name.title()}", unit=MetricUnit.Count, value=value)
-    logger.info("reconciliation done", **counts)
+    logger.info("reconciliation done", extra=counts)
     return counts

@@ -20,7 +20,7 @@ tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="training_state")
 RUNTIME = Runtime()
 
-TERMINAL_METRICS = {
+TERMINAL_METRICS: dict[str, str] = {
     JobStatus.COMPLETED: "JobsCompleted",
     JobStatus.FAILED: "JobsFailed",
     JobStatus.STOPPED: "JobsStopped",
@@ -29,7 +29,9 @@ TERMINAL_METRICS = {
 
 def record(event: dict[str, Any]) -> str:
     if event.get("detail-type") != SAGEMAKER_STATE_CHANGE or not isinstance(event.get("detail"), dict):
-        raise PoisonEventError(f"not a {SAGEMAKER_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}")
+        raise PoisonEventError(
+            f"not a {SAGEMAKER_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}"
+        )
     try:
         change = state_change_from_description(event["detail"])
     except SageMakerConfigurationError as exc:
@@ -64,6 +66,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         record,
         dead_letter_queue_url=settings.dead_letter_queue_url,
         region=settings.region,
-        log=lambda message, **fields: logger.error(message, extra=fields),
+        log=logger.error,
     )
     return report.lambda_response()

@@ -85,8 +85,12 @@ def deliver(
             else:
                 log("poison event left for SQS redrive", reason=exc.reason, message_id=message_id)
                 report.failures.append(message_id)
-        except Exception as exc:  # noqa: BLE001 - anything else may pass: SQS delivers it again
-            log("record failed; it will be retried", error=f"{type(exc).__name__}: {exc}", message_id=message_id)
+        except Exception as exc:
+            log(
+                "record failed; it will be retried",
+                error=f"{type(exc).__name__}: {exc}",
+                message_id=message_id,
+            )
             report.failures.append(message_id)
     return report
 
@@ -98,10 +102,13 @@ def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason:
             MessageBody=str(record.get("body", "")),
             MessageAttributes={
                 "reason": {"DataType": "String", "StringValue": reason[:1000]},
-                "sourceMessageId": {"DataType": "String", "StringValue": str(record.get("messageId", "unknown"))},
+                "sourceMessageId": {
+                    "DataType": "String",
+                    "StringValue": str(record.get("messageId", "unknown")),
+                },
             },
         )
-    except Exception:  # noqa: BLE001 - fall back to SQS's own redrive
+    except Exception:
         return False
     return True
 

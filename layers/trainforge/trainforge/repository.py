@@ -350,7 +350,7 @@ def jobs_to_reconcile(db: Session, older_than_minutes: float, limit: int = 100) 
                 TrainingJob.status_rank < TERMINAL_RANK,
                 TrainingJob.origin == "trainforge",
                 TrainingJob.updated_at
-                < text("now() - make_interval(mins => :minutes)").bindparams(minutes=older_than_minutes),
+                < text("now() - make_interval(secs => :seconds)").bindparams(seconds=older_than_minutes * 60),
             )
             .order_by(TrainingJob.updated_at)
             .limit(limit)

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, SageMakerTrainingService
+    from trainforge.services.sagemaker_training_service import (
+        SageMakerContainerBuilder,
+        SageMakerTrainingService,
+    )
 
 T = TypeVar("T")
 

@@ -94,7 +94,10 @@ def lifecycle_events() -> list[dict[str, Any]]:
 def final_state(db: Session) -> tuple[Any, ...]:
     job = db.scalars(select(TrainingJob)).one()
     report = db.scalars(select(TrainingReport)).one()
-    history = tuple((h.status, h.secondary_status) for h in db.scalars(select(JobStatusHistory).order_by(JobStatusHistory.at)))
+    history = tuple(
+        (h.status, h.secondary_status)
+        for h in db.scalars(select(JobStatusHistory).order_by(JobStatusHistory.at))
+    )
     return job.status, job.secondary_status, report.final_metrics, report.billable_seconds, history
 
 
@@ -144,16 +147,22 @@ def test_a_poison_record_fails_alone_and_is_dead_lettered_with_its_reason(
         os.environ.pop("TRAINFORGE_DEAD_LETTER_QUEUE_URL")
     assert result == {"batchItemFailures": []}
     assert db.scalars(select(TrainingJob)).one().status == "Completed"
-    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in messages)
     assert len(reasons) == 2
     assert "TrainingJobName" in reasons[1] and "not JSON" in reasons[0]
     bodies = {m["Body"] for m in messages}
     assert "{not json" in bodies
-    assert any(json.loads(b)["detail"]["TrainingJobName"] == "../../etc/passwd" for b in bodies if b != "{not json")
+    assert any(
+        json.loads(b)["detail"]["TrainingJobName"] == "../../etc/passwd" for b in bodies if b != "{not json"
+    )
 
 
-def test_without_a_dead_letter_queue_a_poison_record_is_left_for_sqs_redrive(handlers: Any, db: Session) -> None:
+def test_without_a_dead_letter_queue_a_poison_record_is_left_for_sqs_redrive(
+    handlers: Any, db: Session
+) -> None:
     batch = sqs_batch(load_event("sagemaker_training_completed.json"), raw_bodies=("[]",))
     result = invoke(handlers("training_state"), batch)
     assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]}

@@ -71,6 +71,9 @@ class LocalAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalAws:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns everything else
         self._server.start()
         return self
 

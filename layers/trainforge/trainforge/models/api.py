@@ -55,10 +55,14 @@ class DatasetFileIn(Strict):
 
 
 class DatasetUploadRequest(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$", description="the dataset's folder under the prefix")
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$", description="the dataset's folder under the prefix"
+    )
     metadata_file: str = Field(min_length=1, max_length=255)
     files: list[DatasetFileIn] = Field(min_length=1, max_length=1000)
-    training: dict[str, Any] | None = Field(default=None, description="settings for the job its arrival starts")
+    training: dict[str, Any] | None = Field(
+        default=None, description="settings for the job its arrival starts"
+    )
 
 
 class PresignedUpload(BaseModel):

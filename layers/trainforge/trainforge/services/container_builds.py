@@ -80,10 +80,18 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
     detail = event.get("detail")
     if not isinstance(detail, Mapping):
         raise SageMakerConfigurationError("CodeBuild event has no detail", field="detail")
-    status, project, build_arn = detail.get("build-status"), detail.get("project-name"), detail.get("build-id")
+    status, project, build_arn = (
+        detail.get("build-status"),
+        detail.get("project-name"),
+        detail.get("build-id"),
+    )
     problems = []
     if status not in BUILD_STATUS_RANK or status == BuildStatus.QUEUED:
-        problems.append(Problem("detail.build-status", "must be IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT or STOPPED"))
+        problems.append(
+            Problem(
+                "detail.build-status", "must be IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT or STOPPED"
+            )
+        )
     if not isinstance(project, str) or not project:
         problems.append(Problem("detail.project-name", "is required"))
     if not isinstance(build_arn, str) or not build_arn:
@@ -104,7 +112,9 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
         if isinstance(v, Mapping)
     }
     exported = {
-        v.get("name"): v.get("value") for v in info.get("exported-environment-variables") or [] if isinstance(v, Mapping)
+        v.get("name"): v.get("value")
+        for v in info.get("exported-environment-variables") or []
+        if isinstance(v, Mapping)
     }
     return BuildStateChange(
         build_id=build_id_from(str(build_arn)),
@@ -125,9 +135,16 @@ def _opt(value: Any, limit: int) -> str | None:
 
 def _failure_reason(info: Mapping[str, Any]) -> str | None:
     for phase in info.get("phases") or []:
-        if isinstance(phase, Mapping) and phase.get("phase-status") in ("FAILED", "FAULT", "TIMED_OUT", "STOPPED"):
+        if isinstance(phase, Mapping) and phase.get("phase-status") in (
+            "FAILED",
+            "FAULT",
+            "TIMED_OUT",
+            "STOPPED",
+        ):
             context = "; ".join(str(c) for c in phase.get("phase-context") or [] if c)
-            return f"phase {phase.get('phase-type')} {phase.get('phase-status')}: {context or 'no message'}"[:4000]
+            return f"phase {phase.get('phase-type')} {phase.get('phase-status')}: {context or 'no message'}"[
+                :4000
+            ]
     return None
 
 

@@ -49,11 +49,15 @@ def presign_dataset_upload(
     def url(key: str) -> str:
         return str(
             s3.generate_presigned_url(
-                "put_object", Params={"Bucket": settings.datasets_bucket, "Key": key}, ExpiresIn=URL_LIFETIME_SECONDS
+                "put_object",
+                Params={"Bucket": settings.datasets_bucket, "Key": key},
+                ExpiresIn=URL_LIFETIME_SECONDS,
             )
         )
 
-    uploads = [{"path": f.path, "key": f"{prefix}/{f.path}", "url": url(f"{prefix}/{f.path}")} for f in normalised]
+    uploads = [
+        {"path": f.path, "key": f"{prefix}/{f.path}", "url": url(f"{prefix}/{f.path}")} for f in normalised
+    ]
     if metadata_file not in seen:
         key = f"{prefix}/{metadata_file}"
         uploads.append({"path": metadata_file, "key": key, "url": url(key)})

@@ -163,6 +163,15 @@ def record_state_change(
     )
 
 
+def answer_with(description: Mapping[str, Any]) -> Describe:
+    """A describe function that answers with a description already in hand (no second call)."""
+
+    def describe(_job_name: str) -> Mapping[str, Any]:
+        return description
+
+    return describe
+
+
 def reconcile_stale_jobs(
     sessions: Callable[[], Session],
     service: Any,
@@ -175,7 +184,10 @@ def reconcile_stale_jobs(
     through the same path as an event; ask again for the submission of jobs stuck in Pending."""
     counts = {"described": 0, "changed": 0, "unknown": 0, "resubmitted": 0, "errors": 0}
     with sessions() as db:
-        stale = [(job.id, job.job_name, job.status) for job in repository.jobs_to_reconcile(db, older_than_minutes, limit)]
+        stale = [
+            (job.id, job.job_name, job.status)
+            for job in repository.jobs_to_reconcile(db, older_than_minutes, limit)
+        ]
     for job_id, job_name, status in stale:
         try:
             if status == "Pending":
@@ -192,10 +204,10 @@ def reconcile_stale_jobs(
                     db,
                     state_change_from_description(description),
                     record_external=False,
-                    describe=lambda _name, found=description: found,
+                    describe=answer_with(description),
                 )
                 db.commit()
             counts["changed"] += int(outcome.applied)
-        except Exception:  # noqa: BLE001 - one job's trouble must not stop the others; counted and logged
+        except Exception:
             counts["errors"] += 1
     return counts

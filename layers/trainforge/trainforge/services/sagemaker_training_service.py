@@ -46,7 +46,7 @@ from trainforge.services.dataset_preparation import (
     DatasetPreparationService,
     check_relative_path,
 )
-from trainforge.services.job_tracking import record_state_change, state_change_from_description
+from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
 from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
 from trainforge.settings import Settings
 
@@ -919,7 +919,7 @@ class SageMakerTrainingService:
             db,
             state_change_from_description(description),
             record_external=self.settings.record_external_jobs,
-            describe=lambda _name: description,
+            describe=answer_with(description),
         )
 
     def list_training_jobs(

@@ -78,13 +78,17 @@ def dropped_objects(event: Mapping[str, Any]) -> list[DroppedObject]:
         found = []
         for record in records:
             s3 = record.get("s3") if isinstance(record, Mapping) else None
-            if not isinstance(s3, Mapping) or not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            if not isinstance(s3, Mapping) or not str(record.get("eventName", "")).startswith(
+                "ObjectCreated"
+            ):
                 continue
             bucket, obj = s3.get("bucket") or {}, s3.get("object") or {}
             if not isinstance(bucket.get("name"), str) or not isinstance(obj.get("key"), str):
                 raise PoisonEventError("S3 notification record lacks s3.bucket.name or s3.object.key")
             found.append(
-                DroppedObject(bucket["name"], obj["key"], _opt_str(obj.get("versionId")), _opt_str(obj.get("eTag")))
+                DroppedObject(
+                    bucket["name"], obj["key"], _opt_str(obj.get("versionId")), _opt_str(obj.get("eTag"))
+                )
             )
         return found
     raise PoisonEventError(f"not an S3 object-created event (detail-type {event.get('detail-type')!r})")
@@ -141,7 +145,9 @@ class SubmissionWorker:
             if exc.code == "submission_throttled":
                 raise
             return Outcome("failed", exc.message, job_id)
-        return Outcome("submitted" if sent else "duplicate", "sent to SageMaker" if sent else "already sent", job_id)
+        return Outcome(
+            "submitted" if sent else "duplicate", "sent to SageMaker" if sent else "already sent", job_id
+        )
 
     def handle_object(self, obj: DroppedObject, db: Session) -> Outcome:
         if obj.bucket != self.settings.datasets_bucket:
@@ -192,9 +198,7 @@ class SubmissionWorker:
             )
         except SageMakerConfigurationError as exc:
             return self._reject(db, name, source, exc.message)
-        return self._record_and_submit(
-            db, config, f"s3://{obj.bucket}/{folder}/", image_uri, source
-        )
+        return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image_uri, source)
 
     def _spec_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
         stem = posixpath.splitext(posixpath.basename(key))[0]

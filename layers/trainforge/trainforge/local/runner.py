@@ -1,0 +1,480 @@
+"""A local SageMaker: runs training jobs on this machine, honouring the training-container contract, without
+Docker.
+
+It answers ``create_training_job``, ``describe_training_job`` and ``stop_training_job`` like boto3's SageMaker
+client (same request shapes, same error codes), lays out ``/opt/ml``-style folders in a work directory, sets the
+``SM_*`` variables, runs the entry point in a subprocess, streams its log, extracts metrics with the job's
+regexes, tars ``model/`` to ``model.tar.gz`` in the output location, honours max runtime and stop requests, and
+emits "SageMaker Training Job State Change" events of AWS's shape at every transition.
+
+The code it runs comes, as in SageMaker's script mode, from ``sagemaker_submit_directory`` (an s3:// tar.gz)
+and ``sagemaker_program`` in the hyperparameters or ``SAGEMAKER_*`` in the environment, or from an image that a
+local build registered.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from trainforge.aws import client
+from trainforge.settings import Settings
+
+EventSink = Callable[[dict[str, Any]], None]
+TERMINAL = ("Completed", "Failed", "Stopped")
+LOG_TAIL_LINES = 20
+
+
+def _error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+class LocalJob:
+    """One job's state, kept the way DescribeTrainingJob reports it."""
+
+    def __init__(self, request: dict[str, Any], arn: str) -> None:
+        self.request = copy.deepcopy(request)
+        self.arn = arn
+        now = datetime.now(UTC)
+        self.status = "InProgress"
+        self.secondary = "Starting"
+        self.failure_reason: str | None = None
+        self.created = now
+        self.modified = now
+        self.started: datetime | None = None
+        self.ended: datetime | None = None
+        self.metrics: dict[str, float] = {}
+        self.artifacts: str | None = None
+        self.transitions: list[dict[str, Any]] = []
+        self.stop_requested = threading.Event()
+        self.lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(self.request["TrainingJobName"])
+
+    def describe(self, *, for_event: bool = False) -> dict[str, Any]:
+        with self.lock:
+            stamp: Callable[[datetime | None], Any] = _millis if for_event else (lambda d: d)
+            described: dict[str, Any] = {
+                "TrainingJobName": self.name,
+                "TrainingJobArn": self.arn,
+                "TrainingJobStatus": self.status,
+                "SecondaryStatus": self.secondary,
+                "HyperParameters": self.request.get("HyperParameters", {}),
+                "AlgorithmSpecification": self.request.get("AlgorithmSpecification", {}),
+                "RoleArn": self.request.get("RoleArn"),
+                "InputDataConfig": self.request.get("InputDataConfig", []),
+                "OutputDataConfig": self.request.get("OutputDataConfig", {}),
+                "ResourceConfig": self.request.get("ResourceConfig", {}),
+                "StoppingCondition": self.request.get("StoppingCondition", {}),
+                "CreationTime": stamp(self.created),
+                "LastModifiedTime": stamp(self.modified),
+                "SecondaryStatusTransitions": [
+                    {
+                        **t,
+                        "StartTime": stamp(t["StartTime"]),
+                        **({"EndTime": stamp(t["EndTime"])} if "EndTime" in t else {}),
+                    }
+                    for t in self.transitions
+                ],
+                "Environment": self.request.get("Environment", {}),
+                "EnableManagedSpotTraining": self.request.get("EnableManagedSpotTraining", False),
+            }
+            if self.started:
+                described["TrainingStartTime"] = stamp(self.started)
+            if self.ended:
+                described["TrainingEndTime"] = stamp(self.ended)
+            if self.failure_reason:
+                described["FailureReason"] = self.failure_reason
+            if self.status in TERMINAL:
+                described["FinalMetricDataList"] = [
+                    {"MetricName": k, "Value": v, "Timestamp": stamp(self.ended)}
+                    for k, v in self.metrics.items()
+                ]
+                described["BillableTimeInSeconds"] = (
+                    max(1, int((self.ended - self.started).total_seconds()))
+                    if self.started and self.ended
+                    else 0
+                )
+            if self.artifacts:
+                described["ModelArtifacts"] = {"S3ModelArtifacts": self.artifacts}
+            if for_event:
+                described["Tags"] = {t["Key"]: t["Value"] for t in self.request.get("Tags", [])}
+            return described
+
+    def move(self, status: str, secondary: str, message: str) -> None:
+        with self.lock:
+            now = datetime.now(UTC)
+            # SageMaker's clock is in milliseconds: keep every transition strictly later than the last.
+            if self.modified and now <= self.modified:
+                now = datetime.fromtimestamp((_millis(self.modified) or 0) / 1000 + 0.001, tz=UTC)
+            if self.transitions:
+                self.transitions[-1]["EndTime"] = now
+            self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+            self.status, self.secondary, self.modified = status, secondary, now
+            if secondary == "Training" and self.started is None:
+                self.started = now
+            if status in TERMINAL:
+                self.ended = now
+                self.started = self.started or now
+
+
+class LocalSageMaker:
+    """The SageMaker calls Trainforge makes, answered by running jobs here."""
+
+    def __init__(
+        self, settings: Settings, *, emit: EventSink | None = None, s3_client: Any | None = None
+    ) -> None:
+        self.settings = settings
+        self.emit = emit
+        self._s3 = s3_client
+        self.work_dir = Path(settings.local_work_dir) / "training"
+        self.jobs: dict[str, LocalJob] = {}
+        self.images: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = client("s3", self.settings.region)
+        return self._s3
+
+    # -- the SageMaker API ---------------------------------------------------------------------------------
+
+    def create_training_job(self, **request: Any) -> dict[str, Any]:
+        name = request.get("TrainingJobName")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name):
+            raise _error(
+                "ValidationException", "1 validation error detected: TrainingJobName", "CreateTrainingJob"
+            )
+        arn = (
+            f"arn:aws:sagemaker:{self.settings.region}:{self.settings.account_id}:training-job/{name.lower()}"
+        )
+        with self._lock:
+            if name in self.jobs:
+                raise _error(
+                    "ResourceInUse", f"Training job names must be unique: {name} exists", "CreateTrainingJob"
+                )
+            job = LocalJob(request, arn)
+            self.jobs[name] = job
+            job.transitions.append(
+                {
+                    "Status": "Starting",
+                    "StartTime": job.created,
+                    "StatusMessage": "Preparing the instances for training",
+                }
+            )
+        self._publish(job)
+        thread = threading.Thread(target=self._run, args=(job,), name=f"train-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return {"TrainingJobArn": arn}
+
+    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        job = self.jobs.get(TrainingJobName)
+        if job is None:
+            raise _error(
+                "ValidationException",
+                f"Requested resource not found: {TrainingJobName}",
+                "DescribeTrainingJob",
+            )
+        return job.describe()
+
+    def stop_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        job = self.jobs.get(TrainingJobName)
+        if job is None:
+            raise _error(
+                "ValidationException", f"Requested resource not found: {TrainingJobName}", "StopTrainingJob"
+            )
+        if job.status != "InProgress":
+            raise _error("ValidationException", f"The job status is {job.status}", "StopTrainingJob")
+        job.move("Stopping", "Stopping", "Stopping the training job")
+        job.stop_requested.set()
+        self._publish(job)
+        return {}
+
+    def register_image(self, image_uri: str, code_dir: Path) -> None:
+        """A local build's image: jobs naming it run the code in ``code_dir``."""
+        self.images[image_uri] = code_dir
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait for every job started so far to end (tests and the demo)."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # -- running a job ---------------------------------------------------------------------------------------
+
+    def _publish(self, job: LocalJob) -> None:
+        if self.emit is None:
+            return
+        self.emit(
+            {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "SageMaker Training Job State Change",
+                "source": "aws.sagemaker",
+                "account": self.settings.account_id,
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self.settings.region,
+                "resources": [job.arn],
+                "detail": job.describe(for_event=True),
+            }
+        )
+
+    def _run(self, job: LocalJob) -> None:
+        root = self.work_dir / job.name
+        try:
+            shutil.rmtree(root, ignore_errors=True)
+            paths = self._lay_out(job, root)
+            job.move("InProgress", "Downloading", "Downloading input data")
+            self._publish(job)
+            self._download_channels(job, paths["input"] / "data")
+            code_dir, program = self._code_for(job, root / "code")
+            job.move("InProgress", "Training", "Training in progress")
+            self._publish(job)
+            outcome = self._train(job, paths, code_dir, program)
+            if outcome == "completed":
+                job.move("InProgress", "Uploading", "Uploading generated training model")
+                self._publish(job)
+                job.artifacts = self._upload_model(job, paths["model"])
+                job.move("Completed", "Completed", "Training job completed")
+            elif outcome == "stopped":
+                job.move("Stopped", "Stopped", "The training job was stopped")
+            elif outcome == "timeout":
+                job.move("Stopped", "MaxRuntimeExceeded", "The job exceeded its maximum runtime")
+            else:
+                job.failure_reason = outcome
+                job.move("Failed", "Failed", "Training job failed")
+        except Exception as exc:
+            job.failure_reason = f"ClientError: {exc}"[:1024]
+            job.move("Failed", "Failed", "Training job failed")
+        self._publish(job)
+
+    def _lay_out(self, job: LocalJob, root: Path) -> dict[str, Path]:
+        paths = {
+            "root": root,
+            "input": root / "input",
+            "config": root / "input" / "config",
+            "model": root / "model",
+            "output": root / "output",
+            "output_data": root / "output" / "data",
+        }
+        for path in paths.values():
+            path.mkdir(parents=True, exist_ok=True)
+        hyper = job.request.get("HyperParameters", {})
+        (paths["config"] / "hyperparameters.json").write_text(json.dumps(hyper))
+        (paths["config"] / "resourceconfig.json").write_text(
+            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
+        )
+        channels = {
+            c["ChannelName"]: {
+                "TrainingInputMode": "File",
+                "S3DistributionType": "FullyReplicated",
+                "RecordWrapperType": "None",
+            }
+            for c in job.request.get("InputDataConfig", [])
+        }
+        (paths["config"] / "inputdataconfig.json").write_text(json.dumps(channels))
+        return paths
+
+    def _download_channels(self, job: LocalJob, data_root: Path) -> None:
+        for channel in job.request.get("InputDataConfig", []):
+            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+            target = data_root / channel["ChannelName"]
+            target.mkdir(parents=True, exist_ok=True)
+            paginator = self.s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    relative = item["Key"][len(prefix) :].lstrip("/")
+                    if not relative or ".." in relative.split("/"):
+                        continue
+                    destination = target / relative
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    self.s3.download_file(bucket, item["Key"], str(destination))
+
+    def _code_for(self, job: LocalJob, code_root: Path) -> tuple[Path, str]:
+        hyper = job.request.get("HyperParameters", {})
+        env = job.request.get("Environment", {})
+        image = job.request.get("AlgorithmSpecification", {}).get("TrainingImage", "")
+        program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "train.py").strip('"')
+        source = str(
+            hyper.get("sagemaker_submit_directory") or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or ""
+        ).strip('"')
+        if source.startswith("s3://"):
+            bucket, _, key = source.removeprefix("s3://").partition("/")
+            archive = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            code_root.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
+                tar.extractall(code_root, filter="data")
+            code_dir = code_root
+        elif image in self.images:
+            code_dir = self.images[image]
+        else:
+            raise RuntimeError(
+                f"local mode cannot run image {image!r}: give the job sagemaker_submit_directory (an s3:// tar.gz "
+                "of the training code) and sagemaker_program, or build the image first (POST /builds)"
+            )
+        if not (code_dir / program).is_file() or ".." in Path(program).parts:
+            raise RuntimeError(f"entry point {program!r} is not in the training code")
+        return code_dir, program
+
+    def _environment(self, job: LocalJob, paths: dict[str, Path]) -> dict[str, str]:
+        hyper = {
+            k: v for k, v in job.request.get("HyperParameters", {}).items() if not k.startswith("sagemaker_")
+        }
+        channels = [c["ChannelName"] for c in job.request.get("InputDataConfig", [])]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "DATABASE_"))}
+        env.update(
+            {
+                "SM_MODEL_DIR": str(paths["model"]),
+                "SM_INPUT_DIR": str(paths["input"]),
+                "SM_INPUT_CONFIG_DIR": str(paths["config"]),
+                "SM_OUTPUT_DIR": str(paths["output"]),
+                "SM_OUTPUT_DATA_DIR": str(paths["output_data"]),
+                "SM_CHANNELS": json.dumps(channels),
+                "SM_HPS": json.dumps(hyper),
+                "SM_HOSTS": json.dumps(["algo-1"]),
+                "SM_CURRENT_HOST": "algo-1",
+                "SM_NUM_CPUS": str(os.cpu_count() or 1),
+                "SM_NUM_GPUS": "0",
+                "SM_TRAINING_ENV": json.dumps({"job_name": job.name, "hyperparameters": hyper, "channel_input_dirs": {
+                    c: str(paths["input"] / "data" / c) for c in channels}}),
+                "TRAINING_JOB_NAME": job.name,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )  # fmt: skip
+        for channel in channels:
+            env[f"SM_CHANNEL_{channel.upper()}"] = str(paths["input"] / "data" / channel)
+        for key, value in hyper.items():
+            env[f"SM_HP_{re.sub(r'[^A-Za-z0-9_]', '_', key).upper()}"] = str(value)
+        env.update({str(k): str(v) for k, v in job.request.get("Environment", {}).items()})
+        return env
+
+    def _train(self, job: LocalJob, paths: dict[str, Path], code_dir: Path, program: str) -> str:
+        """Run the entry point; return completed, stopped, timeout or the failure reason."""
+        definitions = [
+            (d["Name"], re.compile(d["Regex"]))
+            for d in job.request.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
+        ]
+        hyper = {
+            k: v for k, v in job.request.get("HyperParameters", {}).items() if not k.startswith("sagemaker_")
+        }
+        args = [item for key, value in hyper.items() for item in (f"--{key}", str(value))]
+        max_runtime = float(job.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
+        log_path = paths["output"] / "training.log"
+        tail: list[str] = []
+        process = subprocess.Popen(  # noqa: S603 - the user's own entry point, run as SageMaker would
+            [sys.executable, str(code_dir / program), *args],
+            cwd=code_dir,
+            env=self._environment(job, paths),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        reader = threading.Thread(
+            target=self._stream, args=(job, process, definitions, log_path, tail), daemon=True
+        )
+        reader.start()
+        deadline = time.monotonic() + max_runtime
+        outcome = ""
+        while process.poll() is None:
+            if job.stop_requested.is_set():
+                outcome = "stopped"
+            elif time.monotonic() > deadline:
+                outcome = "timeout"
+            if outcome:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                break
+            time.sleep(0.05)
+        reader.join(timeout=5)
+        if outcome:
+            return outcome
+        if process.returncode == 0:
+            return "completed"
+        failure_file = paths["output"] / "failure"
+        detail = (
+            failure_file.read_text()[:512] if failure_file.is_file() else "\n".join(tail[-LOG_TAIL_LINES:])
+        )
+        return (
+            f'AlgorithmError: ExecuteUserScriptError: Command "python {program}" exited with code '
+            f"{process.returncode}\n{detail}"
+        )[:1024]
+
+    @staticmethod
+    def _stream(
+        job: LocalJob,
+        process: subprocess.Popen[str],
+        definitions: list[tuple[str, re.Pattern[str]]],
+        log_path: Path,
+        tail: list[str],
+    ) -> None:
+        assert process.stdout is not None
+        with log_path.open("w") as log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                tail.append(line.rstrip())
+                del tail[:-LOG_TAIL_LINES]
+                for name, pattern in definitions:
+                    match = pattern.search(line)
+                    if match:
+                        try:
+                            job.metrics[name] = float(match.group(1))
+                        except (ValueError, IndexError):
+                            continue
+
+    def _upload_model(self, job: LocalJob, model_dir: Path) -> str:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path in sorted(model_dir.rglob("*")):
+                tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
+        output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        bucket, _, prefix = output.removeprefix("s3://").partition("/")
+        key = "/".join(p for p in (prefix, job.name, "output", "model.tar.gz") if p)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        return f"s3://{bucket}/{key}"
+
+
+_instances: dict[str, LocalSageMaker] = {}
+_instances_lock = threading.Lock()
+
+
+def local_sagemaker(settings: Settings) -> LocalSageMaker:
+    """One local SageMaker per work directory and process (jobs live in it)."""
+    with _instances_lock:
+        found = _instances.get(settings.local_work_dir)
+        if found is None:
+            found = LocalSageMaker(settings)
+            _instances[settings.local_work_dir] = found
+        return found

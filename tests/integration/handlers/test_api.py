@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tests.conftest import load_event
+from tests.lambda_support import api_request, invoke
+from trainforge.models.database import TrainingJob
+
+JOB = {
+    "job_name": "api-churn-1",
+    "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+    "instance_type": "ml.m5.xlarge",
+    "hyperparameters": {"epochs": 10, "lr": 0.05},
+}
+
+
+@pytest.fixture
+def api(handlers: Any) -> Any:
+    module = handlers("api")
+
+    def call(method: str, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        response = invoke(module, api_request(method, path, body, **kwargs))
+        content = response["body"]
+        try:
+            parsed = json.loads(content) if content else None
+        except json.JSONDecodeError:
+            parsed = content
+        return response["statusCode"], parsed
+
+    return call
+
+
+def test_health_reports_the_database(api: Any) -> None:
+    status, body = api("GET", "/health")
+    assert status == 200 and body["database"] is True and body["status"] == "ok"
+
+
+def test_requests_without_a_principal_are_refused(api: Any) -> None:
+    status, body = api("GET", "/health", principal=None)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_configuration_validation_lists_every_check(api: Any) -> None:
+    status, body = api("GET", "/config/validation")
+    assert status == 200 and body["valid"] is True
+    assert {c["name"] for c in body["checks"]} >= {"credentials", "execution_role", "ecr_repository"}
+
+
+def test_roles_are_created(api: Any) -> None:
+    status, body = api("POST", "/roles", {"role_name": "team-x"})
+    assert status == 201 and body["role_arn"].endswith(":role/team-x")
+    status, body = api("POST", "/roles", {"role_name": "bad name"})
+    assert status == 422 and body["error"]["field"] == "role_name"
+
+
+def test_dataset_upload_urls_and_the_manifest_to_put_last(api: Any) -> None:
+    sha = hashlib.sha256(b"x").hexdigest()
+    request = {
+        "name": "churn",
+        "metadata_file": "metadata.csv",
+        "files": [{"path": "a.csv", "size": 1, "sha256": sha}],
+    }
+    status, body = api("POST", "/datasets", request)
+    assert status == 200
+    assert body["dataset_uri"] == "s3://trainforge-datasets/datasets/churn/"
+    assert [u["key"] for u in body["uploads"]] == ["datasets/churn/a.csv", "datasets/churn/metadata.csv"]
+    assert body["manifest"]["key"] == "datasets/churn/manifest.json"
+    assert json.loads(body["manifest"]["body"])["files"][0]["sha256"] == sha
+    import urllib.request
+
+    for upload in [*body["uploads"], body["manifest"]]:
+        data = body["manifest"]["body"].encode() if upload is body["manifest"] else b"x"
+        req = urllib.request.Request(upload["url"], data=data, method="PUT")
+        with urllib.request.urlopen(req, timeout=10) as response:
+            assert response.status == 200
+
+
+def test_dataset_paths_with_dot_dot_are_refused(api: Any) -> None:
+    request = {
+        "name": "x",
+        "metadata_file": "m.csv",
+        "files": [{"path": "../a", "size": 1, "sha256": "0" * 64}],
+    }
+    status, body = api("POST", "/datasets", request)
+    assert status == 422 and body["error"]["field"] == "files[0].path"
+
+
+def test_submit_status_list_and_cancel(api: Any, db: Session) -> None:
+    status, job = api("POST", "/jobs", JOB)
+    assert status == 202
+    assert job["job_name"] == "api-churn-1" and job["status"] == "Pending"
+    assert [h["status"] for h in job["history"]] == ["Pending"]
+    status, again = api("POST", "/jobs", JOB)
+    assert status == 200 and again["id"] == job["id"]
+    status, fetched = api("GET", f"/jobs/{job['id']}")
+    assert status == 200 and fetched["job_name"] == "api-churn-1"
+    status, page = api("GET", "/jobs", query={"status": "Pending", "limit": "10"})
+    assert status == 200 and [j["id"] for j in page["jobs"]] == [job["id"]] and page["next_cursor"] is None
+    status, cancelled = api("POST", f"/jobs/{job['id']}/cancel")
+    assert status == 200 and cancelled["cancelled"] is True and cancelled["job"]["status"] == "Stopped"
+    status, again = api("POST", f"/jobs/{job['id']}/cancel")
+    assert status == 200 and again["cancelled"] is False
+
+
+def test_the_idempotency_key_header_returns_the_first_job(api: Any) -> None:
+    _, first = api("POST", "/jobs", JOB, headers={"Idempotency-Key": "abc"})
+    status, second = api(
+        "POST", "/jobs", {**JOB, "job_name": "other-name"}, headers={"Idempotency-Key": "abc"}
+    )
+    assert status == 200 and second["id"] == first["id"]
+
+
+def test_a_finished_job_shows_its_report(api: Any, db: Session, handlers: Any) -> None:
+    _, job = api("POST", "/jobs", {**JOB, "job_name": "churn-model-1"})
+    invoke(handlers("training_state"), load_event("sagemaker_training_completed.json"))
+    _, fetched = api("GET", f"/jobs/{job['id']}")
+    assert fetched["status"] == "Completed"
+    assert fetched["report"]["final_metrics"]["validation:accuracy"] == 0.91
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"job_name": "has_underscore"}, "job_name"),
+        ({"instance_type": "ml.nope.large"}, "instance_type"),
+        ({"instance_count": "two"}, "instance_count"),
+        ({"unknown_field": 1}, "unknown_field"),
+        ({"dataset_uri": "/local/path"}, "s3_input_uri"),
+        ({"metric_definitions": [{"Name": "loss", "Regex": "(["}]}, "metric_definitions[0].Regex"),
+    ],
+)
+def test_invalid_jobs_name_the_field(api: Any, change: dict[str, Any], field: str) -> None:
+    status, body = api("POST", "/jobs", {**JOB, **change})
+    assert status == 422, body
+    assert body["error"]["field"] == field
+
+
+def test_malformed_json_is_a_400(api: Any) -> None:
+    status, body = api("POST", "/jobs", raw_body="{not json")
+    assert status == 400 and body["error"]["code"] == "malformed_json"
+
+
+def test_an_oversize_body_is_a_413(api: Any) -> None:
+    status, body = api("POST", "/jobs", raw_body="x" * (1024 * 1024 + 1))
+    assert status == 413 and body["error"]["code"] == "body_too_large"
+
+
+def test_unknown_jobs_and_routes_are_404(api: Any) -> None:
+    status, body = api("GET", "/jobs/424242")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = api("POST", "/jobs/424242/cancel")
+    assert status == 404
+    status, body = api("GET", "/nothing-here")
+    assert status == 404 and body["error"]["code"] == "no_route"
+
+
+def test_list_parameters_are_validated(api: Any) -> None:
+    assert api("GET", "/jobs", query={"limit": "0"})[0] == 422
+    assert api("GET", "/jobs", query={"limit": "many"})[0] == 422
+    status, body = api("GET", "/jobs", query={"cursor": "garbage!"})
+    assert status == 422 and body["error"]["field"] == "cursor"
+    status, body = api("GET", "/jobs", query={"status": "Exploded"})
+    assert status == 422 and body["error"]["field"] == "status"
+    assert api("GET", "/jobs/not-a-number")[0] == 422
+
+
+def test_list_pages_and_filters_by_creation_time(api: Any, db: Session) -> None:
+    for i in range(3):
+        api("POST", "/jobs", {**JOB, "job_name": f"page-{i}"})
+    db.execute(
+        update(TrainingJob).where(TrainingJob.job_name == "page-0").values(created_at="2020-01-01T00:00:00Z")
+    )
+    db.commit()
+    _, first = api("GET", "/jobs", query={"limit": "2"})
+    _, second = api("GET", "/jobs", query={"limit": "2", "cursor": first["next_cursor"]})
+    assert [j["job_name"] for j in first["jobs"] + second["jobs"]] == ["page-2", "page-1", "page-0"]
+    _, old = api("GET", "/jobs", query={"created_before": "2021-01-01T00:00:00Z"})
+    assert [j["job_name"] for j in old["jobs"]] == ["page-0"]
+
+
+def test_builds_start_and_are_listed(api: Any, db: Session) -> None:
+    request = {"base_image": "python:3.12-slim", "tag": "v1", "files": {"train.py": "print('hi')\n"}}
+    status, build = api("POST", "/builds", request)
+    assert status == 202 and build["status"] == "QUEUED" and build["image_uri"].endswith(":v1")
+    status, fetched = api("GET", f"/builds/{build['id']}")
+    assert status == 200 and fetched["build_id"] == build["build_id"]
+    status, page = api("GET", "/builds")
+    assert status == 200 and [b["id"] for b in page["builds"]] == [build["id"]]
+    assert api("GET", "/builds/999")[0] == 404
+
+
+def test_bad_builds_name_the_field(api: Any) -> None:
+    status, body = api(
+        "POST", "/builds", {"base_image": "python:3", "tag": "v1", "files": {"../evil.py": "x"}}
+    )
+    assert status == 422 and body["error"]["field"] == "files.../evil.py"
+    status, body = api("POST", "/builds", {"base_image": "NOT VALID", "tag": "v1"})
+    assert status == 422 and body["error"]["field"] == "base_image"
+
+
+def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> None:
+    from openapi_spec_validator import validate
+
+    status, document = api("GET", "/openapi.json")
+    assert status == 200
+    validate(document)
+    documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    tested = {
+        ("GET", "/health"), ("GET", "/config/validation"), ("POST", "/roles"), ("POST", "/datasets"),
+        ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
+        ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
+    }  # fmt: skip
+    assert documented == tested
+
+
+def test_swagger_ui_is_served(api: Any) -> None:
+    status, body = api("GET", "/swagger")
+    assert status == 200 and "swagger" in str(body).lower()
+
+
+def test_a_submission_that_cannot_be_queued_stays_pending(api: Any, db: Session) -> None:
+    status, job = api("POST", "/jobs", {**JOB, "job_name": "queued-later"})
+    assert status == 202
+    assert db.scalars(select(TrainingJob).where(TrainingJob.id == job["id"])).one().status == "Pending"

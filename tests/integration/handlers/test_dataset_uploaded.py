@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import load_event
+from tests.lambda_support import invoke, sqs_batch
+from trainforge.models.database import TrainingJob
+from trainforge.services.dataset_preparation import MANIFEST_FORMAT
+
+MANIFEST = {
+    "format": MANIFEST_FORMAT,
+    "metadata_file": "metadata.csv",
+    "files": [{"path": "a.csv", "size": 8, "sha256": "0" * 64}],
+    "created_at": "2026-11-28T12:00:00+00:00",
+}
+
+
+def put(key: str, body: Any) -> dict[str, Any]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=data)
+    return {"etag": response["ETag"].strip('"')}
+
+
+def object_created(
+    key: str, encoded: str | None = None, etag: str = "etag-1", version: str | None = None
+) -> dict[str, Any]:
+    """The EventBridge "Object Created" event S3 sends, its key form-URL-encoded as S3 writes it."""
+    event = copy.deepcopy(load_event("s3_object_created.json"))
+    event["detail"]["object"]["key"] = encoded if encoded is not None else quote_plus(key, safe="/")
+    event["detail"]["object"]["etag"] = etag
+    if version is None:
+        event["detail"]["object"].pop("version-id")
+    else:
+        event["detail"]["object"]["version-id"] = version
+    return event
+
+
+def sagemaker_job_names() -> list[str]:
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    return sorted(j["TrainingJobName"] for j in client.list_training_jobs()["TrainingJobSummaries"])
+
+
+def test_a_manifest_with_spaces_and_unicode_in_its_key_starts_one_job(handlers: Any, db: Session) -> None:
+    key = "datasets/churn ü v1/manifest.json"
+    meta = put(key, MANIFEST)
+    result = invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key, etag=meta["etag"])))
+    assert result == {"batchItemFailures": []}
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "InProgress"
+    assert job.input_uri == "s3://trainforge-datasets/datasets/churn ü v1/"
+    assert job.job_name.startswith("ds-churn-v1-")
+    assert sagemaker_job_names() == [job.job_name]
+
+
+def test_100_duplicate_deliveries_start_one_job(handlers: Any, db: Session) -> None:
+    key = "datasets/churn/manifest.json"
+    meta = put(key, MANIFEST)
+    module = handlers("dataset_uploaded")
+    events = [object_created(key, etag=meta["etag"]) for _ in range(100)]
+    for chunk in range(0, 100, 10):
+        assert invoke(module, sqs_batch(*events[chunk : chunk + 10])) == {"batchItemFailures": []}
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 1
+    assert len(sagemaker_job_names()) == 1
+
+
+def test_a_plus_in_a_key_is_encoded_and_decoded(handlers: Any, db: Session) -> None:
+    key = "datasets/c++ data/manifest.json"
+    put(key, MANIFEST)
+    invoke(handlers("dataset_uploaded"), object_created(key))
+    assert db.scalars(select(TrainingJob)).one().input_uri == "s3://trainforge-datasets/datasets/c++ data/"
+
+
+def test_a_malformed_manifest_is_recorded_as_rejected_and_not_retried(handlers: Any, db: Session) -> None:
+    key = "datasets/broken/manifest.json"
+    put(key, b"{ nope")
+    batch = sqs_batch(object_created(key))
+    assert invoke(handlers("dataset_uploaded"), batch) == {"batchItemFailures": []}
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and "not valid JSON" in (job.failure_reason or "")
+    assert sagemaker_job_names() == []
+
+
+def test_training_settings_in_the_manifest_are_validated(handlers: Any, db: Session) -> None:
+    key = "datasets/gpu/manifest.json"
+    put(key, {**MANIFEST, "training": {"instance_type": "ml.gpu.huge"}})
+    invoke(handlers("dataset_uploaded"), object_created(key))
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and "instance_type" in (job.failure_reason or "")
+
+
+def test_a_key_outside_the_prefixes_is_ignored(handlers: Any, db: Session) -> None:
+    put("elsewhere/manifest.json", MANIFEST)
+    assert invoke(handlers("dataset_uploaded"), object_created("elsewhere/manifest.json")) == {
+        "batchItemFailures": []
+    }
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+@pytest.mark.parametrize(
+    "key", ["datasets/../../etc/manifest.json", "datasets/a\x07b/manifest.json", "/datasets/x/manifest.json"]
+)
+def test_hostile_keys_never_reach_a_job(handlers: Any, db: Session, key: str) -> None:
+    assert invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key))) == {"batchItemFailures": []}
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+def test_a_job_spec_drop_starts_the_job_it_describes(handlers: Any, db: Session) -> None:
+    spec = {
+        "job_name": "spec-job-1",
+        "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "instance_type": "ml.c5.xlarge",
+        "hyperparameters": {"epochs": 5},
+    }
+    put("jobs/spec-job-1.json", spec)
+    invoke(handlers("dataset_uploaded"), object_created("jobs/spec-job-1.json"))
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.job_name, job.instance_type, job.status) == ("spec-job-1", "ml.c5.xlarge", "InProgress")
+    assert job.config is not None and job.config["hyperparameters"] == {"epochs": "5"}
+
+
+def test_a_job_spec_pointing_outside_the_datasets_is_rejected(handlers: Any, db: Session) -> None:
+    put("jobs/sneaky.json", {"job_name": "sneaky", "dataset_uri": "s3://someone-elses-bucket/data/"})
+    invoke(handlers("dataset_uploaded"), object_created("jobs/sneaky.json"))
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.job_name, job.status) == ("sneaky", "Rejected")
+
+
+def test_the_s3_test_event_is_ignored(handlers: Any, db: Session) -> None:
+    test_event = {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": "2026-11-28T12:00:00.000Z",
+        "Bucket": "trainforge-datasets",
+        "RequestId": "5582815E1AEA5ADF",
+        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+    }
+    assert invoke(handlers("dataset_uploaded"), sqs_batch(test_event)) == {"batchItemFailures": []}
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+def test_a_requested_job_is_submitted_once(handlers: Any, db: Session, aws_resources: Any) -> None:
+    from trainforge.services.sagemaker_training_service import SageMakerTrainingService
+    from trainforge.services.training_config import TrainingConfig
+
+    service = SageMakerTrainingService(aws_resources)
+    job_id, _ = service.record_training_job(
+        TrainingConfig(job_name="api-job"),
+        "s3://trainforge-datasets/datasets/x/",
+        "s3://trainforge-artifacts/output/",
+        aws_resources.execution_role_arn,
+        aws_resources.default_image_uri,
+        db,
+    )
+    requested = {
+        "version": "0",
+        "id": "a1b2c3d4-0000-4000-8000-000000000001",
+        "detail-type": "Training Job Requested",
+        "source": "trainforge",
+        "account": "123456789012",
+        "time": "2026-11-28T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"job_id": job_id},
+    }
+    module = handlers("dataset_uploaded")
+    invoke(module, sqs_batch(requested, requested))
+    db.expire_all()
+    assert db.get(TrainingJob, job_id).status == "InProgress"  # type: ignore[union-attr]
+    assert sagemaker_job_names() == ["api-job"]

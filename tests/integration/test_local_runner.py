@@ -1,0 +1,186 @@
+"""The local SageMaker runs real training scripts by the training-container contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy.orm import Session
+
+from trainforge.local.runner import LocalSageMaker
+from trainforge.services.sagemaker_training_service import SageMakerJobConfig, SageMakerTrainingService
+from trainforge.services.training_config import TrainingConfig
+from trainforge.settings import Settings
+
+TRAIN = """
+import json, os, sys, time
+data_dir = os.environ["SM_CHANNEL_TRAINING"]
+rows = open(os.path.join(data_dir, "rows.csv")).read().split()
+hps = json.loads(os.environ["SM_HPS"])
+assert json.load(open(os.path.join(os.environ["SM_INPUT_CONFIG_DIR"], "hyperparameters.json")))["epochs"] == "3"
+assert "--epochs" in sys.argv
+for epoch in range(int(hps["epochs"])):
+    print(f"epoch={epoch} loss={1.0 / (epoch + 1):.4f} val_acc={0.5 + epoch / 10:.2f}", flush=True)
+    time.sleep(float(os.environ.get("SLEEP", "0")))
+if os.environ.get("FAIL"):
+    open(os.path.join(os.environ["SM_OUTPUT_DIR"], "failure"), "w").write("ValueError: bad data")
+    sys.exit(3)
+with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w") as f:
+    json.dump({"rows": len(rows)}, f)
+"""
+
+
+@pytest.fixture
+def local(aws_resources: Settings, tmp_path: Path) -> tuple[LocalSageMaker, list[dict[str, Any]]]:
+    settings = dataclasses.replace(aws_resources, local_work_dir=str(tmp_path))
+    events: list[dict[str, Any]] = []
+    s3 = boto3.client("s3", region_name="us-east-1")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        data = TRAIN.encode()
+        info = tarfile.TarInfo("train.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    s3.put_object(Bucket="trainforge-artifacts", Key="code/sourcedir.tar.gz", Body=buffer.getvalue())
+    s3.put_object(Bucket="trainforge-datasets", Key="datasets/rows/rows.csv", Body=b"1\n2\n3\n")
+    return LocalSageMaker(settings, emit=events.append), events
+
+
+def request(name: str, **environment: str) -> dict[str, Any]:
+    config = TrainingConfig(
+        job_name=name,
+        hyperparameters={"epochs": "3", "sagemaker_submit_directory": "s3://trainforge-artifacts/code/sourcedir.tar.gz",
+                         "sagemaker_program": "train.py"},
+        metric_definitions=[{"Name": "train:loss", "Regex": r"loss=([0-9.]+)"}, {"Name": "val:acc", "Regex": r"val_acc=([0-9.]+)"}],
+        environment_variables=environment,
+        max_runtime_seconds=int(environment.pop("MAX_RUNTIME", "60")),
+    )  # fmt: skip
+    return SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri="s3://trainforge-datasets/datasets/rows/",
+        output_s3_uri="s3://trainforge-artifacts/output/",
+        role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution",
+        image_uri="local",
+    ).to_sagemaker_config()
+
+
+def wait_until(
+    local: LocalSageMaker, name: str, statuses: tuple[str, ...], timeout: float = 30
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = local.describe_training_job(TrainingJobName=name)
+        if described["TrainingJobStatus"] in statuses:
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never reached {statuses}")
+
+
+def test_a_job_runs_to_completion_with_metrics_and_model(local: Any) -> None:
+    runner, events = local
+    runner.create_training_job(**request("local-ok"))
+    described = wait_until(runner, "local-ok", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]} == {
+        "train:loss": 0.3333,
+        "val:acc": 0.7,
+    }
+    artifact = described["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact == "s3://trainforge-artifacts/output/local-ok/output/model.tar.gz"
+    body = (
+        boto3.client("s3", region_name="us-east-1")
+        .get_object(Bucket="trainforge-artifacts", Key=artifact.split("/", 3)[3])["Body"]
+        .read()
+    )
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        assert json.load(tar.extractfile("model.json")) == {"rows": 3}  # type: ignore[arg-type]
+    runner.wait()
+    seen = [(e["detail"]["TrainingJobStatus"], e["detail"]["SecondaryStatus"]) for e in events]
+    assert seen == [
+        ("InProgress", "Starting"), ("InProgress", "Downloading"), ("InProgress", "Training"),
+        ("InProgress", "Uploading"), ("Completed", "Completed"),
+    ]  # fmt: skip
+    last = events[-1]
+    assert last["detail-type"] == "SageMaker Training Job State Change" and last["source"] == "aws.sagemaker"
+    assert (
+        isinstance(last["detail"]["LastModifiedTime"], int) and last["detail"]["BillableTimeInSeconds"] >= 1
+    )
+    stamps = [e["detail"]["LastModifiedTime"] for e in events]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+def test_a_failing_script_fails_the_job_with_its_reason(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**request("local-fail", FAIL="1"))
+    described = wait_until(runner, "local-fail", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "exited with code 3" in described["FailureReason"] and "bad data" in described["FailureReason"]
+
+
+def test_a_stop_request_stops_the_job(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**request("local-stop", SLEEP="5"))
+    wait_until(runner, "local-stop", ("InProgress",))
+    time.sleep(0.3)
+    runner.stop_training_job(TrainingJobName="local-stop")
+    described = wait_until(runner, "local-stop", ("Stopped", "Completed", "Failed"))
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "Stopped")
+    with pytest.raises(ClientError) as caught:
+        runner.stop_training_job(TrainingJobName="local-stop")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_max_runtime_stops_the_job_as_sagemaker_does(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**request("local-slow", SLEEP="5", MAX_RUNTIME="1"))
+    described = wait_until(runner, "local-slow", ("Stopped", "Completed", "Failed"))
+    assert (described["TrainingJobStatus"], described["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+
+
+def test_the_same_name_twice_is_resource_in_use(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**request("local-dup"))
+    with pytest.raises(ClientError) as caught:
+        runner.create_training_job(**request("local-dup"))
+    assert caught.value.response["Error"]["Code"] == "ResourceInUse"
+    runner.wait()
+
+
+def test_code_that_cannot_be_found_fails_the_job_plainly(local: Any) -> None:
+    runner, _ = local
+    req = request("local-nocode")
+    req["HyperParameters"].pop("sagemaker_submit_directory")
+    runner.create_training_job(**req)
+    described = wait_until(runner, "local-nocode", ("Failed", "Completed"))
+    assert "sagemaker_submit_directory" in described["FailureReason"]
+
+
+def test_cancelling_a_running_job_through_the_service_returns_true(
+    local: Any, db: Session, aws_resources: Settings
+) -> None:
+    runner, _ = local
+    service = SageMakerTrainingService(aws_resources, sagemaker_client=runner)
+    config = TrainingConfig(
+        job_name="svc-cancel",
+        hyperparameters={
+            "epochs": "3",
+            "sagemaker_submit_directory": "s3://trainforge-artifacts/code/sourcedir.tar.gz",
+        },
+        environment_variables={"SLEEP": "5"},
+    )
+    job_id = service.submit_training_job(
+        config, "s3://trainforge-datasets/datasets/rows/", "s3://trainforge-artifacts/output/",
+        aws_resources.execution_role_arn, "local", db,
+    )  # fmt: skip
+    wait_until(runner, "svc-cancel", ("InProgress",))
+    assert service.cancel_training_job(job_id, db) is True
+    assert service.get_job_status(job_id, db)["status"] == "Stopping"
+    wait_until(runner, "svc-cancel", ("Stopped",))

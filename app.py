@@ -1,1 +1,60 @@
-"""CDK entry point (the stacks arrive with the infrastructure work)."""
+"""CDK entry point: reads the stage from context, builds the stack, applies cdk-nag's AwsSolutions checks.
+
+`python app.py` synthesizes offline into $CDK_OUTDIR (set by the CDK CLI) or ./cdk.out. The Lambda layer must
+be built first (`make layer`): synthesis never downloads anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.layer_build import OUTPUT, built_version
+from stacks.trainforge_stack import TrainforgeStack
+
+
+def cdk_json_context() -> dict[str, object]:
+    """cdk.json's context: the CDK CLI passes it in; `python app.py` alone reads it here, so both agree."""
+    if os.environ.get("CDK_CONTEXT_JSON"):
+        return {}
+    with open(Path(__file__).with_name("cdk.json")) as handle:
+        context: dict[str, object] = json.load(handle).get("context", {})
+    return context
+
+
+def build_app(
+    outdir: str | None = None, context: dict[str, object] | None = None
+) -> tuple[cdk.App, TrainforgeStack]:
+    app = cdk.App(
+        outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out",
+        context={**cdk_json_context(), **(context or {})},
+    )
+    stage = str(app.node.try_get_context("stage") or "dev")
+    production = stage == "prod"
+    stack = TrainforgeStack(
+        app,
+        f"Trainforge-{stage}",
+        stage=stage,
+        production=production,
+        layer_dir=OUTPUT,
+        python_version=built_version(OUTPUT),
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION", "us-east-1"),
+        ),
+        description=f"Trainforge ({stage}): serverless control plane for SageMaker training",
+    )
+    untaggable = ["AWS::RDS::DBProxyTargetGroup"]
+    cdk.Tags.of(app).add("project", "trainforge", exclude_resource_types=untaggable)
+    cdk.Tags.of(app).add("stage", stage, exclude_resource_types=untaggable)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(reports=True, verbose=True))
+    return app, stack
+
+
+if __name__ == "__main__":
+    application, _ = build_app()
+    application.synth()

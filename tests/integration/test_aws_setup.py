@@ -18,7 +18,7 @@ from trainforge.settings import Settings
 def test_the_execution_role_trusts_only_sagemaker_and_is_idempotent(settings: Settings) -> None:
     service = SageMakerTrainingService(settings)
     arn = service.create_execution_role("team-a-training")
-    assert arn.endswith(":role/team-a-training")
+    assert arn.endswith(":role/trainforge/team-a-training")
     assert service.create_execution_role("team-a-training") == arn
     iam = boto3.client("iam", region_name=settings.region)
     role = iam.get_role(RoleName="team-a-training")["Role"]

@@ -64,3 +64,34 @@ def test_malformed_settings_are_named(name: str, value: str) -> None:
 
 def test_prefixes_get_a_trailing_slash() -> None:
     assert Settings.from_env({"TRAINFORGE_DATASET_PREFIX": "data"}).dataset_prefix == "data/"
+
+
+def test_the_database_url_comes_from_the_secret_with_the_proxy_host() -> None:
+    from trainforge.db import url_from_secret
+
+    secret = {
+        "username": "u",
+        "password": "p@ss",
+        "host": "cluster.local",
+        "port": 5432,
+        "dbname": "trainforge",
+    }
+    url = url_from_secret(secret, "proxy.local")
+    assert (url.host, url.username, url.password, url.database, url.drivername) == (
+        "proxy.local",
+        "u",
+        "p@ss",
+        "trainforge",
+        "postgresql+pg8000",
+    )
+    with pytest.raises(ValueError, match="password"):
+        url_from_secret({"username": "u", "host": "h"})
+
+
+def test_aws_mode_connects_with_a_verifying_tls_context() -> None:
+    import ssl
+
+    from trainforge.db import tls_context
+
+    context = tls_context(None)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

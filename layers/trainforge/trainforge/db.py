@@ -42,8 +42,9 @@ def is_failover_error(exc: BaseException | None) -> bool:
     return code.startswith("08") or code in DISCONNECT_SQLSTATES
 
 
-def url_from_secret(secret: dict[str, Any]) -> URL:
-    """Build a pg8000 URL from the JSON secret that RDS and ``DatabaseSecret`` write."""
+def url_from_secret(secret: dict[str, Any], host: str | None = None) -> URL:
+    """Build a pg8000 URL from the JSON secret that RDS and ``DatabaseSecret`` write; ``host`` (the RDS Proxy's
+    endpoint) replaces the cluster's."""
     missing = [k for k in ("username", "password", "host") if not secret.get(k)]
     if missing:
         raise ValueError(f"database secret lacks {', '.join(missing)}")
@@ -51,7 +52,7 @@ def url_from_secret(secret: dict[str, Any]) -> URL:
         "postgresql+pg8000",
         username=secret["username"],
         password=secret["password"],
-        host=secret.get("proxyHost") or secret["host"],
+        host=host or secret["host"],
         port=int(secret.get("port") or 5432),
         database=secret.get("dbname") or "postgres",
     )
@@ -66,7 +67,7 @@ def resolve_url(settings: Settings, secrets_client: Any | None = None) -> URL:
 
             secrets_client = client("secretsmanager", settings.region)
         value = secrets_client.get_secret_value(SecretId=settings.database_secret_arn)["SecretString"]
-        return url_from_secret(json.loads(value))
+        return url_from_secret(json.loads(value), settings.database_host)
     raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN must be set")
 
 

@@ -62,6 +62,7 @@ class Settings:
     database_url: str | None
     database_secret_arn: str | None
     database_ca_bundle: str | None
+    database_host: str | None
     database_timeout_seconds: float
     datasets_bucket: str
     artifacts_bucket: str
@@ -81,6 +82,7 @@ class Settings:
     sagemaker_submit_timeout_seconds: float
     local_work_dir: str
     event_bus_name: str
+    role_permissions_boundary_arn: str | None
     dead_letter_queue_url: str | None
 
     @property
@@ -140,6 +142,7 @@ class Settings:
             database_url=database_url,
             database_secret_arn=database_secret_arn,
             database_ca_bundle=env.get("DATABASE_CA_BUNDLE") or None,
+            database_host=env.get("DATABASE_HOST") or None,
             database_timeout_seconds=_number(env, "DATABASE_TIMEOUT_SECONDS", 10.0, minimum=1.0),
             datasets_bucket=required("TRAINFORGE_DATASETS_BUCKET", "trainforge-datasets"),
             artifacts_bucket=required("TRAINFORGE_ARTIFACTS_BUCKET", "trainforge-artifacts"),
@@ -164,5 +167,6 @@ class Settings:
             ),
             local_work_dir=env.get("TRAINFORGE_LOCAL_WORK_DIR") or os.path.join(os.getcwd(), ".local"),
             event_bus_name=env.get("TRAINFORGE_EVENT_BUS_NAME") or "default",
+            role_permissions_boundary_arn=env.get("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN") or None,
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
         )

@@ -54,7 +54,7 @@ def test_configuration_validation_lists_every_check(api: Any) -> None:
 
 def test_roles_are_created(api: Any) -> None:
     status, body = api("POST", "/roles", {"role_name": "team-x"})
-    assert status == 201 and body["role_arn"].endswith(":role/team-x")
+    assert status == 201 and body["role_arn"].endswith(":role/trainforge/team-x")
     status, body = api("POST", "/roles", {"role_name": "bad name"})
     assert status == 422 and body["error"]["field"] == "role_name"
 

@@ -76,6 +76,7 @@ THROTTLING_CODES = frozenset(
 REFUSAL_CODES = frozenset(
     {"ValidationException", "ResourceLimitExceeded", "AccessDeniedException", "AccessDenied"}
 )
+ROLE_PATH = "/trainforge/"  # the API may create roles only under this path (see the stack's policy)
 ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
@@ -601,12 +602,15 @@ class SageMakerTrainingService:
             )
         iam = self.client("iam")
         trust = json.dumps(sagemaker_trust_policy())
+        boundary = self.settings.role_permissions_boundary_arn
         try:
             arn = iam.create_role(
                 RoleName=role_name,
+                Path=ROLE_PATH,
                 AssumeRolePolicyDocument=trust,
                 Description="SageMaker training execution role created by Trainforge",
                 Tags=[{"Key": TRAINFORGE_TAG, "Value": "true"}],
+                **({"PermissionsBoundary": boundary} if boundary else {}),
             )["Role"]["Arn"]
         except Exception as exc:
             code = error_code(exc)

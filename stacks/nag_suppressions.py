@@ -1,0 +1,171 @@
+"""cdk-nag findings that were reviewed and accepted: each names its resource, the exact finding and the reason.
+
+Everything else AwsSolutions reports is fixed, not suppressed; `tests/infra` fails on any unsuppressed finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import IConstruct
+
+NEWEST_LAMBDA_PYTHON = "3.14"
+LOG_STREAMS = "log streams are created at run time inside the function's own log group; the group is fixed"
+TRAINING_JOBS = (
+    "training job names are chosen at submission; access is limited to this account's and region's training jobs "
+    "(creation further requires the trainforge:managed tag, stopping requires it on the job)"
+)
+
+
+def _suppress(construct: IConstruct, *findings: tuple[str, str, list[str] | None]) -> None:
+    NagSuppressions.add_resource_suppressions(
+        construct,
+        [
+            NagPackSuppression(id=rule, reason=reason, applies_to=applies)
+            for rule, reason, applies in findings
+        ],
+        apply_to_children=True,
+    )
+
+
+def _stack_level(stack: Stack, id_prefix: str, *findings: tuple[str, str, list[str] | None]) -> None:
+    """For CDK's own singleton helpers, which live at the stack's root under a hashed id."""
+    for child in stack.node.children:
+        if child.node.id.startswith(id_prefix):
+            _suppress(child, *findings)
+
+
+def suppress_reviewed_findings(
+    stack: Stack, *, functions: Any, database: Any, storage: Any, builds: Any, api: Any, migration: Any,
+    production: bool, routing: Any, reconcile_failures: Any, python_version: str,
+) -> None:  # fmt: skip
+    datasets = stack.get_logical_id(storage.datasets.node.default_child)
+    artifacts = stack.get_logical_id(storage.artifacts.node.default_child)
+    project = stack.get_logical_id(builds.project.node.default_child)
+    for handler, function in functions.functions.items():
+        log_arn_id = stack.get_logical_id(function.log_group.node.default_child)
+        role = function.role
+        findings: list[tuple[str, str, list[str] | None]] = [
+            ("AwsSolutions-IAM5", LOG_STREAMS, [f"Resource::<{log_arn_id}.Arn>:*"]),
+            (
+                "AwsSolutions-IAM5",
+                "ec2 network-interface actions (Lambda in a VPC) and X-Ray trace writes support no resource-level "
+                "permissions; they are the only actions granted on *",
+                ["Resource::*"],
+            ),
+        ]
+        if handler in ("api", "dataset_uploaded", "training_state", "reconcile"):
+            findings.append(
+                (
+                    "AwsSolutions-IAM5",
+                    TRAINING_JOBS,
+                    [
+                        f"Resource::arn:<AWS::Partition>:sagemaker:{stack.region}:<AWS::AccountId>:training-job/*",
+                        f"Resource::arn:aws:sagemaker:{stack.region}:<AWS::AccountId>:training-job/*",
+                    ],
+                )
+            )
+        if handler == "api":
+            findings += [
+                ("AwsSolutions-IAM5", "presigned dataset uploads write under the dataset prefix only",
+                 [f"Resource::<{datasets}.Arn>/datasets/*"]),
+                ("AwsSolutions-IAM5", "image build sources are written under the build-sources prefix only",
+                 [f"Resource::<{artifacts}.Arn>/build-sources/*"]),
+                ("AwsSolutions-IAM5",
+                 "execution roles created through POST /roles get user-chosen names under the /trainforge/ path, and "
+                 "iam:CreateRole requires Trainforge's permissions boundary",
+                 ["Resource::arn:aws:iam::<AWS::AccountId>:role/trainforge/*",
+                  "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/trainforge/*"]),
+            ]  # fmt: skip
+        if handler == "dataset_uploaded":
+            findings.append(
+                ("AwsSolutions-IAM5", "the worker reads what users drop under the dataset and job-spec prefixes only",
+                 [f"Resource::<{datasets}.Arn>/datasets/*", f"Resource::<{datasets}.Arn>/jobs/*"])
+            )  # fmt: skip
+        if role is not None:
+            _suppress(role, *findings)
+        if python_version != NEWEST_LAMBDA_PYTHON:
+            _suppress(
+                function,
+                ("AwsSolutions-L1",
+                 f"the layer is byte-compiled by the interpreter of the runtime it targets; this build machine has Python "
+                 f"{python_version} but no {NEWEST_LAMBDA_PYTHON}, so functions run python{python_version} with "
+                 f"byte-code rather than python{NEWEST_LAMBDA_PYTHON} without it (cold start); a build machine with "
+                 f"{NEWEST_LAMBDA_PYTHON} moves every function to it", None),
+            )  # fmt: skip
+
+    training_boundary = [
+        ("AwsSolutions-IAM5", "a training job reads the dataset prefix and writes the output prefix, whose keys are per job",
+         [f"Resource::<{datasets}.Arn>/datasets/*", f"Resource::<{artifacts}.Arn>/output/*"]),
+        ("AwsSolutions-IAM5", "SageMaker names each job's log streams inside /aws/sagemaker/TrainingJobs",
+         [f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs*",
+          f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs*"]),
+        ("AwsSolutions-IAM5", "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource types; metrics are "
+         "limited to SageMaker's training namespace by condition", ["Resource::*"]),
+    ]  # fmt: skip
+    _suppress(stack.node.find_child("SageMakerAccess"), *training_boundary)
+
+    _suppress(
+        builds.project,
+        ("AwsSolutions-CB3", "privileged mode is what `docker build` needs; the project runs only Trainforge's "
+         "generated buildspec from its own source archives", None),
+        ("AwsSolutions-IAM5", "build sources are per-build archives under the build-sources prefix",
+         [f"Resource::<{artifacts}.Arn>/build-sources/*"]),
+        ("AwsSolutions-IAM5", "ecr:GetAuthorizationToken has no resource type", ["Resource::*"]),
+        ("AwsSolutions-IAM5", "CDK's CodeBuild defaults: the project's own log group streams, report groups and the "
+         "KMS data-key actions for its encryption key",
+         [f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/codebuild/<{project}>:*",
+          f"Resource::arn:aws:codebuild:{stack.region}:<AWS::AccountId>:report-group/<{project}>-*",
+          f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/codebuild/<{project}>:*",
+          f"Resource::arn:<AWS::Partition>:codebuild:{stack.region}:<AWS::AccountId>:report-group/<{project}>-*",
+          "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*", "Action::s3:GetObject*", "Action::s3:GetBucket*",
+          "Action::s3:List*"]),
+    )  # fmt: skip
+
+    if not production:
+        _suppress(
+            database.cluster,
+            (
+                "AwsSolutions-RDS10",
+                "deletion protection is on in the prod stage; dev stacks are torn down freely",
+                None,
+            ),
+        )
+    dead_letter_note = (
+        "this queue is itself a dead-letter queue ({}): a DLQ of a DLQ would only move the problem"
+    )
+    _suppress(
+        routing.rule_dead_letters,
+        ("AwsSolutions-SQS3", dead_letter_note.format("for EventBridge rule targets"), None),
+    )
+    _suppress(
+        reconcile_failures,
+        ("AwsSolutions-SQS3", dead_letter_note.format("for the scheduled reconciler"), None),
+    )
+
+    _suppress(
+        api.rest_api,
+        ("AwsSolutions-COG4", "every method uses IAM (SigV4) authorization: callers are IAM principals, not Cognito users", None),
+        ("AwsSolutions-APIG3", "no anonymous traffic is served: every method needs a SigV4-signed request and the stage "
+         "is throttled; attach the account's regional web ACL where one is mandated", None),
+        ("AwsSolutions-IAM4", "API Gateway's account-level CloudWatch role uses the AWS-managed push-to-logs policy CDK "
+         "creates for it", ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]),
+    )  # fmt: skip
+    cdk_helper = (
+        "AwsSolutions-IAM4",
+        "a CDK-managed helper function (not Trainforge code) with the basic execution policy CDK gives it",
+        ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+    )
+    _suppress(migration.provider, cdk_helper,
+              ("AwsSolutions-IAM5", "the CDK provider framework invokes the migration function's versions",
+               [f"Resource::<{stack.get_logical_id(functions.functions['migrate'].node.default_child)}.Arn>:*"]))  # fmt: skip
+    _stack_level(stack, "BucketNotificationsHandler", cdk_helper)
+    _stack_level(
+        stack,
+        "LogRetention",
+        cdk_helper,
+        ("AwsSolutions-IAM5", "CDK's log-retention helper sets retention on log groups it cannot name in advance",
+         ["Resource::*"]),
+    )  # fmt: skip

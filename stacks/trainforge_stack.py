@@ -1,0 +1,214 @@
+"""The Trainforge stack: network, database, storage, image builds, SageMaker access, functions, event routing,
+the REST API and schema migrations, each a construct of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constructs.api import TrainforgeApi
+from stacks.constructs.builds import TrainforgeImageBuilds
+from stacks.constructs.database import DATABASE_NAME, TrainforgeDatabase
+from stacks.constructs.event_routing import TrainforgeEventRouting
+from stacks.constructs.functions import FunctionSpec, TrainforgeFunctions
+from stacks.constructs.migrations import TrainforgeSchemaMigration
+from stacks.constructs.network import TrainforgeNetwork
+from stacks.constructs.sagemaker_access import TrainforgeSageMakerAccess
+from stacks.constructs.storage import TrainforgeStorage
+from stacks.nag_suppressions import suppress_reviewed_findings
+from trainforge.routing import event_routes
+
+DATASET_PREFIX = "datasets/"
+JOBS_PREFIX = "jobs/"
+OUTPUT_PREFIX = "output/"
+BUILD_SOURCE_PREFIX = "build-sources/"
+ROLE_PATH = "/trainforge/"
+
+FUNCTIONS = [
+    FunctionSpec("api", "Trainforge REST API", timeout_seconds=29, memory_mb=1024, reserved_concurrency=20),
+    FunctionSpec(
+        "dataset_uploaded",
+        "Submits training jobs from the submission queue, paced for SageMaker's create rate",
+        timeout_seconds=120,
+        reserved_concurrency=2,
+        environment={"TRAINFORGE_SUBMIT_TIMEOUT_SECONDS": "90"},
+    ),
+    FunctionSpec(
+        "training_state",
+        "Applies SageMaker training state changes",
+        timeout_seconds=60,
+        reserved_concurrency=10,
+    ),
+    FunctionSpec(
+        "build_state", "Applies CodeBuild build state changes", timeout_seconds=30, reserved_concurrency=2
+    ),
+    FunctionSpec(
+        "reconcile", "Describes jobs whose events went missing", timeout_seconds=300, reserved_concurrency=1
+    ),
+    FunctionSpec("migrate", "Runs schema migrations on deploy", timeout_seconds=300, reserved_concurrency=1),
+]
+
+
+class TrainforgeStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
+        **kwargs: object,
+    ) -> None:  # fmt: skip
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        network = TrainforgeNetwork(self, "Network", production=production)
+        database = TrainforgeDatabase(self, "Database", vpc=network.vpc, production=production)
+        storage = TrainforgeStorage(self, "Storage", production=production)
+        builds = TrainforgeImageBuilds(
+            self, "ImageBuilds", project_name=f"trainforge-{stage}-image-builds", sources=storage.artifacts,
+            source_prefix=BUILD_SOURCE_PREFIX, repository=storage.repository, key=storage.key,
+        )  # fmt: skip
+        sagemaker = TrainforgeSageMakerAccess(
+            self, "SageMakerAccess", datasets=storage.datasets, dataset_prefix=DATASET_PREFIX,
+            artifacts=storage.artifacts, output_prefix=OUTPUT_PREFIX, repository=storage.repository, key=storage.key,
+        )  # fmt: skip
+        boundary = sagemaker.created_role_boundary
+        environment = {
+            "TRAINFORGE_MODE": "aws",
+            "DATABASE_SECRET_ARN": database.secret.secret_arn,
+            "DATABASE_HOST": database.proxy.endpoint,
+            "TRAINFORGE_DATASETS_BUCKET": storage.datasets.bucket_name,
+            "TRAINFORGE_ARTIFACTS_BUCKET": storage.artifacts.bucket_name,
+            "TRAINFORGE_DATASET_PREFIX": DATASET_PREFIX,
+            "TRAINFORGE_JOBS_PREFIX": JOBS_PREFIX,
+            "TRAINFORGE_OUTPUT_PREFIX": OUTPUT_PREFIX,
+            "TRAINFORGE_BUILD_SOURCE_PREFIX": BUILD_SOURCE_PREFIX,
+            "TRAINFORGE_EXECUTION_ROLE_ARN": sagemaker.execution_role.role_arn,
+            "TRAINFORGE_ECR_REPOSITORY_URI": storage.repository.repository_uri,
+            "TRAINFORGE_CODEBUILD_PROJECT": builds.project.project_name,
+            "TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN": boundary.managed_policy_arn,
+            "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
+            "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        functions = TrainforgeFunctions(
+            self, "Functions", specs=FUNCTIONS, layer_dir=layer_dir, python_version=python_version,
+            vpc=network.vpc, environment=environment,
+        )  # fmt: skip
+        fn = functions.functions
+        database.allow_from(functions.security_group)
+        for function in fn.values():
+            database.secret.grant_read(function)
+
+        training_jobs = self.format_arn(service="sagemaker", resource="training-job", resource_name="*")
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+
+        def allow(
+            handler: str, sid: str, actions: list[str], resources: list[str], **conditions: object
+        ) -> None:
+            fn[handler].add_to_role_policy(
+                iam.PolicyStatement(
+                    sid=sid, actions=actions, resources=resources, conditions=conditions or None
+                )
+            )
+
+        datasets_objects = storage.datasets.arn_for_objects
+        # Submission worker: read what was dropped, create (tagged) jobs, pass only the execution role, only to SageMaker.
+        allow("dataset_uploaded", "ReadDrops", ["s3:GetObject", "s3:GetObjectVersion"],
+              [datasets_objects(f"{DATASET_PREFIX}*"), datasets_objects(f"{JOBS_PREFIX}*")])  # fmt: skip
+        allow("dataset_uploaded", "CreateTaggedTrainingJobs", ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],
+              [training_jobs], StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
+        allow("dataset_uploaded", "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        sagemaker.allow_pass_to_sagemaker(fn["dataset_uploaded"])
+        # State and reconciliation read SageMaker (every job in the account: the ledger records external ones too).
+        for handler in ("training_state", "reconcile", "api"):
+            allow(handler, "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        allow("api", "StopTrainforgeJobs", ["sagemaker:StopTrainingJob"], [training_jobs],
+              StringEquals={"aws:ResourceTag/trainforge:managed": "true"})  # fmt: skip
+        for handler in ("api", "reconcile"):
+            allow(handler, "RequestSubmissions", ["events:PutEvents"], [default_bus.event_bus_arn],
+                  StringEquals={"events:source": "trainforge"})  # fmt: skip
+        # The API: presigned dataset uploads, build sources, image builds and configuration checks.
+        allow("api", "PresignDatasetUploads", ["s3:PutObject"], [datasets_objects(f"{DATASET_PREFIX}*")])
+        allow(
+            "api",
+            "UploadBuildSources",
+            ["s3:PutObject"],
+            [storage.artifacts.arn_for_objects(f"{BUILD_SOURCE_PREFIX}*")],
+        )
+        allow(
+            "api",
+            "HeadBuckets",
+            ["s3:ListBucket"],
+            [storage.datasets.bucket_arn, storage.artifacts.bucket_arn],
+        )
+        allow(
+            "api",
+            "StartImageBuilds",
+            ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+            [builds.project.project_arn],
+        )
+        allow("api", "CheckRepository", ["ecr:DescribeRepositories"], [storage.repository.repository_arn])
+        allow("api", "CheckExecutionRole", ["iam:GetRole"], [sagemaker.execution_role.role_arn])
+        created_roles = self.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{ROLE_PATH.strip('/')}/*"
+        )
+        allow("api", "CreateBoundedExecutionRoles", ["iam:CreateRole"], [created_roles],
+              StringEquals={"iam:PermissionsBoundary": boundary.managed_policy_arn})  # fmt: skip
+        allow("api", "MaintainCreatedRoles", ["iam:GetRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy",
+              "iam:TagRole"], [created_roles])  # fmt: skip
+        allow("api", "ReadQuotas", ["servicequotas:ListServiceQuotas"], ["*"])
+        for handler in ("api", "dataset_uploaded"):
+            allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
+
+        alarm_topic = sns.Topic(
+            self, "Alarms", display_name="Trainforge alarms", master_key=storage.key, enforce_ssl=True
+        )
+        storage.key.grant(
+            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
+        )
+        routing = TrainforgeEventRouting(self, "EventRouting", alarm_topic=alarm_topic)
+        for route in event_routes(
+            datasets_bucket=storage.datasets.bucket_name,
+            dataset_prefix=DATASET_PREFIX,
+            jobs_prefix=JOBS_PREFIX,
+            codebuild_project=builds.project.project_name,
+        ):
+            submissions = route.handler == "dataset_uploaded"
+            routing.route(route, fn[route.handler], batch_size=5 if submissions else 10,
+                          max_concurrency=2 if submissions else None)  # fmt: skip
+
+        reconcile_failures = sqs.Queue(
+            self, "ReconcileInvocationFailures", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )  # fmt: skip
+        events.Rule(
+            self,
+            "ReconcileSchedule",
+            description="heal training jobs whose state-change events went missing",
+            schedule=events.Schedule.rate(Duration.minutes(5)),
+            targets=[
+                targets.LambdaFunction(
+                    fn["reconcile"], dead_letter_queue=reconcile_failures, retry_attempts=2
+                )
+            ],
+        )
+        api = TrainforgeApi(self, "Api", function=fn["api"], stage_name=stage)
+        migration = TrainforgeSchemaMigration(self, "SchemaMigration", function=fn["migrate"])
+        migration.resource.node.add_dependency(database.proxy)
+        migration.resource.node.add_dependency(network.vpc)
+
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        CfnOutput(self, "DatasetsBucketName", value=storage.datasets.bucket_name)
+        CfnOutput(self, "ArtifactsBucketName", value=storage.artifacts.bucket_name)
+        CfnOutput(self, "EcrRepositoryUri", value=storage.repository.repository_uri)
+        CfnOutput(self, "ExecutionRoleArn", value=sagemaker.execution_role.role_arn)
+        CfnOutput(self, "DatabaseName", value=DATABASE_NAME)
+        self.functions = functions
+        self.routing = routing
+        suppress_reviewed_findings(
+            self, functions=functions, database=database, storage=storage, builds=builds, api=api,
+            migration=migration, production=production, routing=routing, reconcile_failures=reconcile_failures,
+            python_version=python_version,
+        )  # fmt: skip

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
+
+
+@pytest.fixture(scope="session")
+def synthesized() -> Iterator[tuple[Any, Any]]:
+    """The app synthesized once, with cdk-nag applied (the layer is built first if it changed)."""
+    from aws_cdk.assertions import Template
+
+    from stacks.layer_build import build
+
+    build()
+    from app import build_app
+
+    with tempfile.TemporaryDirectory(prefix="trainforge-cdk-") as outdir:
+        app, stack = build_app(outdir)
+        app.synth()
+        yield stack, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="session")
+def stack(synthesized: tuple[Any, Any]) -> Any:
+    return synthesized[0]
+
+
+@pytest.fixture(scope="session")
+def template(synthesized: tuple[Any, Any]) -> Any:
+    return synthesized[1]

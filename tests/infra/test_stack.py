@@ -1,0 +1,214 @@
+"""The synthesized template: routing, queues, least privilege, encryption, authorization, cdk-nag."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Annotations, Match
+
+from trainforge.settings import Settings
+
+ALLOWED_ON_ANY_RESOURCE = {
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
+    "servicequotas:ListServiceQuotas",
+    # CDK's own helpers (log retention, bucket notifications), not Trainforge's functions
+    "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "s3:PutBucketNotification",
+}  # fmt: skip
+
+
+def resources(template: Any, kind: str) -> dict[str, Any]:
+    found: dict[str, Any] = template.find_resources(kind)
+    return found
+
+
+def statements(template: Any) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for name, resource in resources(template, kind).items():
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                found.append((name, statement))
+    for name, resource in resources(template, "AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                found.append((name, statement))
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_cdk_nag_reports_nothing_unsuppressed(stack: Any) -> None:
+    annotations = Annotations.from_stack(stack)
+    errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [e.entry.data for e in errors] == []
+    assert [w.entry.data for w in warnings] == []
+
+
+def test_every_suppression_gives_a_reason(template: Any) -> None:
+    for resource in template.to_json()["Resources"].values():
+        for suppression in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+            assert len(suppression["reason"]) >= 40, suppression
+
+
+def test_no_statement_allows_every_action(template: Any) -> None:
+    for name, statement in statements(template):
+        actions = as_list(statement.get("Action", []))
+        assert "*" not in actions, name
+        assert not any(a.endswith(":*") for a in actions), (name, actions)
+
+
+def test_only_resourceless_actions_are_granted_on_star(template: Any) -> None:
+    for name, statement in statements(template):
+        if "*" in as_list(statement.get("Resource", [])):
+            assert set(as_list(statement["Action"])) <= ALLOWED_ON_ANY_RESOURCE, (name, statement["Action"])
+
+
+def test_pass_role_is_limited_to_the_execution_role_and_sagemaker(template: Any) -> None:
+    passes = [s for _, s in statements(template) if "iam:PassRole" in as_list(s["Action"])]
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert "SageMakerAccessExecutionRole" in json.dumps(passes[0]["Resource"])
+
+
+def test_roles_created_through_the_api_carry_the_boundary(template: Any) -> None:
+    creates = [s for _, s in statements(template) if "iam:CreateRole" in as_list(s["Action"])]
+    assert len(creates) == 1 and "iam:PermissionsBoundary" in creates[0]["Condition"]["StringEquals"]
+
+
+def test_event_rules_route_each_source_to_a_queue(template: Any) -> None:
+    patterns = [
+        r["Properties"]["EventPattern"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if "EventPattern" in r["Properties"]
+    ]
+    sources = sorted(tuple(p["source"]) for p in patterns)
+    assert sources == [("aws.codebuild",), ("aws.s3",), ("aws.sagemaker",), ("trainforge",)]
+    s3 = next(p for p in patterns if p["source"] == ["aws.s3"])
+    assert s3["detail-type"] == ["Object Created"]
+    assert s3["detail"]["object"]["key"] == [{"prefix": "datasets/"}, {"prefix": "jobs/"}]
+    sagemaker = next(p for p in patterns if p["source"] == ["aws.sagemaker"])
+    assert sagemaker["detail-type"] == ["SageMaker Training Job State Change"]
+    codebuild = next(p for p in patterns if p["source"] == ["aws.codebuild"])
+    assert (
+        codebuild["detail-type"] == ["CodeBuild Build State Change"] and "project-name" in codebuild["detail"]
+    )
+    for rule in resources(template, "AWS::Events::Rule").values():
+        for target in rule["Properties"]["Targets"]:
+            assert "DeadLetterConfig" in target, rule
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one(template: Any) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    referenced = json.dumps(template.to_json())
+    for name, queue in queues.items():
+        props = queue["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True, name
+        if "RedrivePolicy" not in props:
+            uses = referenced.count(f'"{name}"')
+            assert "DeadLetter" in name or "Failures" in name, name
+            assert uses >= 2, f"{name} is neither a DLQ in use nor redriven"
+
+
+def test_dead_letter_queues_raise_alarms(template: Any) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert len(alarms) >= 4
+    for alarm in alarms.values():
+        assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Properties"]["AlarmActions"]
+
+
+def test_event_sources_report_per_record_failures(template: Any) -> None:
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 3
+    for mapping in mappings.values():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_storage_is_encrypted_and_private(template: Any) -> None:
+    for name, bucket in resources(template, "AWS::S3::Bucket").items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True, name
+        algorithm = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]["SSEAlgorithm"]
+        if "AccessLogs" not in name:
+            assert algorithm == "aws:kms" and "LoggingConfiguration" in props, name
+    policies = resources(template, "AWS::S3::BucketPolicy")
+    assert all("aws:SecureTransport" in json.dumps(p) for p in policies.values())
+    notifications = resources(template, "Custom::S3BucketNotifications")
+    assert len(notifications) == 1  # the datasets bucket, and only it, sends events to EventBridge
+    (notification,) = notifications.values()
+    assert "EventBridgeConfiguration" in notification["Properties"]["NotificationConfiguration"]
+    assert "StorageDatasets" in json.dumps(notification["Properties"]["BucketName"])
+    template.has_resource_properties(
+        "AWS::RDS::DBCluster", {"StorageEncrypted": True, "Engine": "aurora-postgresql"}
+    )
+    template.has_resource_properties("AWS::RDS::DBProxy", {"RequireTLS": True})
+    template.has_resource_properties("AWS::ECR::Repository", {"ImageScanningConfiguration": {"ScanOnPush": True},
+                                                             "ImageTagMutability": "IMMUTABLE"})  # fmt: skip
+    template.has_resource_properties("AWS::SecretsManager::RotationSchedule", Match.any_value())
+
+
+def test_every_api_method_requires_iam(template: Any) -> None:
+    methods = resources(template, "AWS::ApiGateway::Method")
+    assert methods
+    for method in methods.values():
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
+        assert "RequestValidatorId" in method["Properties"]
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage", {"TracingEnabled": True, "AccessLogSetting": Match.any_value()}
+    )
+
+
+def test_functions_are_arm64_traced_layered_and_the_worker_is_paced(template: Any) -> None:
+    functions = {
+        name: f
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if name.startswith("Functions")
+    }
+    assert len(functions) == 6
+    for name, function in functions.items():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"], name
+        assert props["Runtime"].startswith("python3."), name
+        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        assert props["Layers"] and props["VpcConfig"], name
+        assert props["ReservedConcurrentExecutions"] >= 1, name
+    worker = next(f for n, f in functions.items() if n.startswith("Functionsdatasetuploaded"))
+    assert worker["Properties"]["ReservedConcurrentExecutions"] <= 2
+
+
+def test_the_settings_each_function_receives_are_complete(template: Any) -> None:
+    for name, function in resources(template, "AWS::Lambda::Function").items():
+        if not name.startswith("Functions"):
+            continue
+        variables = function["Properties"]["Environment"]["Variables"]
+        concrete = {k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in variables.items()}
+        concrete["TRAINFORGE_EXECUTION_ROLE_ARN"] = "arn:aws:iam::111122223333:role/exec"
+        concrete["TRAINFORGE_ECR_REPOSITORY_URI"] = "111122223333.dkr.ecr.us-east-1.amazonaws.com/repo"
+        settings = Settings.from_env(
+            {**concrete, "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": name}
+        )
+        assert settings.mode == "aws" and settings.training_environment == "sagemaker"
+
+
+def test_schema_migrations_run_on_deploy(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::CloudFormation::CustomResource", {"MigrationsFingerprint": Match.any_value()}
+    )
+
+
+def test_outputs_name_what_users_need(template: Any) -> None:
+    outputs = template.to_json()["Outputs"]
+    assert {
+        "ApiUrl",
+        "DatasetsBucketName",
+        "ArtifactsBucketName",
+        "EcrRepositoryUri",
+        "ExecutionRoleArn",
+    } <= set(outputs)

@@ -37,5 +37,12 @@ synth: layer
 test: $(STAMP) lint typecheck synth
 	$(BIN)/python -m pytest -q
 
+# Local mode: the whole pipeline on this machine (AWS emulator, PostgreSQL, local SageMaker), no account needed.
+demo: $(STAMP)
+	$(BIN)/python -m local_mode demo
+
+local: $(STAMP)
+	$(BIN)/python -m local_mode serve
+
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -67,9 +67,10 @@ WITH upserted AS (
     SELECT id FROM training_jobs WHERE job_name = :job_name
     LIMIT 1
 ), history AS (
-    INSERT INTO training_job_status_history (job_id, status, secondary_status, at)
+    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, :status, COALESCE(:secondary_status, ''), COALESCE(CAST(:at AS timestamptz), now()) FROM target
-    ON CONFLICT (job_id, status, secondary_status, at) DO NOTHING
+    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at
+    WHERE EXCLUDED.at < h.at
     RETURNING 1
 ), report AS (
     INSERT INTO training_reports AS r (
@@ -251,21 +252,23 @@ def finish_before_running(db: Session, job_id: int, status: str, reason: str | N
     )
     changed = result.first() is not None
     if changed:
-        db.execute(
-            pg_insert(JobStatusHistory)
-            .values(job_id=job_id, status=status, secondary_status="", at=text("now()"))
-            .on_conflict_do_nothing()
-        )
+        record_history(db, job_id, status, None, None)
     return changed
 
 
 def record_history(
     db: Session, job_id: int, status: str, secondary_status: str | None, at: datetime | None
 ) -> None:
+    """The earliest report of each (status, secondary status) wins, whatever the order of arrival."""
+    statement = pg_insert(JobStatusHistory).values(
+        job_id=job_id, status=status, secondary_status=secondary_status or "", at=at or text("now()")
+    )
     db.execute(
-        pg_insert(JobStatusHistory)
-        .values(job_id=job_id, status=status, secondary_status=secondary_status or "", at=at or text("now()"))
-        .on_conflict_do_nothing()
+        statement.on_conflict_do_update(
+            constraint="uq_job_status_transition",
+            set_={"at": statement.excluded.at},
+            where=statement.excluded.at < JobStatusHistory.at,
+        )
     )
 
 

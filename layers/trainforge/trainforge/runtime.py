@@ -56,6 +56,11 @@ class Runtime:
         return None
 
     def builder(self) -> SageMakerContainerBuilder:
+        """CodeBuild's builder, or local mode's, which validates and records without Docker."""
+        if self.settings.training_environment == "local":
+            from trainforge.local.builds import LocalContainerBuilder
+
+            return LocalContainerBuilder(self.settings)
         from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
 
         return SageMakerContainerBuilder(self.settings)

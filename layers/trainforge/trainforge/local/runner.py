@@ -475,6 +475,8 @@ def local_sagemaker(settings: Settings) -> LocalSageMaker:
     with _instances_lock:
         found = _instances.get(settings.local_work_dir)
         if found is None:
-            found = LocalSageMaker(settings)
+            from trainforge.local.events import eventbridge_sink
+
+            found = LocalSageMaker(settings, emit=eventbridge_sink(settings))
             _instances[settings.local_work_dir] = found
         return found

@@ -90,7 +90,8 @@ class TrainingJob(Base):
 
 
 class JobStatusHistory(Base):
-    """Every distinct status a job went through, in SageMaker's time; duplicates collapse on the key."""
+    """Every distinct (status, secondary status) a job went through, at the earliest time it was reported: any
+    number of deliveries in any order leave the same rows."""
 
     __tablename__ = "training_job_status_history"
 
@@ -104,7 +105,7 @@ class JobStatusHistory(Base):
     job: Mapped[TrainingJob] = relationship(back_populates="history")
 
     __table_args__ = (
-        UniqueConstraint("job_id", "status", "secondary_status", "at", name="uq_job_status_transition"),
+        UniqueConstraint("job_id", "status", "secondary_status", name="uq_job_status_transition"),
     )
 
 

@@ -112,7 +112,6 @@ def upgrade() -> None:
             "job_id",
             "status",
             "secondary_status",
-            "at",
             name="uq_job_status_transition",
         ),
     )

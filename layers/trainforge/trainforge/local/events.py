@@ -1,0 +1,27 @@
+"""Local stand-ins publish the events AWS services would, onto the (emulated) EventBridge bus, so the same
+rules route them to the same handlers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from trainforge.aws import client
+from trainforge.settings import Settings
+
+
+def eventbridge_sink(settings: Settings) -> Callable[[dict[str, Any]], None]:
+    def publish(event: dict[str, Any]) -> None:
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"], default=str),
+            "Resources": event.get("resources", []),
+            "EventBusName": settings.event_bus_name,
+        }
+        response = client("events", settings.region).put_events(Entries=[entry])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge refused a local event: {response['Entries'][0]}")
+
+    return publish

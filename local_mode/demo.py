@@ -1,0 +1,174 @@
+"""The demo: a dataset dropped through upload_training_data starts a job through the S3 event path; the job is
+followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
+Stopped. Exit code 0 only when all of that happened."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from local_mode.environment import LocalMode
+from trainforge.aws import client
+from trainforge.services.sagemaker_training_service import SageMakerTrainingService
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "churn"
+CODE_KEY = "code/churn/sourcedir.tar.gz"
+TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
+
+
+class DemoFailed(Exception):
+    pass
+
+
+def say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def call(api: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the local API on loopback
+        f"{api}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def upload_code(settings: Any) -> str:
+    """Script mode, as SageMaker does it: the training code as a tar.gz in S3."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(EXAMPLE / "code" / "train.py", arcname="train.py")
+    client("s3", settings.region).put_object(
+        Bucket=settings.artifacts_bucket, Key=CODE_KEY, Body=buffer.getvalue()
+    )
+    return f"s3://{settings.artifacts_bucket}/{CODE_KEY}"
+
+
+def follow(api: str, job_id: int, timeout: float) -> dict[str, Any]:
+    """Print each status change as it arrives; return the job when it ends."""
+    deadline = time.monotonic() + timeout
+    seen: tuple[str, str | None] | None = None
+    while time.monotonic() < deadline:
+        status, job = call(api, "GET", f"/jobs/{job_id}")
+        if status != 200:
+            raise DemoFailed(f"GET /jobs/{job_id} answered {status}: {job}")
+        current = (job["status"], job["secondary_status"])
+        if current != seen:
+            say(f"  {job['job_name']}: {current[0]}" + (f" / {current[1]}" if current[1] else ""))
+            seen = current
+        if job["status"] in TERMINAL:
+            return dict(job)
+        time.sleep(0.2)
+    raise DemoFailed(f"job {job_id} did not finish within {timeout:.0f}s")
+
+
+def job_ids(api: str) -> set[int]:
+    _, page = call(api, "GET", "/jobs?limit=200")
+    return {job["id"] for job in page["jobs"]}
+
+
+def wait_for_dataset_job(api: str, dataset_uri: str, known: set[int], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, page = call(api, "GET", "/jobs?limit=20")
+        for job in page["jobs"]:
+            if job["input_uri"] == dataset_uri and job["id"] not in known:
+                return dict(job)
+        time.sleep(0.2)
+    raise DemoFailed("the manifest's arrival started no job (S3 → EventBridge → queue → dataset_uploaded)")
+
+
+def run(mode: LocalMode, *, epochs: int | None = None) -> None:
+    settings = mode.settings
+    api = mode.api.url if mode.api else ""
+    assert settings is not None
+    say(f"\n1. training code → {upload_code(settings)}")
+    say("2. dataset → S3 (validated, files first, manifest last)")
+    service = SageMakerTrainingService(settings)
+    dataset = EXAMPLE / "dataset"
+    uploaded: dict[str, int] = {}
+    known = job_ids(api)
+
+    def progress(path: str, sent: int) -> None:
+        uploaded[path] = uploaded.get(path, 0) + sent
+        say(f"   {path}: {uploaded[path]:,} bytes")
+
+    dataset_uri = service.upload_training_data(
+        str(dataset), str(dataset / "metadata.csv"), settings.datasets_bucket, f"{settings.dataset_prefix}churn-demo",
+        progress=progress,
+    )  # fmt: skip
+    say(f"   {dataset_uri}")
+    say("3. the manifest's arrival starts a job; following it through the API")
+    job = wait_for_dataset_job(api, dataset_uri, known, timeout=60)
+    finished = follow(api, job["id"], timeout=120)
+    if finished["status"] != "Completed":
+        raise DemoFailed(f"the training job ended {finished['status']}: {finished['failure_reason']}")
+    report = finished["report"] or {}
+    say(f"\n   job {finished['id']} {finished['job_name']}: {finished['status']}")
+    for entry in finished["history"]:
+        say(f"     {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}")
+    say(f"   metrics: {json.dumps(report.get('final_metrics'))}")
+    say(f"   model:   {report.get('model_artifacts_uri')}")
+    say(
+        f"   billable seconds: {report.get('billable_seconds')}, estimated cost: ${report.get('estimated_cost_usd')}"
+    )
+    accuracy = (report.get("final_metrics") or {}).get("validation:accuracy")
+    if accuracy is None or accuracy < 0.7 or not report.get("model_artifacts_uri"):
+        raise DemoFailed(f"the report lacks what training should produce: {report}")
+    bucket, _, key = report["model_artifacts_uri"].removeprefix("s3://").partition("/")
+    with tarfile.open(
+        fileobj=io.BytesIO(client("s3", settings.region).get_object(Bucket=bucket, Key=key)["Body"].read())
+    ) as tar:
+        model = json.load(tar.extractfile("model.json"))  # type: ignore[arg-type]
+    say(f"   model.tar.gz holds weights for {', '.join(model['features'])}")
+
+    say("\n4. a second job through POST /jobs, then cancelled")
+    spec = json.loads((dataset / "trainforge.json").read_text())
+    spec["hyperparameters"].update({"epochs": epochs or 100000, "sleep_per_epoch": 0.05})
+    status, second = call(
+        api,
+        "POST",
+        "/jobs",
+        {"job_name": f"churn-cancel-{int(time.time())}", "dataset_uri": dataset_uri, **spec},
+    )
+    if status != 202:
+        raise DemoFailed(f"POST /jobs answered {status}: {second}")
+    say(f"   POST /jobs → {status} {second['job_name']} ({second['status']})")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        _, current = call(api, "GET", f"/jobs/{second['id']}")
+        if current["secondary_status"] == "Training":
+            break
+        time.sleep(0.2)
+    else:
+        raise DemoFailed("the second job never started training")
+    status, cancelled = call(api, "POST", f"/jobs/{second['id']}/cancel")
+    say(f"   POST /jobs/{second['id']}/cancel → {status} cancelled={cancelled.get('cancelled')}")
+    stopped = follow(api, second["id"], timeout=60)
+    if not cancelled.get("cancelled") or stopped["status"] != "Stopped":
+        raise DemoFailed(f"the cancelled job ended {stopped['status']}")
+    say("\nDemo complete: dataset → job → report, and a cancelled job Stopped.")
+
+
+def main(work_dir: Path, *, epochs: int | None = None) -> int:
+    try:
+        with LocalMode(work_dir, log=say) as mode:
+            run(mode, epochs=epochs)
+    except DemoFailed as failure:
+        say(f"\nDemo FAILED: {failure}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(ROOT / ".local"))

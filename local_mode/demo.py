@@ -19,7 +19,6 @@ from trainforge.services.sagemaker_training_service import SageMakerTrainingServ
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "churn"
-CODE_KEY = "code/churn/sourcedir.tar.gz"
 TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
 
 
@@ -43,15 +42,22 @@ def call(api: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
-def upload_code(settings: Any) -> str:
-    """Script mode, as SageMaker does it: the training code as a tar.gz in S3."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(EXAMPLE / "code" / "train.py", arcname="train.py")
-    client("s3", settings.region).put_object(
-        Bucket=settings.artifacts_bucket, Key=CODE_KEY, Body=buffer.getvalue()
+def build_image(api: str) -> str:
+    """The training image through POST /builds: CodeBuild's path (locally: validated and recorded, no Docker)."""
+    code = EXAMPLE / "code"
+    files = {p.name: p.read_text() for p in sorted(code.glob("*.py"))}
+    status, build = call(
+        api, "POST", "/builds", {"base_image": "python:3.12-slim", "tag": "churn", "files": files}
     )
-    return f"s3://{settings.artifacts_bucket}/{CODE_KEY}"
+    if status != 202:
+        raise DemoFailed(f"POST /builds answered {status}: {build}")
+    deadline = time.monotonic() + 30
+    while build["status"] != "SUCCEEDED" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        _, build = call(api, "GET", f"/builds/{build['id']}")
+    if build["status"] != "SUCCEEDED":
+        raise DemoFailed(f"the image build ended {build['status']}: {build.get('failure_reason')}")
+    return f"{build['image_uri']} ({build['image_digest']})"
 
 
 def follow(api: str, job_id: int, timeout: float) -> dict[str, Any]:
@@ -92,7 +98,7 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     settings = mode.settings
     api = mode.api.url if mode.api else ""
     assert settings is not None
-    say(f"\n1. training code → {upload_code(settings)}")
+    say(f"\n1. training image through POST /builds → {build_image(api)}")
     say("2. dataset → S3 (validated, files first, manifest last)")
     service = SageMakerTrainingService(settings)
     dataset = EXAMPLE / "dataset"

@@ -20,7 +20,7 @@ REQUIREMENTS = ROOT / "requirements.txt"
 OUTPUT = ROOT / "build" / "layer"
 # Newest first; the layer (and so every function) uses the newest one this machine can byte-compile for.
 CANDIDATE_VERSIONS = ("3.14", "3.13", "3.12")
-EXCLUDED_PACKAGE_PARTS = ("local",)  # local mode's stand-ins never run in Lambda
+EXCLUDED_PACKAGE_PARTS = ("local", "cli")  # local mode's stand-ins and the command never run in Lambda
 
 
 def interpreter_for(version: str) -> str | None:

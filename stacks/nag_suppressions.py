@@ -69,7 +69,7 @@ def suppress_reviewed_findings(
             )
         if handler == "api":
             findings += [
-                ("AwsSolutions-IAM5", "presigned dataset uploads write under the dataset prefix only",
+                ("AwsSolutions-IAM5", "presigned dataset uploads (and the resume check) reach objects under the dataset prefix only",
                  [f"Resource::<{datasets}.Arn>/datasets/*"]),
                 ("AwsSolutions-IAM5", "image build sources are written under the build-sources prefix only",
                  [f"Resource::<{artifacts}.Arn>/build-sources/*"]),

@@ -130,7 +130,12 @@ class TrainforgeStack(Stack):
             allow(handler, "RequestSubmissions", ["events:PutEvents"], [default_bus.event_bus_arn],
                   StringEquals={"events:source": "trainforge"})  # fmt: skip
         # The API: presigned dataset uploads, build sources, image builds and configuration checks.
-        allow("api", "PresignDatasetUploads", ["s3:PutObject"], [datasets_objects(f"{DATASET_PREFIX}*")])
+        allow(
+            "api",
+            "PresignDatasetUploads",
+            ["s3:PutObject", "s3:GetObject"],
+            [datasets_objects(f"{DATASET_PREFIX}*")],
+        )
         allow(
             "api",
             "UploadBuildSources",

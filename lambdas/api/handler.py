@@ -203,6 +203,7 @@ def submit_job(
 @app.get("/jobs", summary="Jobs, newest first, by page")
 def list_jobs(
     status: Annotated[str | None, Query()] = None,
+    job_name: Annotated[str | None, Query(max_length=63)] = None,
     created_after: Annotated[datetime | None, Query()] = None,
     created_before: Annotated[datetime | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -216,6 +217,7 @@ def list_jobs(
             created_before=created_before,
             cursor=cursor,
             limit=limit,
+            job_name=job_name,
         )
     return api.JobPage.model_validate(page)
 

@@ -292,6 +292,7 @@ class JobFilters:
     created_after: datetime | None = None
     created_before: datetime | None = None
     origin: str | None = None
+    job_name: str | None = None
 
 
 def encode_cursor(created_at: datetime, row_id: int) -> str:
@@ -325,6 +326,8 @@ def list_jobs(
         query = query.where(TrainingJob.status == filters.status)
     if filters.origin:
         query = query.where(TrainingJob.origin == filters.origin)
+    if filters.job_name:
+        query = query.where(TrainingJob.job_name == filters.job_name)
     if filters.created_after:
         query = query.where(TrainingJob.created_at >= filters.created_after)
     if filters.created_before:

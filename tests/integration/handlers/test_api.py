@@ -76,9 +76,18 @@ def test_dataset_upload_urls_and_the_manifest_to_put_last(api: Any) -> None:
 
     for upload in [*body["uploads"], body["manifest"]]:
         data = body["manifest"]["body"].encode() if upload is body["manifest"] else b"x"
-        req = urllib.request.Request(upload["url"], data=data, method="PUT")
+        headers = {"Content-Type": "application/octet-stream", **upload.get("headers", {})}
+        req = urllib.request.Request(upload["url"], data=data, method="PUT", headers=headers)
         with urllib.request.urlopen(req, timeout=10) as response:
             assert response.status == 200
+    import boto3
+
+    stored = boto3.client("s3", region_name="us-east-1").get_object(
+        Bucket="trainforge-datasets", Key="datasets/churn/a.csv"
+    )
+    assert stored["Body"].read() == b"x" and stored["Metadata"] == {"sha256": sha}
+    status, again = api("POST", "/datasets", request)
+    assert [u["already_uploaded"] for u in again["uploads"]] == [True, False]
 
 
 def test_dataset_paths_with_dot_dot_are_refused(api: Any) -> None:

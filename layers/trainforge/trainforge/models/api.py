@@ -69,6 +69,8 @@ class PresignedUpload(BaseModel):
     path: str
     key: str
     url: str
+    headers: dict[str, str] = Field(description="send these headers with the PUT")
+    already_uploaded: bool = Field(description="an object with the same sha256 is there: skip it (resume)")
 
 
 class ManifestUpload(BaseModel):

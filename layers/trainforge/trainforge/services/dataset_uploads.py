@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from trainforge.aws import error_code
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
@@ -16,6 +17,18 @@ from trainforge.services.dataset_preparation import (
 from trainforge.settings import Settings
 
 URL_LIFETIME_SECONDS = 3600
+
+
+def stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
+    """The sha256 an earlier upload recorded on the object, or None when there is no such object."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    value = head.get("Metadata", {}).get("sha256")
+    return str(value) if value else None
 
 
 def presign_dataset_upload(
@@ -46,21 +59,26 @@ def presign_dataset_upload(
     normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256) for f in files]
     manifest = DatasetManifest(metadata_file=metadata_file, files=normalised, training=training)
 
-    def url(key: str) -> str:
-        return str(
-            s3.generate_presigned_url(
-                "put_object",
-                Params={"Bucket": settings.datasets_bucket, "Key": key},
-                ExpiresIn=URL_LIFETIME_SECONDS,
-            )
-        )
+    def url(key: str, sha256: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": settings.datasets_bucket, "Key": key}
+        if sha256:
+            params["Metadata"] = {"sha256": sha256}  # signed in: the client must send x-amz-meta-sha256
+        return str(s3.generate_presigned_url("put_object", Params=params, ExpiresIn=URL_LIFETIME_SECONDS))
 
-    uploads = [
-        {"path": f.path, "key": f"{prefix}/{f.path}", "url": url(f"{prefix}/{f.path}")} for f in normalised
-    ]
+    def upload(path: str, sha256: str | None) -> dict[str, Any]:
+        key = f"{prefix}/{path}"
+        present = sha256 is not None and stored_sha256(s3, settings.datasets_bucket, key) == sha256
+        return {
+            "path": path,
+            "key": key,
+            "url": url(key, sha256),
+            "headers": {"x-amz-meta-sha256": sha256} if sha256 else {},
+            "already_uploaded": present,
+        }
+
+    uploads = [upload(f.path, f.sha256) for f in normalised]
     if metadata_file not in seen:
-        key = f"{prefix}/{metadata_file}"
-        uploads.append({"path": metadata_file, "key": key, "url": url(key)})
+        uploads.append(upload(metadata_file, None))
     manifest_key = f"{prefix}/{MANIFEST_NAME}"
     return {
         "dataset_uri": f"s3://{settings.datasets_bucket}/{prefix}/",

@@ -956,6 +956,7 @@ class SageMakerTrainingService:
         created_before: datetime | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        job_name: str | None = None,
     ) -> dict[str, Any]:
         if status is not None and status not in JOB_STATUS_RANK:
             raise SageMakerConfigurationError(
@@ -963,7 +964,9 @@ class SageMakerTrainingService:
             )
         rows, next_cursor = repository.list_jobs(
             db,
-            repository.JobFilters(status=status, created_after=created_after, created_before=created_before),
+            repository.JobFilters(
+                status=status, created_after=created_after, created_before=created_before, job_name=job_name
+            ),
             cursor=cursor,
             limit=limit,
         )

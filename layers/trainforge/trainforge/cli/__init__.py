@@ -1,0 +1,1 @@
+"""The `trainforge` command (not part of the Lambda layer)."""

@@ -1,0 +1,115 @@
+"""Talking to a Trainforge API: JSON over HTTPS, signed with SigV4 from the user's AWS credentials (API Gateway's
+IAM authorization); unsigned to local mode when no credentials are configured."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ApiError(Exception):
+    """The API answered with an error, or could not be reached; ``status`` is 0 for the latter."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+
+class TrainforgeClient:
+    def __init__(self, api_url: str, *, region: str | None = None, profile: str | None = None) -> None:
+        if not api_url:
+            raise ApiError(
+                0,
+                "no_api_url",
+                "no API URL: pass --api-url or set TRAINFORGE_API_URL (the stack's ApiUrl output)",
+            )
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ApiError(0, "bad_api_url", f"{api_url!r} is not an http(s) URL")
+        self.api_url = api_url.rstrip("/")
+        self.local = (parts.hostname or "") in LOCAL_HOSTS
+        self.region = region
+        self.profile = profile
+        self._credentials: Any = None
+
+    def _sign(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        import botocore.session
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        session = botocore.session.Session(profile=self.profile)
+        credentials = session.get_credentials()
+        if credentials is None:
+            if self.local:
+                return headers
+            raise ApiError(
+                0,
+                "no_credentials",
+                "no AWS credentials: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID",
+            )
+        region = self.region or session.get_config_variable("region") or _region_from(url) or "us-east-1"
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+        return dict(request.headers.items())
+
+    def request(self, method: str, path: str, body: Any = None, *, query: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None) -> Any:  # fmt: skip
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = f"{self.api_url}{path}" + (f"?{urlencode(params)}" if params else "")
+        data = json.dumps(body).encode() if body is not None else None
+        all_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        signed = self._sign(method, url, all_headers, data)
+        request = urllib.request.Request(url, data=data, method=method, headers=signed)  # noqa: S310 - http(s) checked above
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raise _api_error(error) from None
+        except urllib.error.URLError as error:
+            raise ApiError(
+                0, "unreachable", f"cannot reach {self.api_url}: {error.reason}; check --api-url"
+            ) from None
+
+    def put(self, url: str, data: bytes, headers: Mapping[str, str]) -> None:
+        """A presigned S3 PUT (already authorized by its URL)."""
+        # urllib's default content type is a form: say what the bytes are.
+        all_headers = {"Content-Type": "application/octet-stream", **headers}
+        request = urllib.request.Request(url, data=data, method="PUT", headers=all_headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=300):  # noqa: S310
+                return
+        except urllib.error.HTTPError as error:
+            raise ApiError(
+                error.code, "upload_refused", f"S3 refused the upload: {error.read()[:300]!r}"
+            ) from None
+        except urllib.error.URLError as error:
+            raise ApiError(0, "unreachable", f"cannot reach S3: {error.reason}") from None
+
+
+def _region_from(url: str) -> str | None:
+    host = urlsplit(url).hostname or ""
+    parts = host.split(".")
+    return parts[2] if len(parts) > 3 and parts[1] == "execute-api" else None
+
+
+def _api_error(error: urllib.error.HTTPError) -> ApiError:
+    raw = error.read()
+    try:
+        detail = json.loads(raw).get("error", {})
+    except (ValueError, AttributeError):
+        detail = {}
+    if error.code == 403 and not detail:
+        return ApiError(403, "forbidden", "403 Forbidden: your credentials may not call this API (execute-api:Invoke) "
+                        "or the request was not signed for its region")  # fmt: skip
+    return ApiError(
+        error.code,
+        str(detail.get("code") or error.reason),
+        str(detail.get("message") or raw[:300].decode(errors="replace") or error.reason),
+        detail.get("field"),
+    )

@@ -1,0 +1,387 @@
+"""`trainforge`: the same verbs against a deployed Trainforge (SigV4-signed) or local mode.
+
+Exit codes: 0 ok; 1 a job (or build, or check) failed; 2 usage or invalid input (a bad option, an invalid dataset
+or job, an unknown job, no API URL or credentials); 3 the API could not be reached or refused (403, 5xx).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from trainforge.cli.client import ApiError, TrainforgeClient
+from trainforge.errors import DatasetValidationError
+from trainforge.services.dataset_preparation import DatasetPreparationService
+
+EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
+TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
+TERMINAL_BUILD = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
+
+
+class Context:
+    def __init__(self, api_url: str, region: str | None, profile: str | None, output: str) -> None:
+        self.api_url, self.region, self.profile, self.output = api_url, region, profile, output
+        self._client: TrainforgeClient | None = None
+
+    @property
+    def client(self) -> TrainforgeClient:
+        if self._client is None:
+            self._client = TrainforgeClient(self.api_url, region=self.region, profile=self.profile)
+        return self._client
+
+    @property
+    def json(self) -> bool:
+        return self.output == "json"
+
+    def emit(self, data: Any, human: Callable[[], None]) -> None:
+        if self.json:
+            click.echo(json.dumps(data, indent=2, default=str))
+        else:
+            human()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[("" if r.get(key) is None else str(r.get(key))) for key, _ in columns] for r in rows]
+    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(columns)]
+    click.echo("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)).rstrip())
+
+
+class TrainforgeGroup(click.Group):
+    """Turns API and input errors into one clear line and an exit code scripts can rely on."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ApiError as error:
+            where = f" (field: {error.field})" if error.field else ""
+            click.echo(f"error: {error.message}{where}", err=True)
+            usage = error.code in ("no_api_url", "bad_api_url", "no_credentials") or error.status in (
+                400,
+                404,
+                422,
+            )
+            ctx.exit(EXIT_USAGE if usage else EXIT_API)
+
+
+@click.group(cls=TrainforgeGroup)
+@click.option(
+    "--api-url",
+    envvar="TRAINFORGE_API_URL",
+    default="",
+    help="the stack's ApiUrl output, or local mode's URL",
+)
+@click.option("--region", envvar="AWS_REGION", default=None, help="region for request signing")
+@click.option("--profile", envvar="AWS_PROFILE", default=None, help="AWS profile for request signing")
+@click.option(
+    "--output", "-o", type=click.Choice(["table", "json"]), default="table", help="json for scripts"
+)
+@click.version_option(package_name="trainforge")
+@click.pass_context
+def cli(ctx: click.Context, api_url: str, region: str | None, profile: str | None, output: str) -> None:
+    """Trainforge: SageMaker training from the terminal."""
+    ctx.obj = Context(api_url, region, profile, output)
+
+
+@cli.command()
+@pass_context
+def validate(obj: Context) -> None:
+    """Configuration checks, failures first, each with its fix."""
+    report = obj.client.request("GET", "/config/validation")
+    order = {False: 0, None: 1, True: 2}
+    checks = sorted(report["checks"], key=lambda c: order[c["ok"]])
+
+    def human() -> None:
+        rows = [{**c, "result": {False: "FAIL", None: "unknown", True: "ok"}[c["ok"]]} for c in checks]
+        table(rows, [("result", "RESULT"), ("name", "CHECK"), ("detail", "DETAIL"), ("fix", "FIX")])
+
+    obj.emit({**report, "checks": checks}, human)
+    if not report["valid"]:
+        sys.exit(EXIT_FAILED)
+
+
+class Uploader:
+    """Uploads through presigned URLs: files first (skipping those already there with the same sha256), the
+    manifest last."""
+
+    def __init__(
+        self, client: TrainforgeClient, put: Callable[[str, bytes, Mapping[str, str]], None] | None = None
+    ):
+        self.client = client
+        self.put = put or client.put
+
+    def run(self, folder: Path, metadata: Path, name: str, *, show_progress: bool) -> dict[str, Any]:
+        manifest = DatasetPreparationService().prepare(folder, metadata)
+        plan = self.client.request(
+            "POST",
+            "/datasets",
+            {
+                "name": name,
+                "metadata_file": manifest.metadata_file,
+                "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in manifest.files],
+                "training": manifest.training,
+            },
+        )
+        sources = {f.path: folder / f.path for f in manifest.files}
+        sources[manifest.metadata_file] = metadata
+        pending = [u for u in plan["uploads"] if not u["already_uploaded"]]
+        skipped = [u["path"] for u in plan["uploads"] if u["already_uploaded"]]
+        total = sum(sources[u["path"]].stat().st_size for u in pending)
+        started, sent, done = time.monotonic(), 0, 0
+
+        def status(_: Any) -> str:
+            rate = sent / max(time.monotonic() - started, 1e-6)
+            return f"{done}/{len(pending)} files, {sent:,} bytes, {rate / 1e6:.1f} MB/s"
+
+        with click.progressbar(length=max(total, 1), label="uploading", file=sys.stderr, item_show_func=status,
+                               hidden=not show_progress) as bar:  # fmt: skip
+            for upload in pending:
+                data = sources[upload["path"]].read_bytes()
+                self.put(upload["url"], data, upload["headers"])
+                sent += len(data)
+                done += 1
+                bar.update(len(data), upload["path"])
+        self.put(
+            plan["manifest"]["url"], plan["manifest"]["body"].encode(), {"Content-Type": "application/json"}
+        )
+        return {
+            "dataset_uri": plan["dataset_uri"],
+            "uploaded": [u["path"] for u in pending],
+            "skipped": skipped,
+            "bytes": total,
+            "seconds": round(time.monotonic() - started, 3),
+            "warnings": manifest.warnings,
+        }
+
+
+@cli.command()
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--metadata", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--prefix", default=None, help="the dataset's name under the datasets prefix (default: the folder's)"
+)
+@pass_context
+def upload(obj: Context, dataset_dir: Path, metadata: Path, prefix: str | None) -> None:
+    """Validate a dataset locally, then upload it (resumable; manifest last)."""
+    name = prefix or dataset_dir.resolve().name.lower()
+    try:
+        result = Uploader(obj.client).run(dataset_dir, metadata, name, show_progress=not obj.json)
+    except DatasetValidationError as invalid:
+        click.echo(f"error: the dataset is not valid ({len(invalid.problems)} problems):", err=True)
+        for problem in invalid.problems:
+            click.echo(f"  {problem.field}: {problem.message}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ApiError as error:
+        if error.status == 0 or error.code == "upload_refused":
+            click.echo(
+                f"error: upload interrupted: {error.message}. Run the same command again to resume.", err=True
+            )
+            sys.exit(EXIT_API)
+        raise
+
+    def human() -> None:
+        click.echo(f"uploaded {len(result['uploaded'])} files ({result['bytes']:,} bytes), skipped "
+                   f"{len(result['skipped'])} already there; manifest written last")  # fmt: skip
+        for warning in result["warnings"]:
+            click.echo(f"warning: {warning}")
+        click.echo(result["dataset_uri"])
+
+    obj.emit(result, human)
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise click.UsageError(f"{path} must hold an object of job settings")
+    return data
+
+
+@cli.command()
+@click.option(
+    "--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--idempotency-key", default=None, help="the same key again returns the first job")
+@click.option("--wait", is_flag=True, help="follow the job until it ends")
+@pass_context
+def submit(obj: Context, config_path: Path, idempotency_key: str | None, wait: bool) -> None:
+    """Submit a training job from a YAML or JSON file."""
+    try:
+        config = load_config(config_path)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(f"cannot read {config_path}: {exc}") from exc
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    job = obj.client.request("POST", "/jobs", config, headers=headers)
+    if wait:
+        follow(obj, job["id"])
+        return
+    obj.emit(job, lambda: click.echo(f"submitted job {job['id']} {job['job_name']} ({job['status']})"))
+
+
+def resolve_job(obj: Context, job: str) -> int:
+    if job.isdigit():
+        return int(job)
+    page = obj.client.request("GET", "/jobs", query={"job_name": job, "limit": 1})
+    if not page["jobs"]:
+        raise ApiError(404, "not_found", f"no training job named {job!r}")
+    return int(page["jobs"][0]["id"])
+
+
+def show_job(job: Mapping[str, Any]) -> None:
+    click.echo(f"job {job['id']}  {job['job_name']}  {job['status']}"
+               + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
+    if job.get("failure_reason"):
+        click.echo(f"failure: {job['failure_reason']}")
+    for entry in job.get("history", []):
+        click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
+    report = job.get("report")
+    if report:
+        for name, value in sorted((report.get("final_metrics") or {}).items()):
+            click.echo(f"  metric {name} = {value}")
+        click.echo(f"  model: {report.get('model_artifacts_uri')}")
+        click.echo(
+            f"  billable: {report.get('billable_seconds')} s, estimated cost: ${report.get('estimated_cost_usd')}"
+        )
+
+
+@cli.command()
+@click.argument("job")
+@pass_context
+def status(obj: Context, job: str) -> None:
+    """A job's status, history and report (JOB is an id or a name)."""
+    found = obj.client.request("GET", f"/jobs/{resolve_job(obj, job)}")
+    obj.emit(found, lambda: show_job(found))
+
+
+def follow(obj: Context, job_id: int, interval: float = 2.0) -> None:
+    seen: tuple[str, str | None] | None = None
+    while True:
+        job = obj.client.request("GET", f"/jobs/{job_id}")
+        current = (job["status"], job.get("secondary_status"))
+        if current != seen and not obj.json:
+            click.echo(
+                f"{time.strftime('%H:%M:%S')}  {job['job_name']}: {current[0]}"
+                + (f" / {current[1]}" if current[1] else "")
+            )
+            seen = current
+        if job["status"] in TERMINAL_JOB:
+            obj.emit(job, lambda found=job: show_job(found))
+            sys.exit(0 if job["status"] == "Completed" else EXIT_FAILED)
+        time.sleep(interval)
+
+
+@cli.command()
+@click.argument("job")
+@click.option("--interval", default=2.0, show_default=True, help="seconds between polls")
+@pass_context
+def watch(obj: Context, job: str, interval: float) -> None:
+    """Follow a job: status changes as they arrive, then its report. Exits 1 unless it completed."""
+    follow(obj, resolve_job(obj, job), interval)
+
+
+@cli.command(name="list")
+@click.option(
+    "--status", "status_filter", default=None, help="Pending, InProgress, Completed, Failed, Stopped, ..."
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@click.option("--cursor", default=None, help="next_cursor from the previous page")
+@pass_context
+def list_jobs(obj: Context, status_filter: str | None, limit: int, cursor: str | None) -> None:
+    """Jobs, newest first."""
+    page = obj.client.request(
+        "GET", "/jobs", query={"status": status_filter, "limit": limit, "cursor": cursor}
+    )
+
+    def human() -> None:
+        table(page["jobs"], [("id", "ID"), ("job_name", "NAME"), ("status", "STATUS"),
+                             ("secondary_status", "DETAIL"), ("instance_type", "INSTANCE"), ("created_at", "CREATED")])  # fmt: skip
+        if page["next_cursor"]:
+            click.echo(f"more: trainforge list --cursor {page['next_cursor']}")
+
+    obj.emit(page, human)
+
+
+@cli.command()
+@click.argument("job")
+@pass_context
+def cancel(obj: Context, job: str) -> None:
+    """Cancel a job (nothing happens to a finished one)."""
+    result = obj.client.request("POST", f"/jobs/{resolve_job(obj, job)}/cancel")
+    message = "cancelled" if result["cancelled"] else "already finished: nothing to cancel"
+    obj.emit(result, lambda: click.echo(f"job {result['job']['id']} {result['job']['job_name']}: {message} "
+                                        f"({result['job']['status']})"))  # fmt: skip
+
+
+@cli.command()
+@click.option("--base-image", required=True)
+@click.option(
+    "--source", "source_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--tag", default=None, help="image tag (default: a timestamp)")
+@click.option("--entry-point", default="train.py", show_default=True)
+@click.option("--wait", is_flag=True, help="follow the build until it ends")
+@pass_context
+def build(
+    obj: Context, base_image: str, source_dir: Path, tag: str | None, entry_point: str, wait: bool
+) -> None:
+    """Build a training image with CodeBuild from a folder of training code."""
+    files: dict[str, str] = {}
+    for path in sorted(source_dir.rglob("*")):
+        if (
+            path.is_file()
+            and "__pycache__" not in path.parts
+            and not any(p.startswith(".") for p in path.relative_to(source_dir).parts)
+        ):
+            try:
+                files[path.relative_to(source_dir).as_posix()] = path.read_text()
+            except UnicodeDecodeError:
+                raise click.UsageError(
+                    f"{path} is not text: keep data and binaries out of the source folder"
+                ) from None
+    body = {
+        "base_image": base_image,
+        "tag": tag or time.strftime("v%Y%m%d-%H%M%S"),
+        "entry_point": entry_point,
+        "files": files,
+    }
+    started = obj.client.request("POST", "/builds", body)
+    current = started
+    while wait and current["status"] not in TERMINAL_BUILD:
+        time.sleep(2)
+        current = obj.client.request("GET", f"/builds/{started['id']}")
+    obj.emit(current, lambda: click.echo(f"build {current['id']} {current['status']}: {current['image_uri']}"
+                                         + (f"\n{current['failure_reason']}" if current.get("failure_reason") else "")))  # fmt: skip
+    if current["status"] in TERMINAL_BUILD and current["status"] != "SUCCEEDED":
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@pass_context
+def builds(obj: Context, limit: int) -> None:
+    """Container builds, newest first."""
+    page = obj.client.request("GET", "/builds", query={"limit": limit})
+    obj.emit(page, lambda: table(page["builds"], [("id", "ID"), ("status", "STATUS"), ("image_uri", "IMAGE"),
+                                                  ("created_at", "CREATED")]))  # fmt: skip
+
+
+def main() -> None:
+    cli(prog_name="trainforge")

@@ -1,0 +1,148 @@
+"""Each `trainforge` verb against local mode over real HTTP (local mode runs in its own process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trainforge.cli.client import ApiError, TrainforgeClient
+from trainforge.cli.main import Uploader
+from trainforge.local.infrastructure import free_port, scratch_database
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "churn"
+
+
+@pytest.fixture(scope="module")
+def local_api(postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("local-mode")
+    port = free_port()
+    with scratch_database(postgres_server_url, "trainforge_cli") as database_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_mode", "serve", "--port", str(port), "--work-dir", str(work)],
+            cwd=ROOT, env={**env, "DATABASE_URL": database_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        lines = []
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if "Trainforge API:" in line:
+                break
+            if process.poll() is not None:
+                pytest.fail("local mode did not start:\n" + "".join(lines))
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def trainforge(api: str, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "trainforge.cli", *args], cwd=cwd, env={**env, "TRAINFORGE_API_URL": api},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_validate_lists_checks_failures_first(local_api: str) -> None:
+    code, out, _ = trainforge(local_api, "validate")
+    assert code == 0
+    assert out.splitlines()[0].split()[:2] == ["RESULT", "CHECK"]
+    code, out, _ = trainforge(local_api, "--output", "json", "validate")
+    checks = json.loads(out)["checks"]
+    assert [c["ok"] for c in checks] == sorted(
+        (c["ok"] for c in checks), key={False: 0, None: 1, True: 2}.get
+    )
+
+
+def test_upload_lists_every_problem_before_sending_anything(local_api: str, tmp_path: Path) -> None:
+    (tmp_path / "meta.csv").write_text("file\nmissing.csv\n../escape.csv\n")
+    code, _, err = trainforge(local_api, "upload", str(tmp_path), "--metadata", str(tmp_path / "meta.csv"))
+    assert code == 2
+    assert "2 problems" in err and "missing.csv" in err and "'..'" in err
+
+
+def test_an_interrupted_upload_resumes_skipping_what_arrived(local_api: str, tmp_path: Path) -> None:
+    dataset = tmp_path / "resume"
+    shutil.copytree(EXAMPLE / "dataset", dataset)
+    client = TrainforgeClient(local_api)
+    calls: list[str] = []
+
+    def flaky(url: str, data: bytes, headers: Any) -> None:
+        calls.append(url)
+        if len(calls) == 2:
+            raise ApiError(0, "unreachable", "connection reset")
+        client.put(url, data, headers)
+
+    with pytest.raises(ApiError):
+        Uploader(client, put=flaky).run(dataset, dataset / "metadata.csv", "resume-test", show_progress=False)
+    code, out, err = trainforge(local_api, "-o", "json", "upload", str(dataset), "--metadata", str(dataset / "metadata.csv"),
+                                "--prefix", "resume-test")  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["skipped"] == ["train.csv"]
+    assert sorted(result["uploaded"]) == ["metadata.csv", "validation.csv"]
+
+
+def test_build_submit_watch_status_list_cancel(local_api: str) -> None:
+    code, out, err = trainforge(local_api, "upload", "examples/churn/dataset", "--metadata", "examples/churn/dataset/metadata.csv",
+                                "--prefix", "churn")  # fmt: skip
+    assert code == 0, err
+    assert "s3://trainforge-datasets/datasets/churn/" in out
+    code, out, err = trainforge(local_api, "build", "--base-image", "python:3.12-slim", "--source", "examples/churn/code",
+                                "--tag", "v1", "--wait")  # fmt: skip
+    assert code == 0 and "SUCCEEDED" in out, err
+    code, out, _ = trainforge(local_api, "builds")
+    assert "trainforge-training:v1" in out
+    code, out, err = trainforge(local_api, "submit", "--config", "examples/churn/job.yaml", "--wait")
+    assert code == 0, out + err
+    assert "Completed / Completed" in out and "metric validation:accuracy" in out
+    code, out, _ = trainforge(local_api, "-o", "json", "status", "churn-v1")
+    assert code == 0 and json.loads(out)["report"]["final_metrics"]["validation:accuracy"] > 0.7
+    code, out, _ = trainforge(local_api, "list", "--status", "Completed", "--limit", "5")
+    assert code == 0 and "churn-v1" in out and out.splitlines()[0].startswith("ID")
+    code, out, _ = trainforge(local_api, "cancel", "churn-v1")
+    assert code == 0 and "already finished" in out
+    code, out, _ = trainforge(local_api, "watch", "churn-v1", "--interval", "0.2")
+    assert code == 0 and "Completed" in out
+
+
+def test_a_failed_job_exits_1(local_api: str, tmp_path: Path) -> None:
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({
+        "job_name": "no-code-job", "dataset_uri": "s3://trainforge-datasets/datasets/churn/", "image_uri": "never-built:1",
+    }))  # fmt: skip
+    code, out, _ = trainforge(local_api, "submit", "--config", str(config), "--wait")
+    assert code == 1 and "Failed" in out
+
+
+def test_usage_and_api_errors_say_what_to_do(local_api: str, tmp_path: Path) -> None:
+    code, _, err = trainforge(local_api, "status", "no-such-job")
+    assert code == 2 and "no training job named 'no-such-job'" in err
+    code, _, err = trainforge("http://127.0.0.1:9", "list")
+    assert code == 3 and "cannot reach" in err and "--api-url" in err
+    code, _, err = trainforge("", "list")
+    assert code == 2 and "TRAINFORGE_API_URL" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("job_name: has_underscore\ndataset_uri: s3://trainforge-datasets/datasets/churn/\n")
+    code, _, err = trainforge(local_api, "submit", "--config", str(bad))
+    assert code == 2 and "job_name" in err
+    code, _, err = trainforge(local_api, "list", "--limit", "0")
+    assert code == 2

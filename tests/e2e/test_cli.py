@@ -107,10 +107,10 @@ def test_build_submit_watch_status_list_cancel(local_api: str) -> None:
     assert code == 0, err
     assert "s3://trainforge-datasets/datasets/churn/" in out
     code, out, err = trainforge(local_api, "build", "--base-image", "python:3.12-slim", "--source", "examples/churn/code",
-                                "--tag", "v1", "--wait")  # fmt: skip
+                                "--tag", "churn", "--wait")  # fmt: skip
     assert code == 0 and "SUCCEEDED" in out, err
     code, out, _ = trainforge(local_api, "builds")
-    assert "trainforge-training:v1" in out
+    assert "trainforge-training:churn" in out
     code, out, err = trainforge(local_api, "submit", "--config", "examples/churn/job.yaml", "--wait")
     assert code == 0, out + err
     assert "Completed / Completed" in out and "metric validation:accuracy" in out

@@ -53,7 +53,8 @@ class TrainforgeClient:
                 "no_credentials",
                 "no AWS credentials: run `aws configure`, set AWS_PROFILE, or export AWS_ACCESS_KEY_ID",
             )
-        region = self.region or session.get_config_variable("region") or _region_from(url) or "us-east-1"
+        # The API's own host names its region; the profile's region is only a fallback (custom domains).
+        region = self.region or _region_from(url) or session.get_config_variable("region") or "us-east-1"
         request = AWSRequest(method=method, url=url, data=body, headers=headers)
         SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
         return dict(request.headers.items())

@@ -84,7 +84,7 @@ class TrainforgeGroup(click.Group):
     default="",
     help="the stack's ApiUrl output, or local mode's URL",
 )
-@click.option("--region", envvar="AWS_REGION", default=None, help="region for request signing")
+@click.option("--region", default=None, help="region for request signing (default: the API URL's)")
 @click.option("--profile", envvar="AWS_PROFILE", default=None, help="AWS profile for request signing")
 @click.option(
     "--output", "-o", type=click.Choice(["table", "json"]), default="table", help="json for scripts"
@@ -272,20 +272,20 @@ def status(obj: Context, job: str) -> None:
 
 
 def follow(obj: Context, job_id: int, interval: float = 2.0) -> None:
+    """Print status changes until the job ends, then its report; exit 0 only if it completed."""
     seen: tuple[str, str | None] | None = None
     while True:
         job = obj.client.request("GET", f"/jobs/{job_id}")
         current = (job["status"], job.get("secondary_status"))
         if current != seen and not obj.json:
-            click.echo(
-                f"{time.strftime('%H:%M:%S')}  {job['job_name']}: {current[0]}"
-                + (f" / {current[1]}" if current[1] else "")
-            )
+            detail = f" / {current[1]}" if current[1] else ""
+            click.echo(f"{time.strftime('%H:%M:%S')}  {job['job_name']}: {current[0]}{detail}")
             seen = current
         if job["status"] in TERMINAL_JOB:
-            obj.emit(job, lambda found=job: show_job(found))
-            sys.exit(0 if job["status"] == "Completed" else EXIT_FAILED)
+            break
         time.sleep(interval)
+    obj.emit(job, lambda: show_job(job))
+    sys.exit(0 if job["status"] == "Completed" else EXIT_FAILED)
 
 
 @cli.command()

@@ -100,6 +100,7 @@ def settings(aws: LocalAws, database_url: str) -> Settings:
             "TRAINFORGE_MODE": "local",
             "DATABASE_URL": database_url,
             "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
+            "TRAINFORGE_SAGEMAKER_CREATE_RATE": "50",  # moto has no limit; the throttling tests set their own
         }
     )
 
@@ -122,6 +123,7 @@ def handler_env(aws_resources: Settings, database_url: str, aws: LocalAws) -> It
         "TRAINFORGE_MODE": "local",
         "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
         "TRAINFORGE_ALLOW_UNAUTHENTICATED": "false",
+        "TRAINFORGE_SAGEMAKER_CREATE_RATE": "50",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
         "POWERTOOLS_DEV": "false",

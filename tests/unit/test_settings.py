@@ -95,3 +95,21 @@ def test_aws_mode_connects_with_a_verifying_tls_context() -> None:
 
     context = tls_context(None)
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_the_pacer_spaces_calls_to_the_rate() -> None:
+    from trainforge.pacing import Pacer
+
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pacer.wait()
+    assert waits == [0.25, 0.25, 0.25, 0.25]
+    now[0] += 10
+    assert pacer.wait() == 0.0

@@ -83,6 +83,7 @@ class Settings:
     local_work_dir: str
     event_bus_name: str
     role_permissions_boundary_arn: str | None
+    sagemaker_create_rate: float
     dead_letter_queue_url: str | None
 
     @property
@@ -168,5 +169,6 @@ class Settings:
             local_work_dir=env.get("TRAINFORGE_LOCAL_WORK_DIR") or os.path.join(os.getcwd(), ".local"),
             event_bus_name=env.get("TRAINFORGE_EVENT_BUS_NAME") or "default",
             role_permissions_boundary_arn=env.get("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN") or None,
+            sagemaker_create_rate=_number(env, "TRAINFORGE_SAGEMAKER_CREATE_RATE", 1.0, minimum=0.001),
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
         )

@@ -19,7 +19,7 @@ THROTTLED_TARGET = "SageMaker.CreateTrainingJob"
 
 
 class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up."""
+    """``rate`` tokens a second, at most ``burst`` saved up: how SageMaker admits creates."""
 
     def __init__(self, rate: float, burst: float = 1.0) -> None:
         self.rate = rate

@@ -41,6 +41,7 @@ from trainforge.errors import (
 from trainforge.models.changes import JobStateChange
 from trainforge.models.database import TrainingJob, TrainingReport
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
+from trainforge.pacing import Pacer
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     DatasetPreparationService,
@@ -454,6 +455,7 @@ class SageMakerTrainingService:
         dataset_service: DatasetPreparationService | None = None,
         sleep: Callable[[float], None] = time.sleep,
         submit_timeout_seconds: float | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._clients: dict[str, Any] = {
@@ -470,6 +472,8 @@ class SageMakerTrainingService:
         }
         self.datasets = dataset_service or DatasetPreparationService()
         self._sleep = sleep
+        # Each process paces its own creates; the stack divides SageMaker's rate among the submission workers.
+        self.pacer = pacer or Pacer(self.settings.sagemaker_create_rate)
         self.submit_timeout_seconds = (
             self.settings.sagemaker_submit_timeout_seconds
             if submit_timeout_seconds is None
@@ -821,6 +825,7 @@ class SageMakerTrainingService:
         deadline = time.monotonic() + self.submit_timeout_seconds
         delay = 0.25
         while True:
+            self.pacer.wait()
             try:
                 return str(self.sagemaker.create_training_job(**request)["TrainingJobArn"])
             except Exception as exc:

@@ -44,5 +44,9 @@ demo: $(STAMP)
 local: $(STAMP)
 	$(BIN)/python -m local_mode serve
 
+# Benchmarks: ratios against baselines measured in the same run; prints the table, writes bench/results.json.
+bench: $(STAMP) layer
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache

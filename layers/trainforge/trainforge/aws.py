@@ -17,6 +17,9 @@ _CONFIG = Config(
     read_timeout=30,
     user_agent_appid="trainforge",
 )
+# SageMaker's create limit is waited out by Trainforge's own pacing and backoff: botocore retrying throttles on
+# top of it (with its own growing sleeps) would only stretch a burst.
+_SERVICE_CONFIG = {"sagemaker": _CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))}
 _clients: dict[tuple[str, str | None], Any] = {}
 _lock = threading.Lock()
 
@@ -29,7 +32,8 @@ def client(service: str, region: str | None = None) -> Any:
         with _lock:
             found = _clients.get(key)
             if found is None:
-                found = boto3.session.Session().client(service, region_name=region, config=_CONFIG)
+                config = _SERVICE_CONFIG.get(service, _CONFIG)
+                found = boto3.session.Session().client(service, region_name=region, config=config)
                 _clients[key] = found
     return found
 

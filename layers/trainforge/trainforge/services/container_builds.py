@@ -99,21 +99,19 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
     event_time: datetime | None = None
     try:
         event_time = parse_time(event.get("time"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         problems.append(Problem("time", "must be an ISO 8601 time"))
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "build state change")
-    info = detail.get("additional-information") or {}
-    if not isinstance(info, Mapping):
-        info = {}
+    info = _mapping(detail.get("additional-information"))
     variables = {
         v.get("name"): v.get("value")
-        for v in ((info.get("environment") or {}).get("environment-variables") or [])
+        for v in _sequence(_mapping(info.get("environment")).get("environment-variables"))
         if isinstance(v, Mapping)
     }
     exported = {
         v.get("name"): v.get("value")
-        for v in info.get("exported-environment-variables") or []
+        for v in _sequence(info.get("exported-environment-variables"))
         if isinstance(v, Mapping)
     }
     return BuildStateChange(
@@ -121,12 +119,21 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
         project_name=str(project),
         status=str(status),
         current_phase=_opt(detail.get("current-phase"), 32),
-        log_url=_opt((info.get("logs") or {}).get("deep-link"), 2048),
+        log_url=_opt(_mapping(info.get("logs")).get("deep-link"), 2048),
         image_uri=_opt(variables.get("IMAGE_URI"), 1024),
         image_digest=_opt(exported.get("IMAGE_DIGEST"), 100),
         failure_reason=_failure_reason(info) if status != BuildStatus.SUCCEEDED else None,
         event_time=event_time,
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Events come from outside: a part that is not an object is treated as absent."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _opt(value: Any, limit: int) -> str | None:

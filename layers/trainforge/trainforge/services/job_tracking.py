@@ -40,6 +40,11 @@ def parse_time(value: Any) -> datetime | None:
     raise ValueError(f"unsupported time value {value!r}")
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """Events come from outside: a part that is not an object is treated as absent."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _text(value: Any, limit: int = 4096) -> str | None:
     if value is None:
         return None
@@ -82,16 +87,15 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "training state change")
 
-    resources = description.get("ResourceConfig") or {}
-    algorithm = description.get("AlgorithmSpecification") or {}
-    output = description.get("OutputDataConfig") or {}
-    artifacts = description.get("ModelArtifacts") or {}
-    channels = description.get("InputDataConfig") or []
-    input_uri = None
-    if isinstance(channels, list) and channels and isinstance(channels[0], Mapping):
-        input_uri = ((channels[0].get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+    resources = _mapping(description.get("ResourceConfig"))
+    algorithm = _mapping(description.get("AlgorithmSpecification"))
+    output = _mapping(description.get("OutputDataConfig"))
+    artifacts = _mapping(description.get("ModelArtifacts"))
+    channels = description.get("InputDataConfig")
+    first_channel = _mapping(channels[0]) if isinstance(channels, list) and channels else {}
+    input_uri = _mapping(_mapping(first_channel.get("DataSource")).get("S3DataSource")).get("S3Uri")
     billable = description.get("BillableTimeInSeconds")
-    count = resources.get("InstanceCount") if isinstance(resources, Mapping) else None
+    count = resources.get("InstanceCount")
     return JobStateChange(
         job_name=str(name),
         status=str(status),
@@ -102,12 +106,12 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         started_at=times["TrainingStartTime"],
         ended_at=times["TrainingEndTime"],
         sagemaker_arn=_text(description.get("TrainingJobArn"), 2048),
-        instance_type=_text(resources.get("InstanceType"), 32) if isinstance(resources, Mapping) else None,
+        instance_type=_text(resources.get("InstanceType"), 32),
         instance_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
         role_arn=_text(description.get("RoleArn"), 2048),
-        image_uri=_text(algorithm.get("TrainingImage")) if isinstance(algorithm, Mapping) else None,
+        image_uri=_text(algorithm.get("TrainingImage")),
         input_uri=_text(input_uri),
-        output_uri=_text(output.get("S3OutputPath")) if isinstance(output, Mapping) else None,
+        output_uri=_text(output.get("S3OutputPath")),
         final_metrics=_metrics(description.get("FinalMetricDataList")),
         model_artifacts_uri=_text(artifacts.get("S3ModelArtifacts"))
         if isinstance(artifacts, Mapping)

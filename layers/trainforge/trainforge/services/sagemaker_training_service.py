@@ -823,7 +823,7 @@ class SageMakerTrainingService:
 
     def _create_with_backoff(self, request: dict[str, Any]) -> str | None:
         deadline = time.monotonic() + self.submit_timeout_seconds
-        delay = 0.25
+        delay = min(0.25, self.pacer.interval)  # a throttle usually means "a moment later", not "much later"
         while True:
             self.pacer.wait()
             try:

@@ -11,24 +11,11 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-
-@dataclass
-class FakeLambdaContext:
-    """The attributes of Lambda's context object that Powertools reads."""
-
-    function_name: str = "trainforge-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:trainforge-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
+from local_mode.router import LambdaContext
 
 
 @contextmanager
@@ -53,7 +40,9 @@ def load_handler(name: str) -> ModuleType:
 
 
 def invoke(module: ModuleType, event: dict[str, Any]) -> Any:
-    return module.handler(event, FakeLambdaContext(aws_request_id=str(uuid.uuid4())))
+    return module.handler(
+        event, LambdaContext(function_name="trainforge-test", aws_request_id=str(uuid.uuid4()))
+    )
 
 
 def sqs_batch(*events: dict[str, Any], raw_bodies: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge import repository
-from trainforge.delivery import PoisonEventError, deliver
+from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.routing import CODEBUILD_STATE_CHANGE
 from trainforge.runtime import Runtime
@@ -44,12 +44,4 @@ def record(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = RUNTIME.settings
-    report = deliver(
-        event,
-        record,
-        dead_letter_queue_url=settings.dead_letter_queue_url,
-        region=settings.region,
-        log=logger.error,
-    )
-    return report.lambda_response()
+    return batch_response(event, record, RUNTIME.settings, logger.error)

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge.delivery import deliver
+from trainforge.delivery import batch_response
 from trainforge.runtime import Runtime
 from trainforge.services.submissions import SubmissionWorker
 
@@ -42,12 +42,4 @@ def submit(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = RUNTIME.settings
-    report = deliver(
-        event,
-        submit,
-        dead_letter_queue_url=settings.dead_letter_queue_url,
-        region=settings.region,
-        log=logger.error,
-    )
-    return report.lambda_response()
+    return batch_response(event, submit, RUNTIME.settings, logger.error)

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge.delivery import PoisonEventError, deliver
+from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.status import JobStatus
 from trainforge.routing import SAGEMAKER_STATE_CHANGE
@@ -60,12 +60,4 @@ def record(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = RUNTIME.settings
-    report = deliver(
-        event,
-        record,
-        dead_letter_queue_url=settings.dead_letter_queue_url,
-        region=settings.region,
-        log=logger.error,
-    )
-    return report.lambda_response()
+    return batch_response(event, record, RUNTIME.settings, logger.error)

@@ -8,10 +8,8 @@ import json
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+from trainforge.local.throttling import Refusal, SageMakerFront
 
 
 class DatabaseCutter:
@@ -91,9 +89,9 @@ class DatabaseCutter:
         self._listener.close()
 
 
-class FaultySageMaker:
-    """In front of moto's server: CreateTrainingJob for a job whose name contains a fault word answers that
-    fault (``throttle`` only its first ``throttle_times`` attempts, ``slow`` sleeps first); everything else passes."""
+class FaultySageMaker(SageMakerFront):
+    """CreateTrainingJob for a job whose name contains a fault word answers that fault (``throttle`` only its
+    first ``throttle_times`` attempts; ``slow`` sleeps on its first attempt); everything else passes to moto."""
 
     FAULTS = {
         "quota": (
@@ -106,64 +104,19 @@ class FaultySageMaker:
     }
 
     def __init__(self, upstream: str, *, throttle_times: int = 3, slow_seconds: float = 2.0) -> None:
-        self.upstream = upstream.rstrip("/")
+        super().__init__(upstream)
+        self.throttle_times, self.slow_seconds = throttle_times, slow_seconds
         self.attempts: dict[str, int] = {}
-        faulty = self
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.headers.get("X-Amz-Target") == "SageMaker.CreateTrainingJob":
-                    name = json.loads(body).get("TrainingJobName", "")
-                    attempt = faulty.attempts[name] = faulty.attempts.get(name, 0) + 1
-                    for word, (status, code, message) in FaultySageMaker.FAULTS.items():
-                        if word in name and (word != "throttle" or attempt <= throttle_times):
-                            payload = json.dumps({"__type": code, "message": message}).encode()
-                            self._reply(status, {"Content-Type": "application/x-amz-json-1.1"}, payload)
-                            return
-                    if "slow" in name and attempt == 1:
-                        time.sleep(slow_seconds)
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-                }
-                request = urllib.request.Request(
-                    faulty.upstream + self.path, data=body, headers=headers, method="POST"
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        self._reply(response.status, dict(response.headers), response.read())
-                except urllib.error.HTTPError as error:
-                    self._reply(error.code, dict(error.headers), error.read())
-
-            def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        if key.lower() not in (
-                            "content-length",
-                            "transfer-encoding",
-                            "connection",
-                            "server",
-                            "date",
-                        ):
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up (timeouts)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def intercept(self, target: str, body: bytes) -> Refusal | None:
+        if target != "SageMaker.CreateTrainingJob":
+            return None
+        name = json.loads(body).get("TrainingJobName", "")
+        attempt = self.attempts[name] = self.attempts.get(name, 0) + 1
+        for word, refusal in self.FAULTS.items():
+            if word in name and (word != "throttle" or attempt <= self.throttle_times):
+                return refusal
+        if "slow" in name and attempt == 1:
+            time.sleep(self.slow_seconds)
+        return None

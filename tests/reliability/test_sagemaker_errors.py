@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.lambda_support import invoke, sqs_batch
 from tests.reliability.support import FaultySageMaker
+from trainforge.aws import reset_clients
 from trainforge.models.database import TrainingJob
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
@@ -50,12 +51,14 @@ def test_the_worker_survives_every_refusal_and_fails_only_those_jobs(
     names = ["quota-job", "invalid-job", "throttle-job", "fine-job"]
     ids = {name: record(aws_resources, db, name) for name in names}
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = faulty.endpoint_url
+    reset_clients()  # clients are cached per process: make the next one read the endpoint
     try:
         worker = handlers("dataset_uploaded")
         worker.RUNTIME.training._sleep = lambda _s: None
         result = invoke(worker, sqs_batch(*(requested(ids[n]) for n in names)))
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_SAGEMAKER")
+        reset_clients()
     assert result == {"batchItemFailures": []}
     db.expire_all()
     jobs = {j.job_name: j for j in db.scalars(select(TrainingJob))}
@@ -83,6 +86,7 @@ def test_throttling_past_the_deadline_fails_the_record_for_redelivery_not_the_jo
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_SAGEMAKER")
         os.environ.pop("TRAINFORGE_SUBMIT_TIMEOUT_SECONDS")
+        reset_clients()
         endpoint.stop()
     assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
     db.expire_all()

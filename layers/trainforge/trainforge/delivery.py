@@ -95,6 +95,16 @@ def deliver(
     return report
 
 
+def batch_response(
+    event: Mapping[str, Any], handle: RecordHandler, settings: Any, log: Callable[..., None]
+) -> dict[str, Any]:
+    """What an event handler answers Lambda: per-record failures for SQS, poison to the dead-letter queue."""
+    report = deliver(
+        event, handle, dead_letter_queue_url=settings.dead_letter_queue_url, region=settings.region, log=log
+    )
+    return report.lambda_response()
+
+
 def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason: str) -> bool:
     try:
         client("sqs", region).send_message(

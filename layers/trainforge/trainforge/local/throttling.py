@@ -39,16 +39,16 @@ class TokenBucket:
             return False
 
 
-class ThrottlingSageMakerEndpoint:
-    """An HTTP server on loopback in front of ``upstream`` (moto's server)."""
+Refusal = tuple[int, str, str]  # HTTP status, AWS error code, message
 
-    def __init__(self, upstream: str, rate_per_second: float, burst: float = 1.0) -> None:
+
+class SageMakerFront:
+    """An HTTP server on loopback in front of ``upstream`` (moto's server): each request is first shown to
+    :meth:`intercept`, which may answer with an AWS error; everything else is forwarded."""
+
+    def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.bucket = TokenBucket(rate_per_second, burst)
-        self.admitted = 0
-        self.throttled = 0
-        self._count_lock = threading.Lock()
-        endpoint = self
+        front = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
@@ -57,23 +57,17 @@ class ThrottlingSageMakerEndpoint:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                if self.headers.get("X-Amz-Target") == THROTTLED_TARGET:
-                    if not endpoint.bucket.take():
-                        endpoint._count(throttled=True)
-                        payload = json.dumps(
-                            {"__type": "ThrottlingException", "message": "Rate exceeded"}
-                        ).encode()
-                        self._reply(400, {"Content-Type": "application/x-amz-json-1.1"}, payload)
-                        return
-                    endpoint._count(throttled=False)
-                self._forward(body)
-
-            def _forward(self, body: bytes) -> None:
+                refusal = front.intercept(self.headers.get("X-Amz-Target", ""), body)
+                if refusal is not None:
+                    status, code, message = refusal
+                    payload = json.dumps({"__type": code, "message": message}).encode()
+                    self._reply(status, {"Content-Type": "application/x-amz-json-1.1"}, payload)
+                    return
                 headers = {
                     k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
                 }
                 request = urllib.request.Request(  # noqa: S310 - the upstream is the loopback emulator
-                    endpoint.upstream + self.path, data=body, headers=headers, method="POST"
+                    front.upstream + self.path, data=body, headers=headers, method="POST"
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -82,40 +76,65 @@ class ThrottlingSageMakerEndpoint:
                     self._reply(error.code, dict(error.headers), error.read())
 
             def _reply(self, status: int, headers: dict[str, str], payload: bytes) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in (
-                        "content-length",
-                        "transfer-encoding",
-                        "connection",
-                        "server",
-                        "date",
-                    ):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        if key.lower() not in (
+                            "content-length",
+                            "transfer-encoding",
+                            "connection",
+                            "server",
+                            "date",
+                        ):
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the client gave up waiting
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def _count(self, *, throttled: bool) -> None:
-        with self._count_lock:
-            if throttled:
-                self.throttled += 1
-            else:
-                self.admitted += 1
+    def intercept(self, target: str, body: bytes) -> Refusal | None:
+        return None
 
     @property
     def endpoint_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> ThrottlingSageMakerEndpoint:
+    def start(self) -> SageMakerFront:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ThrottlingSageMakerEndpoint(SageMakerFront):
+    """``CreateTrainingJob`` beyond ``rate_per_second`` answers ``ThrottlingException``, as SageMaker does."""
+
+    def __init__(self, upstream: str, rate_per_second: float, burst: float = 1.0) -> None:
+        super().__init__(upstream)
+        self.bucket = TokenBucket(rate_per_second, burst)
+        self.admitted = 0
+        self.throttled = 0
+        self._count_lock = threading.Lock()
+
+    def intercept(self, target: str, body: bytes) -> Refusal | None:
+        if target != THROTTLED_TARGET:
+            return None
+        admitted = self.bucket.take()
+        with self._count_lock:
+            if admitted:
+                self.admitted += 1
+            else:
+                self.throttled += 1
+        return None if admitted else (400, "ThrottlingException", "Rate exceeded")
+
+    def start(self) -> ThrottlingSageMakerEndpoint:
+        super().start()
+        return self

@@ -19,11 +19,9 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from trainforge.aws import _SERVICE_CONFIG, reset_clients  # noqa: E402
 from trainforge.db import run_in_transaction  # noqa: E402
-from trainforge.local.infrastructure import LocalAws, embedded_postgres_url, scratch_database  # noqa: E402
+from trainforge.local.infrastructure import LocalAws, postgres_server, scratch_database  # noqa: E402
 from trainforge.local.resources import provision  # noqa: E402
 from trainforge.local.throttling import ThrottlingSageMakerEndpoint  # noqa: E402
 from trainforge.models.changes import JobStateChange  # noqa: E402
@@ -56,16 +54,6 @@ Row = dict[str, Any]
 
 def median_of(runs: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(runs))
-
-
-@contextmanager
-def postgres() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="trainforge-bench-pg-") as data:
-        yield embedded_postgres_url(data)
 
 
 # 1 -------------------------------------------------------------------------------------------------------------
@@ -409,7 +397,7 @@ def main() -> int:
     chosen = set(args.only or ["cold", "events", "listing", "burst", "package"])
     quick = args.quick
     rows: list[Row] = []
-    with postgres() as server:
+    with postgres_server(os.environ.get("DATABASE_URL")) as server:
         if "cold" in chosen:
             rows += cold_start(runs=3 if quick else 7)
         if "events" in chosen:

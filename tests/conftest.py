@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from trainforge.aws import reset_clients
 from trainforge.db import mark_failovers_as_disconnects
-from trainforge.local.infrastructure import LocalAws, embedded_postgres_url, scratch_database
+from trainforge.local.infrastructure import LocalAws, postgres_server, scratch_database
 from trainforge.local.resources import provision
 from trainforge.models.database import Base
 from trainforge.schema import upgrade_to_head
@@ -32,12 +31,8 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
+    with postgres_server(os.environ.get("DATABASE_URL")) as url:
         yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="trainforge-pg-") as data_dir:
-        yield embedded_postgres_url(data_dir)
 
 
 @pytest.fixture(scope="session")

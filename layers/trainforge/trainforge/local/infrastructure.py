@@ -32,6 +32,18 @@ _embedded_servers: list[Any] = []
 
 
 @contextmanager
+def postgres_server(url: str | None) -> Iterator[str]:
+    """``url`` when given (CI's server), else a throwaway embedded server for the life of the block."""
+    if url:
+        yield url
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="trainforge-pg-") as data_dir:
+        yield embedded_postgres_url(data_dir)
+
+
+@contextmanager
 def scratch_database(server_url: str, prefix: str = "trainforge") -> Iterator[str]:
     """A new, empty database on ``server_url``'s server for the life of the block (dropped afterwards)."""
     admin_url = make_url(server_url)

@@ -47,6 +47,7 @@ from trainforge.services.dataset_preparation import (
     DatasetPreparationService,
     check_relative_path,
 )
+from trainforge.services.dataset_uploads import stored_sha256
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
 from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
 from trainforge.settings import Settings
@@ -676,7 +677,7 @@ class SageMakerTrainingService:
         try:
             for entry in manifest.files:
                 key = f"{prefix}/{entry.path}"
-                if self._already_uploaded(s3, s3_bucket, key, entry.sha256):
+                if stored_sha256(s3, s3_bucket, key) == entry.sha256:
                     if progress:
                         progress(entry.path, entry.size)
                     continue
@@ -702,16 +703,6 @@ class SageMakerTrainingService:
                 f"{error_message(exc)}; run it again: files already uploaded are skipped"
             ) from exc
         return f"s3://{s3_bucket}/{prefix}/"
-
-    @staticmethod
-    def _already_uploaded(s3: Any, bucket: str, key: str, sha256: str) -> bool:
-        try:
-            head = s3.head_object(Bucket=bucket, Key=key)
-        except Exception as exc:
-            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return bool(head.get("Metadata", {}).get("sha256") == sha256)
 
     # -- jobs ------------------------------------------------------------------------------------------------
 

@@ -803,7 +803,7 @@ class SageMakerTrainingService:
         return True
 
     def _request_for(self, job: TrainingJob) -> dict[str, Any]:
-        config = TrainingConfig.from_dict({k: v for k, v in (job.config or {}).items()})
+        config = TrainingConfig.from_dict(job.config or {})
         return SageMakerJobConfig.from_training_config(
             config,
             input_data_s3_uri=job.input_uri or "",

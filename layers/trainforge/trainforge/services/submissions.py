@@ -152,15 +152,19 @@ class SubmissionWorker:
     def handle_object(self, obj: DroppedObject, db: Session) -> Outcome:
         if obj.bucket != self.settings.datasets_bucket:
             return Outcome("ignored", f"bucket {obj.bucket} is not the datasets bucket")
-        key, body = self._read(obj)
-        reason = check_relative_path(key)
+        decoded = unquote_plus(obj.key)
+        reason = check_relative_path(decoded)
         if reason:
-            return Outcome("rejected", f"key {key!r} {reason}")
-        if key.startswith(self.settings.dataset_prefix) and posixpath.basename(key) == MANIFEST_NAME:
-            return self._dataset_job(obj, key, body, db)
-        if key.startswith(self.settings.jobs_prefix) and key.endswith(".json"):
-            return self._spec_job(obj, key, body, db)
-        return Outcome("ignored", f"key {key!r} is neither a dataset manifest nor a job spec")
+            return Outcome("rejected", f"key {decoded!r} {reason}")
+        manifest = (
+            decoded.startswith(self.settings.dataset_prefix) and posixpath.basename(decoded) == MANIFEST_NAME
+        )
+        spec = decoded.startswith(self.settings.jobs_prefix) and decoded.endswith(".json")
+        if not (manifest or spec):
+            # Read nothing: outside these prefixes the worker has no permission, and no business.
+            return Outcome("ignored", f"key {decoded!r} is neither a dataset manifest nor a job spec")
+        key, body = self._read(obj)
+        return self._dataset_job(obj, key, body, db) if manifest else self._spec_job(obj, key, body, db)
 
     def _read(self, obj: DroppedObject) -> tuple[str, bytes | None]:
         """Decode the key (form-URL-encoded by S3) and read the object; a raw key that happens to contain

@@ -261,3 +261,37 @@ def test_the_list_query_uses_the_keyset_index(service: SageMakerTrainingService,
     )
     assert "ix_training_jobs_created_at_id" in plan
     db.rollback()
+
+
+def test_a_job_cancelled_while_sagemaker_accepts_it_is_stopped_there_too(
+    service: SageMakerTrainingService, db: Session, engine: Any
+) -> None:
+    settings = service.settings
+    job_id, _ = service.record_training_job(
+        TrainingConfig(job_name="raced"),
+        INPUT,
+        OUTPUT,
+        settings.execution_role_arn,
+        settings.default_image_uri,
+        db,
+    )
+    real = service.sagemaker
+    stopped: list[str] = []
+
+    class CancelDuringCreate:
+        """SageMaker (moto) answering, while the user cancels from another session in between."""
+
+        def create_training_job(self, **request: Any) -> dict[str, Any]:
+            answer = dict(real.create_training_job(**request))
+            with Session(engine) as other:
+                assert SageMakerTrainingService(settings).cancel_training_job(job_id, other) is True
+            return answer
+
+        def stop_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+            stopped.append(TrainingJobName)
+            return {}
+
+    service._clients["sagemaker"] = CancelDuringCreate()
+    assert service.submit_pending_job(job_id, db) is True
+    assert stopped == ["raced"]
+    assert service.get_job_status(job_id, db)["status"] == "Stopped"

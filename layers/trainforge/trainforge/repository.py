@@ -210,7 +210,7 @@ def get_job_by_name(db: Session, job_name: str) -> TrainingJob | None:
     return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
 
 
-def mark_submitted(db: Session, job_id: int, arn: str | None) -> None:
+def mark_submitted(db: Session, job_id: int, arn: str | None) -> bool:
     """SageMaker accepted the job: Pending becomes InProgress/Starting unless an event got there first."""
     pending = TrainingJob.status == JobStatus.PENDING
     was_pending = db.execute(
@@ -230,6 +230,7 @@ def mark_submitted(db: Session, job_id: int, arn: str | None) -> None:
     )
     if was_pending:
         record_history(db, job_id, JobStatus.IN_PROGRESS, "Starting", None)
+    return was_pending is not None
 
 
 def _case(condition: Any, then: Any, otherwise: Any) -> Any:

@@ -798,9 +798,21 @@ class SageMakerTrainingService:
             repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
             db.commit()
             raise
-        repository.mark_submitted(db, job_id, arn)
+        was_pending = repository.mark_submitted(db, job_id, arn)
         db.commit()
+        if not was_pending:
+            db.refresh(job)
+            if job.status == JobStatus.STOPPED:
+                # Cancelled while SageMaker was accepting it: the job must not run unseen.
+                self._stop_quietly(job.job_name)
         return True
+
+    def _stop_quietly(self, job_name: str) -> None:
+        try:
+            self.sagemaker.stop_training_job(TrainingJobName=job_name)
+        except Exception as exc:
+            if error_code(exc) != "ValidationException":  # already ended: nothing to stop
+                raise
 
     def _request_for(self, job: TrainingJob) -> dict[str, Any]:
         config = TrainingConfig.from_dict(job.config or {})

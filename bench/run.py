@@ -57,8 +57,16 @@ def median_of(runs: int, measure: Callable[[], float]) -> float:
 
 
 # 1 -------------------------------------------------------------------------------------------------------------
+# What Lambda's Python runtime sets before init (LAMBDA_TASK_ROOT matters: the X-Ray SDK takes its Lambda path,
+# a local sampler, only when it is set), plus the stack's settings.
 LAMBDA_ENV = {
     "AWS_LAMBDA_FUNCTION_NAME": "trainforge-bench",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "_HANDLER": "handler.handler",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -83,7 +91,7 @@ def time_import(module: str, cwd: Path) -> float:
     }
     result = subprocess.run(
         [sys.executable, "-c", TIMER.format(module=module)],
-        cwd=cwd, env={**env, **LAMBDA_ENV}, capture_output=True, text=True, check=True,
+        cwd=cwd, env={**env, **LAMBDA_ENV, "LAMBDA_TASK_ROOT": str(cwd)}, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return float(result.stdout)
 

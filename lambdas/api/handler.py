@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -223,13 +223,13 @@ def list_jobs(
 
 
 @app.get("/jobs/<job_id>", summary="A job's status, history and report")
-def job_status(job_id: int) -> api.JobStatus:
+def job_status(job_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.JobStatus:
     with RUNTIME.sessions() as db:
         return api.JobStatus.model_validate(RUNTIME.training.get_job_status(job_id, db))
 
 
 @app.post("/jobs/<job_id>/cancel", summary="Cancel a job; false when it had already finished")
-def cancel_job(job_id: int) -> api.CancelResponse:
+def cancel_job(job_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.CancelResponse:
     with RUNTIME.sessions() as db:
         cancelled = RUNTIME.training.cancel_training_job(job_id, db)
         status = RUNTIME.training.get_job_status(job_id, db)
@@ -252,7 +252,7 @@ def create_build(request: api.BuildRequest) -> Response[api.Build]:
 
 
 @app.get("/builds/<build_id>", summary="A container build")
-def build_status(build_id: int) -> api.Build:
+def build_status(build_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.Build:
     with RUNTIME.sessions() as db:
         return api.Build.model_validate(get_build(db, build_id))
 

@@ -202,7 +202,12 @@ def find_job_for_submission(db: Session, job_name: str, idempotency_key: str | N
     return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
 
 
+MAX_ID = 2**63 - 1  # ids are bigint: anything beyond names no row (and must not reach the driver)
+
+
 def get_job(db: Session, job_id: int) -> TrainingJob | None:
+    if not 1 <= job_id <= MAX_ID:
+        return None
     return db.get(TrainingJob, job_id)
 
 
@@ -381,6 +386,8 @@ def insert_build(db: Session, values: dict[str, Any]) -> int:
 
 
 def get_build(db: Session, build_row_id: int) -> ContainerBuild | None:
+    if not 1 <= build_row_id <= MAX_ID:
+        return None
     return db.get(ContainerBuild, build_row_id)
 
 

@@ -86,7 +86,7 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
         detail.get("build-id"),
     )
     problems = []
-    if status not in BUILD_STATUS_RANK or status == BuildStatus.QUEUED:
+    if not isinstance(status, str) or status not in BUILD_STATUS_RANK or status == BuildStatus.QUEUED:
         problems.append(
             Problem(
                 "detail.build-status", "must be IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT or STOPPED"

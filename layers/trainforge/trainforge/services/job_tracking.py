@@ -74,7 +74,7 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
     if not isinstance(name, str) or not JOB_NAME_PATTERN.fullmatch(name):
         problems.append(Problem("detail.TrainingJobName", "is missing or not a valid training job name"))
     status = description.get("TrainingJobStatus")
-    if status not in SAGEMAKER_JOB_STATUSES:
+    if not isinstance(status, str) or status not in SAGEMAKER_JOB_STATUSES:
         problems.append(
             Problem("detail.TrainingJobStatus", f"must be one of {sorted(SAGEMAKER_JOB_STATUSES)}")
         )

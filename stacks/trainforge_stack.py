@@ -38,8 +38,8 @@ FUNCTIONS = [
         "Submits training jobs from the submission queue, paced for SageMaker's create rate",
         timeout_seconds=120,
         reserved_concurrency=2,
-        # SageMaker admits ~1 create/s per account; two workers pace at half that each.
-        environment={"TRAINFORGE_SUBMIT_TIMEOUT_SECONDS": "90", "TRAINFORGE_SAGEMAKER_CREATE_RATE": "0.5"},
+        # SageMaker admits ~1 create/s per account; two workers pace at 95% of half that each (jitter headroom).
+        environment={"TRAINFORGE_SUBMIT_TIMEOUT_SECONDS": "90", "TRAINFORGE_SAGEMAKER_CREATE_RATE": "0.475"},
     ),
     FunctionSpec(
         "training_state",

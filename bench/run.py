@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from trainforge.aws import _SERVICE_CONFIG, reset_clients  # noqa: E402
+from trainforge.aws import _SERVICE_CONFIG  # noqa: E402
 from trainforge.db import run_in_transaction  # noqa: E402
-from trainforge.local.infrastructure import LocalAws, postgres_server, scratch_database  # noqa: E402
+from trainforge.local.infrastructure import LocalAws, environment, postgres_server, scratch_database  # noqa: E402
 from trainforge.local.resources import provision  # noqa: E402
 from trainforge.local.throttling import ThrottlingSageMakerEndpoint  # noqa: E402
 from trainforge.models.changes import JobStateChange  # noqa: E402
@@ -279,9 +280,8 @@ def listing(server_url: str, small: int, large: int, runs: int) -> list[Row]:
 # 4 -------------------------------------------------------------------------------------------------------------
 def submission_burst(server_url: str, submissions: int, rate: float, workers: int) -> list[Row]:
     aws = LocalAws().start()
-    previous = {k: os.environ.get(k) for k in aws.environ()}
-    os.environ.update(aws.environ())
-    reset_clients()
+    restore = ExitStack()
+    restore.enter_context(environment(aws.environ()))  # boto3 reaches the emulator until the finally below
     # A bucket of `workers` tokens: each worker's paced slot fits even when their phases line up.
     endpoint = ThrottlingSageMakerEndpoint(aws.endpoint_url, rate_per_second=rate, burst=workers).start()
     try:
@@ -339,12 +339,7 @@ def submission_burst(server_url: str, submissions: int, rate: float, workers: in
     finally:
         endpoint.stop()
         aws.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_clients()
+        restore.close()
     achieved = accepted / elapsed
     return [
         row(f"burst: {submissions} submissions, {workers} workers", achieved, rate, "creates/s", ">=", 0.9,

@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from trainforge.aws import reset_clients
 from trainforge.db import mark_failovers_as_disconnects
-from trainforge.local.infrastructure import LocalAws, postgres_server, scratch_database
+from trainforge.local.infrastructure import LocalAws, environment, postgres_server, scratch_database
 from trainforge.local.resources import provision
 from trainforge.models.database import Base
 from trainforge.schema import upgrade_to_head
@@ -66,17 +65,9 @@ def truncate_all(engine: Engine) -> None:
 @pytest.fixture(scope="session")
 def local_aws() -> Iterator[LocalAws]:
     server = LocalAws().start()
-    previous = {k: os.environ.get(k) for k in server.environ()}
-    os.environ.update(server.environ())
-    reset_clients()
-    yield server
+    with environment(server.environ()):
+        yield server
     server.stop()
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    reset_clients()
 
 
 @pytest.fixture

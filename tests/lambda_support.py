@@ -9,27 +9,14 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 from local_mode.router import LambdaContext
+from trainforge.local.infrastructure import environment
 
-
-@contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    previous = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+__all__ = ["api_request", "environment", "invoke", "load_handler", "sqs_batch"]
 
 
 def load_handler(name: str) -> ModuleType:

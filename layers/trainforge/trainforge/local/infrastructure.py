@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,26 @@ def embedded_postgres_url(data_dir: str | Path) -> str:
 
 
 _embedded_servers: list[Any] = []
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """These variables for the life of the block, then the previous ones; cached AWS clients are dropped both
+    ways, since they captured the old endpoint."""
+    from trainforge.aws import reset_clients
+
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    reset_clients()
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_clients()
 
 
 @contextmanager

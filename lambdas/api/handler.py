@@ -79,7 +79,8 @@ def refused_at_the_door(event: dict[str, Any]) -> tuple[int, str, str] | None:
 def invalid_request(exc: RequestValidationError) -> Response[Any]:
     errors = exc.errors()
     first = errors[0] if errors else {}
-    location = [str(part) for part in first.get("loc", ()) if not isinstance(part, int) or part != 0]
+    # ("body", "instance_count"), ("query", "limit"), ("body", "files", 0, "path")
+    location = [str(part) for part in first.get("loc", ())]
     if first.get("type") == "json_invalid":
         return error(HTTPStatus.BAD_REQUEST, "malformed_json", "the body is not valid JSON", "body")
     field = ".".join(location[1:]) or (location[0] if location else None)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainforge.aws import client
-from trainforge.errors import SageMakerError
 
 RecordHandler = Callable[[dict[str, Any]], str]
 
@@ -121,7 +120,3 @@ def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason:
     except Exception:
         return False
     return True
-
-
-def poison_from(exc: SageMakerError) -> PoisonEventError:
-    return PoisonEventError(exc.message)

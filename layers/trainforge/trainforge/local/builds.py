@@ -9,14 +9,13 @@ no image was built.
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trainforge.local.events import eventbridge_sink
+from trainforge.local.events import aws_event, eventbridge_sink
 from trainforge.local.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
 from trainforge.settings import Settings
@@ -71,16 +70,12 @@ class LocalContainerBuilder(SageMakerContainerBuilder):
         }
         if status == "SUCCEEDED":
             info["exported-environment-variables"] = [{"name": "IMAGE_DIGEST", "value": digest}]
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "CodeBuild Build State Change",
-            "source": "aws.codebuild",
-            "account": self.settings.account_id,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self.settings.region,
-            "resources": [arn],
-            "detail": {
+        return aws_event(
+            self.settings,
+            source="aws.codebuild",
+            detail_type="CodeBuild Build State Change",
+            resource=arn,
+            detail={
                 "build-status": status,
                 "project-name": build.project_name,
                 "build-id": arn,
@@ -89,4 +84,4 @@ class LocalContainerBuilder(SageMakerContainerBuilder):
                 "current-phase-context": f"[{NO_IMAGE_NOTE}]",
                 "version": "1",
             },
-        }
+        )

@@ -25,7 +25,6 @@ import sys
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trainforge.aws import client
+from trainforge.local.events import aws_event
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -233,17 +233,13 @@ class LocalSageMaker:
         if self.emit is None:
             return
         self.emit(
-            {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "SageMaker Training Job State Change",
-                "source": "aws.sagemaker",
-                "account": self.settings.account_id,
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "region": self.settings.region,
-                "resources": [job.arn],
-                "detail": job.describe(for_event=True),
-            }
+            aws_event(
+                self.settings,
+                source="aws.sagemaker",
+                detail_type="SageMaker Training Job State Change",
+                resource=job.arn,
+                detail=job.describe(for_event=True),
+            )
         )
 
     def _run(self, job: LocalJob) -> None:

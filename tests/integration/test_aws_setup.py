@@ -230,3 +230,32 @@ def test_push_to_ecr_of_a_missing_image_fails_clearly(aws_resources: Settings) -
     target = f"{aws_resources.ecr_repository_uri.split('/')[0]}/team-c"
     with pytest.raises(DockerContainerError, match="cannot copy"):
         SageMakerContainerBuilder(aws_resources).push_to_ecr("missing-tag", target)
+
+
+def test_waiting_for_a_build_returns_it_when_codebuild_says_succeeded(
+    aws_resources: Settings, tmp_path: Path
+) -> None:
+    (tmp_path / "train.py").write_text("print('training')\n")
+    builder = SageMakerContainerBuilder(aws_resources, source_dir=tmp_path)
+    started = builder.start_build("python:3.12-slim", "v2")
+    assert builder.wait_for_build(started.build_id, poll_seconds=0)["buildStatus"] == "SUCCEEDED"
+    with pytest.raises(DockerContainerError, match="knows no build"):
+        builder.wait_for_build("trainforge-image-builds:no-such-build", poll_seconds=0)
+
+
+def test_a_failed_build_is_explained_by_its_failed_phase() -> None:
+    from trainforge.services.sagemaker_training_service import build_failure_reason
+
+    build = {
+        "buildStatus": "FAILED",
+        "phases": [
+            {"phaseType": "PROVISIONING", "phaseStatus": "SUCCEEDED"},
+            {
+                "phaseType": "BUILD",
+                "phaseStatus": "FAILED",
+                "contexts": [{"message": "docker build exited 1"}],
+            },
+        ],
+    }
+    assert build_failure_reason(build) == "phase BUILD FAILED: docker build exited 1"
+    assert build_failure_reason({"buildStatus": "FAULT", "phases": []}) == "FAULT"

@@ -3,6 +3,7 @@ become SageMaker training jobs (one at a time, so CreateTrainingJob stays within
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,10 +27,15 @@ OUTCOME_METRICS = {
 }
 
 
+@cache
+def worker() -> SubmissionWorker:
+    """Built on the first event and kept with the container (its S3 client included)."""
+    return SubmissionWorker(RUNTIME.settings, RUNTIME.training)
+
+
 def submit(event: dict[str, Any]) -> str:
-    worker = SubmissionWorker(RUNTIME.settings, RUNTIME.training)
     with RUNTIME.sessions() as db:
-        outcomes = worker.handle(event, db)
+        outcomes = worker().handle(event, db)
     for outcome in outcomes:
         logger.append_keys(job_id=outcome.job_id, job_name=outcome.job_name)
         metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)

@@ -19,7 +19,7 @@ LOCAL_PRINCIPAL = "arn:aws:iam::123456789012:user/local-developer"
 
 
 def proxy_event(
-    method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
 ) -> dict[str, Any]:
     parts = urlsplit(target)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -30,12 +30,16 @@ def proxy_event(
         text, encoded = body.decode("utf-8"), False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
+    multi_headers: dict[str, list[str]] = {}
+    for key, value in headers:
+        multi_headers.setdefault(key, []).append(value)
+    last = {key: values[-1] for key, values in multi_headers.items()}  # API Gateway keeps the last one
     return {
         "resource": "/{proxy+}",
         "path": parts.path,
         "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "headers": last,
+        "multiValueHeaders": multi_headers,
         "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
         "multiValueQueryStringParameters": multi or None,
         "pathParameters": {"proxy": parts.path.lstrip("/")},
@@ -55,7 +59,7 @@ def proxy_event(
                 "sourceIp": source_ip,
                 "userArn": LOCAL_PRINCIPAL,
                 "caller": "local",
-                "userAgent": headers.get("User-Agent"),
+                "userAgent": last.get("User-Agent"),
             },
         },
         "body": text if body else None,
@@ -63,38 +67,88 @@ def proxy_event(
     }
 
 
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the handler enforces its 1 MiB
+
+
+def gateway_error(status: int, code: str, message: str) -> tuple[int, bytes]:
+    return status, json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
 class LocalApiServer:
+    """Answers like API Gateway where a client could notice: every method reaches the handler (which answers
+    405 on a known path), and a body that is missing, too long or shorter than its ``Content-Length`` is
+    answered with a JSON error instead of a hang or a dropped connection."""
+
     def __init__(self, handler: ModuleType, port: int = 0) -> None:
         api = handler
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # seconds a client may take to send what its Content-Length promised
+
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):  # TRACE, OPTIONS, or any token: the handler decides
+                    return self._serve
+                raise AttributeError(name)
+
+            def _read_body(self) -> tuple[bytes | None, tuple[int, bytes] | None]:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    return None, gateway_error(411, "length_required", "send the body with a Content-Length")
+                declared = self.headers.get("Content-Length")
+                if declared is None:
+                    return b"", None
+                if not declared.strip().isdigit():
+                    return None, gateway_error(
+                        400, "bad_content_length", "Content-Length must be a byte count"
+                    )
+                length = int(declared)
+                if length > MAX_BODY_BYTES:
+                    return None, gateway_error(413, "body_too_large", "request bodies are limited to 10 MiB")
+                try:
+                    body = self.rfile.read(length)
+                except TimeoutError:
+                    body = b""
+                if len(body) < length:
+                    return None, gateway_error(
+                        400, "incomplete_body", f"the body ended after {len(body)} of {length} bytes"
+                    )
+                return body, None
+
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                body, refusal = self._read_body()
+                if refusal is not None or body is None:
+                    status, data = refusal or gateway_error(400, "bad_request", "unreadable request")
+                    self.close_connection = True
+                    self._send(status, {"Content-Type": "application/json"}, [], data)
+                    return
                 event = proxy_event(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+                    self.command, self.path, list(self.headers.items()), body, self.client_address[0]
                 )
                 response = api.handler(
                     event, LambdaContext(function_name="trainforge-api", aws_request_id=str(uuid.uuid4()))
                 )
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self.send_response(int(response.get("statusCode", 500)))
-                for key, value in (response.get("headers") or {}).items():
+                multi = [
+                    (key, value)
+                    for key, values in (response.get("multiValueHeaders") or {}).items()
+                    for value in values
+                ]
+                self._send(int(response.get("statusCode", 500)), response.get("headers") or {}, multi, data)
+
+            def _send(
+                self, status: int, headers: dict[str, str], multi: list[tuple[str, str]], data: bytes
+            ) -> None:
+                self.send_response(status)
+                for key, value in [*headers.items(), *multi]:
                     if key.lower() != "content-length":
                         self.send_header(key, value)
-                for key, values in (response.get("multiValueHeaders") or {}).items():
-                    if key.lower() != "content-length":
-                        for value in values:
-                            self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+                if self.command != "HEAD":
+                    self.wfile.write(data)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True

@@ -6,7 +6,10 @@ yields a 500.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -22,17 +25,15 @@ from sqlalchemy import text
 
 from trainforge import __version__, repository
 from trainforge.aws import client
-from trainforge.errors import (
-    DockerContainerError,
-    RetryableSubmissionError,
-    SageMakerConfigurationError,
-    SageMakerError,
-)
+from trainforge.errors import DockerContainerError, SageMakerConfigurationError, SageMakerError
+from trainforge.inputs import INVALID_TEXT_MESSAGE, MalformedJsonError, parse_json, unstorable_text_paths
 from trainforge.models import api
+from trainforge.models.status import JobStatus as JobStatusName
 from trainforge.runtime import Runtime
 from trainforge.services.container_builds import build_to_dict, get_build, start_build
 from trainforge.services.dataset_preparation import ManifestFile
 from trainforge.services.dataset_uploads import presign_dataset_upload
+from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
 from trainforge.services.submissions import request_submission
 from trainforge.services.training_config import TrainingConfig
 
@@ -41,38 +42,145 @@ tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="api")
 RUNTIME = Runtime()
 MAX_BODY_BYTES = 1024 * 1024
+METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+JSON_MEDIA_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+# Status codes by error code, where the class alone does not say it.
+STATUS_BY_CODE = {
+    "not_found": HTTPStatus.NOT_FOUND,
+    "conflict": HTTPStatus.CONFLICT,
+    "aws_refused": HTTPStatus.BAD_GATEWAY,
+    "submission_throttled": HTTPStatus.SERVICE_UNAVAILABLE,
+}
 
-# A response that breaks its own schema is Trainforge's fault: 500, not the client's 422.
-app = APIGatewayRestResolver(
-    enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
-)
+app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title="Trainforge", version=__version__, description=__doc__)
 
 
 def error(
-    status: int, code: str, message: str, field: str | None = None, problems: Any = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    problems: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     detail: dict[str, Any] = {"code": code, "message": message}
     if field:
         detail["field"] = field
     if problems:
         detail["problems"] = problems
-    return Response(status_code=status, content_type="application/json", body=json.dumps({"error": detail}))
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": detail}),
+        headers=headers,
+    )
 
 
-def refused_at_the_door(event: dict[str, Any]) -> tuple[int, str, str] | None:
-    """Before routing or validation: the body's size, and the caller's principal. IAM (SigV4) authorization
-    happens at API Gateway; anything that arrives without its principal is refused unless local mode allows it."""
-    body = event.get("body") or ""
-    if len(body.encode()) > MAX_BODY_BYTES:
-        return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "request bodies are limited to 1 MiB"
+class Refusal(Exception):
+    """The door's answer to a request that never reaches a route."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        problems: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+        self.problems = problems
+
+    def as_proxy_response(self) -> dict[str, Any]:
+        detail: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            detail["field"] = self.field
+        if self.problems:
+            detail["problems"] = self.problems
+        return {
+            "statusCode": int(self.status),
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": detail}),
+            "isBase64Encoded": False,
+        }
+
+
+def refuse_unstorable_text(values: Any) -> None:
+    fields = list(unstorable_text_paths(values))
+    if fields:
+        raise Refusal(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            f"{fields[0]}: {INVALID_TEXT_MESSAGE}",
+            fields[0],
+            [{"field": name, "message": INVALID_TEXT_MESSAGE} for name in fields],
+        )
+
+
+def _header(event: dict[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value or "")
+    return ""
+
+
+def check_at_the_door(event: dict[str, Any]) -> None:
+    """Before routing: the caller's principal, the parameters' text, and the body (size, media type, JSON that
+    parses within limits, text PostgreSQL can store). Raises :class:`Refusal`; on success the body is left as
+    plain JSON text for the router. IAM (SigV4) authorization happens at API Gateway; anything that arrives
+    without its principal is refused unless local mode allows it."""
     identity = (event.get("requestContext") or {}).get("identity") or {}
     principal = identity.get("userArn") or identity.get("caller")
     if not principal and not RUNTIME.settings.allow_unauthenticated:
-        return HTTPStatus.FORBIDDEN, "forbidden", "sign the request with AWS SigV4 (IAM authorization)"
+        raise Refusal(
+            HTTPStatus.FORBIDDEN, "forbidden", "sign the request with AWS SigV4 (IAM authorization)"
+        )
     if principal:
         logger.append_keys(principal=principal)
-    return None
+    for name, value in path_ids(str(event.get("path") or "")).items():
+        if not value.isascii() or not value.isdigit():
+            # Strict: "1.0", "+1" or "1_0" would otherwise be coerced into an id.
+            raise Refusal(
+                HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_request", f"{name}: must be a whole number", name
+            )
+    for where in ("queryStringParameters", "headers", "pathParameters"):
+        refuse_unstorable_text(event.get(where) or {})
+    if str(event.get("httpMethod", "")).upper() not in METHODS_WITH_BODY:
+        event["body"], event["isBase64Encoded"] = None, False  # a body on GET means nothing here
+        return
+    raw: str | bytes = event.get("body") or ""
+    if event.get("isBase64Encoded") and raw:
+        try:
+            raw = base64.b64decode(str(raw), validate=True)
+        except (binascii.Error, ValueError):
+            raise Refusal(HTTPStatus.BAD_REQUEST, "malformed_json", "the body is not valid base64") from None
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise Refusal(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", "request bodies are limited to 1 MiB"
+        )
+    if not size:
+        return
+    media_type = _header(event, "content-type").split(";", 1)[0].strip().lower()
+    if not JSON_MEDIA_TYPE.fullmatch(media_type):
+        raise Refusal(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            f"send the body as application/json, not {media_type or 'without a Content-Type'}",
+            "Content-Type",
+        )
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")  # lone surrogates become invalid UTF-8, refused below
+    try:
+        body = parse_json(raw)
+    except MalformedJsonError as exc:
+        raise Refusal(HTTPStatus.BAD_REQUEST, exc.code, exc.message, "body") from None
+    refuse_unstorable_text(body)
+    event["body"], event["isBase64Encoded"] = raw.decode("utf-8"), False
+    event.setdefault("headers", {})
+    event["headers"] = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
+    event["headers"]["Content-Type"] = "application/json"
 
 
 @app.exception_handler(RequestValidationError)
@@ -91,7 +199,9 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
     return error(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "invalid_request",
-        str(first.get("msg", "invalid request")),
+        f"{field}: {first.get('msg', 'invalid request')}"
+        if field
+        else str(first.get("msg", "invalid request")),
         field,
         problems,
     )
@@ -100,39 +210,94 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
 @app.exception_handler(SageMakerError)
 def domain_error(exc: SageMakerError) -> Response[Any]:
     problems = [{"field": p.field, "message": p.message} for p in exc.problems] or None
-    if exc.code == "not_found":
-        return error(HTTPStatus.NOT_FOUND, "not_found", exc.message, exc.field)
-    if isinstance(exc, SageMakerConfigurationError) or (isinstance(exc, DockerContainerError) and exc.field):
-        return error(HTTPStatus.UNPROCESSABLE_ENTITY, exc.code, exc.message, exc.field, problems)
-    if isinstance(exc, RetryableSubmissionError):
-        return error(HTTPStatus.SERVICE_UNAVAILABLE, exc.code, exc.message)
-    logger.warning("upstream refused", error=exc.message)
-    return error(HTTPStatus.BAD_GATEWAY, exc.code, exc.message, exc.field)
+    status = STATUS_BY_CODE.get(exc.code)
+    if status is None:
+        is_input = isinstance(exc, SageMakerConfigurationError) or (
+            isinstance(exc, DockerContainerError) and exc.field
+        )
+        status = HTTPStatus.UNPROCESSABLE_ENTITY if is_input else HTTPStatus.BAD_GATEWAY
+    if status >= 500:
+        logger.warning("upstream refused or busy", error=exc.message)
+    headers = {"Retry-After": "5"} if status == HTTPStatus.SERVICE_UNAVAILABLE else None
+    return error(status, exc.code, exc.message, exc.field, problems, headers)
 
 
 @app.exception_handler(Exception)
 def unexpected(exc: Exception) -> Response[Any]:
+    from trainforge.db import is_database_unavailable
+
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable", error=str(exc)[:500])
+        return error(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is not reachable right now; retry shortly",
+            headers={"Retry-After": "5"},
+        )
     logger.exception("unexpected error")
     return error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Trainforge failed; the error is logged")
 
 
+def _routes() -> list[Any]:
+    return app._static_routes + app._dynamic_routes  # Powertools keeps no public route table
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API serves on ``path`` (empty: no such path)."""
+    return sorted({route.method for route in _routes() if route.rule.match(path)})
+
+
+def path_ids(path: str) -> dict[str, str]:
+    """The ``<..._id>`` segments of ``path`` as the routes name them, as sent."""
+    found: dict[str, str] = {}
+    for route in _routes():
+        match = route.rule.match(path)
+        if match:
+            found.update({k: v for k, v in match.groupdict().items() if k.endswith("_id")})
+    return found
+
+
 @app.not_found
 def no_route(exc: Exception) -> Response[Any]:
-    return error(
-        HTTPStatus.NOT_FOUND, "no_route", f"no route {app.current_event.http_method} {app.current_event.path}"
-    )
+    method, path = app.current_event.http_method, app.current_event.path
+    allowed = allowed_methods(path)
+    if allowed:
+        return error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"{path} answers {', '.join(allowed)}, not {method}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return error(HTTPStatus.NOT_FOUND, "no_route", f"no route {method} {path}")
+
+
+JobId = Annotated[
+    int, Path(ge=1, le=repository.MAX_ID, description="the job's id", openapi_examples={"job": {"value": 7}})
+]
+BuildId = Annotated[int, Path(ge=1, le=repository.MAX_ID, description="the build's id")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"),
+]
+Limit = Annotated[int, Query(ge=1, le=repository.MAX_PAGE_SIZE)]
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[Any]:
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(title="Trainforge", version=__version__),
-    )
+    return Response(status_code=200, content_type="application/json", body=openapi_json())
 
 
-@app.get("/health", summary="Liveness, with a database round trip")
+def openapi_json() -> str:
+    return app.get_openapi_json_schema(title="Trainforge", version=__version__, description=__doc__)
+
+
+@app.get(
+    "/health",
+    summary="Liveness, with a database round trip",
+    tags=["setup"],
+    operation_id="getHealth",
+    responses=api.responses({200: (api.Health, "alive; `database` says whether PostgreSQL answered")}),
+)
 def health() -> api.Health:
     try:
         with RUNTIME.sessions() as db:
@@ -144,18 +309,42 @@ def health() -> api.Health:
     return api.Health(status="ok" if database else "degraded", database=database, version=__version__)
 
 
-@app.get("/config/validation", summary="Check credentials, role, buckets, repository and quotas")
+@app.get(
+    "/config/validation",
+    summary="Check credentials, role, buckets, repository and quotas",
+    tags=["setup"],
+    operation_id="validateConfiguration",
+    responses=api.responses({200: (api.ConfigurationReport, "every check, failures with their fix")}),
+)
 def validate_configuration() -> api.ConfigurationReport:
     return api.ConfigurationReport.model_validate(RUNTIME.training.validate_configuration())
 
 
-@app.post("/roles", summary="Create (or update) a SageMaker execution role")
+@app.post(
+    "/roles",
+    summary="Create (or update) a SageMaker execution role that Trainforge owns",
+    tags=["setup"],
+    operation_id="createExecutionRole",
+    responses=api.responses({201: (api.RoleResponse, "the role's ARN")}, 400, 409, 413, 415, 502),
+)
 def create_role(request: api.RoleRequest) -> Response[api.RoleResponse]:
     arn = RUNTIME.training.create_execution_role(request.role_name)
     return Response(HTTPStatus.CREATED, "application/json", api.RoleResponse(role_arn=arn))
 
 
-@app.post("/datasets", summary="Presigned upload URLs for a dataset's files and its manifest")
+@app.post(
+    "/datasets",
+    summary="Presigned upload URLs for a dataset's files and its manifest",
+    tags=["datasets"],
+    operation_id="createDatasetUpload",
+    responses=api.responses(
+        {200: (api.DatasetUploadResponse, "where to PUT each file, and the manifest last")},
+        400,
+        413,
+        415,
+        502,
+    ),
+)
 def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadResponse:
     result = presign_dataset_upload(
         RUNTIME.settings,
@@ -168,20 +357,44 @@ def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadRespon
     return api.DatasetUploadResponse.model_validate(result)
 
 
-@app.post("/jobs", summary="Submit a training job (queued; SageMaker accepts about one a second)")
+@app.post(
+    "/jobs",
+    summary="Submit a training job (queued; SageMaker accepts about one a second)",
+    tags=["jobs"],
+    operation_id="submitJob",
+    responses=api.responses(
+        {
+            202: (api.JobStatus, "recorded and queued for submission"),
+            200: (api.JobStatus, "the same request (job name or Idempotency-Key) again: the first job"),
+        },
+        400,
+        409,
+        413,
+        415,
+        503,
+    ),
+)
 def submit_job(
     request: api.JobRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY_PATTERN.pattern,
+            description="1-255 visible ASCII characters; the same key and body again return the first job",
+        ),
+    ] = None,
 ) -> Response[api.JobStatus]:
     settings = RUNTIME.settings
     fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
     fields.setdefault("instance_type", settings.default_instance_type)
     config = TrainingConfig.from_dict(fields)
     output = request.output_uri or f"s3://{settings.artifacts_bucket}/{settings.output_prefix}"
+    dataset_uri = request.dataset_uri if request.dataset_uri.endswith("/") else f"{request.dataset_uri}/"
     with RUNTIME.sessions() as db:
         job_id, created = RUNTIME.training.record_training_job(
             config,
-            request.dataset_uri,
+            dataset_uri,
             output,
             settings.execution_role_arn,
             request.image_uri or settings.default_image_uri,
@@ -201,14 +414,20 @@ def submit_job(
     return Response(HTTPStatus.ACCEPTED if created else HTTPStatus.OK, "application/json", body)
 
 
-@app.get("/jobs", summary="Jobs, newest first, by page")
+@app.get(
+    "/jobs",
+    summary="Jobs, newest first, by page",
+    tags=["jobs"],
+    operation_id="listJobs",
+    responses=api.responses({200: (api.JobPage, "a page of jobs and the next page's cursor")}, 503),
+)
 def list_jobs(
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[JobStatusName | None, Query()] = None,
     job_name: Annotated[str | None, Query(max_length=63)] = None,
     created_after: Annotated[datetime | None, Query()] = None,
     created_before: Annotated[datetime | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=repository.MAX_PAGE_SIZE)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> api.JobPage:
     with RUNTIME.sessions() as db:
         page = RUNTIME.training.list_training_jobs_page(
@@ -223,21 +442,41 @@ def list_jobs(
     return api.JobPage.model_validate(page)
 
 
-@app.get("/jobs/<job_id>", summary="A job's status, history and report")
-def job_status(job_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.JobStatus:
+@app.get(
+    "/jobs/<job_id>",
+    summary="A job's status, history and report",
+    tags=["jobs"],
+    operation_id="getJob",
+    responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
+)
+def job_status(job_id: JobId) -> api.JobStatus:
     with RUNTIME.sessions() as db:
         return api.JobStatus.model_validate(RUNTIME.training.get_job_status(job_id, db))
 
 
-@app.post("/jobs/<job_id>/cancel", summary="Cancel a job; false when it had already finished")
-def cancel_job(job_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.CancelResponse:
+@app.post(
+    "/jobs/<job_id>/cancel",
+    summary="Cancel a job; false when it had already finished",
+    tags=["jobs"],
+    operation_id="cancelJob",
+    responses=api.responses(
+        {200: (api.CancelResponse, "whether a stop was requested, and the job")}, 400, 404, 413, 415, 502, 503
+    ),
+)
+def cancel_job(job_id: JobId) -> api.CancelResponse:
     with RUNTIME.sessions() as db:
         cancelled = RUNTIME.training.cancel_training_job(job_id, db)
         status = RUNTIME.training.get_job_status(job_id, db)
     return api.CancelResponse(cancelled=cancelled, job=api.JobStatus.model_validate(status))
 
 
-@app.post("/builds", summary="Build a training image with CodeBuild")
+@app.post(
+    "/builds",
+    summary="Build a training image with CodeBuild",
+    tags=["builds"],
+    operation_id="startBuild",
+    responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
+)
 def create_build(request: api.BuildRequest) -> Response[api.Build]:
     with RUNTIME.sessions() as db:
         build_id, _ = start_build(
@@ -252,17 +491,26 @@ def create_build(request: api.BuildRequest) -> Response[api.Build]:
     return Response(HTTPStatus.ACCEPTED, "application/json", body)
 
 
-@app.get("/builds/<build_id>", summary="A container build")
-def build_status(build_id: Annotated[int, Path(ge=1, le=repository.MAX_ID)]) -> api.Build:
+@app.get(
+    "/builds/<build_id>",
+    summary="A container build",
+    tags=["builds"],
+    operation_id="getBuild",
+    responses=api.responses({200: (api.Build, "the build")}, 404, 503),
+)
+def build_status(build_id: BuildId) -> api.Build:
     with RUNTIME.sessions() as db:
         return api.Build.model_validate(get_build(db, build_id))
 
 
-@app.get("/builds", summary="Container builds, newest first")
-def list_builds(
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=repository.MAX_PAGE_SIZE)] = 50,
-) -> api.BuildPage:
+@app.get(
+    "/builds",
+    summary="Container builds, newest first",
+    tags=["builds"],
+    operation_id="listBuilds",
+    responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
+)
+def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
     with RUNTIME.sessions() as db:
         builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit)
         return api.BuildPage(
@@ -274,13 +522,8 @@ def list_builds(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = refused_at_the_door(event)
-    if refusal is not None:
-        status, code, message = refusal
-        return {
-            "statusCode": int(status),
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": {"code": code, "message": message}}),
-            "isBase64Encoded": False,
-        }
+    try:
+        check_at_the_door(event)
+    except Refusal as refusal:
+        return refusal.as_proxy_response()
     return app.resolve(event, context)

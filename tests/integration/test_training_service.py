@@ -68,9 +68,46 @@ def test_the_same_submission_twice_is_one_job(service: SageMakerTrainingService,
 
 def test_an_idempotency_key_returns_the_first_job(service: SageMakerTrainingService, db: Session) -> None:
     first = submit(service, db, "churn-a", idempotency_key="req-123")
-    second = submit(service, db, "churn-b", idempotency_key="req-123")
+    second = submit(service, db, "churn-a", idempotency_key="req-123")
     assert first == second
     assert sagemaker_jobs(service.settings) == ["churn-a"]
+
+
+def test_an_idempotency_key_with_another_request_is_a_job_error_naming_what_differs(
+    service: SageMakerTrainingService, db: Session
+) -> None:
+    submit(service, db, "churn-a", idempotency_key="req-123")
+    with pytest.raises(SageMakerJobError) as caught:
+        submit(service, db, "churn-b", idempotency_key="req-123")
+    assert caught.value.code == "conflict" and [p.field for p in caught.value.problems] == ["job_name"]
+    assert sagemaker_jobs(service.settings) == ["churn-a"]
+
+
+@pytest.mark.parametrize("key", ["", " spaced ", "k\x00", "\ud800"])
+def test_an_empty_or_unprintable_idempotency_key_is_refused(
+    service: SageMakerTrainingService, db: Session, key: str
+) -> None:
+    with pytest.raises(SageMakerConfigurationError) as caught:
+        submit(service, db, "churn-a", idempotency_key=key)
+    assert caught.value.field == "idempotency_key"
+    assert db.scalars(select(TrainingJob)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "config"),
+    [
+        ("hyperparameters.lr", TrainingConfig(job_name="ok", hyperparameters={"lr": "0\x001"})),
+        ("tags.team\\u0000", TrainingConfig(job_name="ok", tags={"team\x00": "x"})),
+        ("environment_variables.A", TrainingConfig(job_name="ok", environment_variables={"A": "\udc80"})),
+    ],
+)
+def test_text_postgresql_cannot_store_is_a_configuration_error_naming_the_field(
+    service: SageMakerTrainingService, db: Session, field: str, config: TrainingConfig
+) -> None:
+    with pytest.raises(SageMakerConfigurationError) as caught:
+        service.submit_training_job(config, INPUT, OUTPUT, service.settings.execution_role_arn, "img:1", db)
+    assert field in {p.field for p in caught.value.problems}
+    assert db.scalars(select(TrainingJob)).all() == []
 
 
 def test_invalid_config_names_the_field_and_records_nothing(

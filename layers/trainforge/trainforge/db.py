@@ -5,7 +5,8 @@
   plaintext, so an explicit ``ssl.SSLContext`` is always passed (RDS Proxy presents an Amazon Trust Services
   certificate, which the system store verifies; ``DATABASE_CA_BUNDLE`` points at another bundle).
 - A socket timeout bounds every wait, so a paused or failing-over Aurora cannot hang a function.
-- A failover (SQLSTATE 08xxx, 57P01, 25006) counts as a disconnect: the pool drops the connection and
+- A failover (SQLSTATE 08xxx, 57P01, 25006), or the driver failing mid-call, counts as a disconnect: the pool
+  drops the connection and
   :func:`run_in_transaction` runs the whole unit once more on a fresh one. Nothing is half-applied because a
   unit is one transaction.
 """
@@ -40,6 +41,22 @@ def sqlstate(exc: BaseException | None) -> str:
 def is_failover_error(exc: BaseException | None) -> bool:
     code = sqlstate(exc)
     return code.startswith("08") or code in DISCONNECT_SQLSTATES
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or is failing over (not a fault of the statement): retry later."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return (
+            exc.connection_invalidated
+            or is_failover_error(exc.orig)
+            or isinstance(exc, InterfaceError | OperationalError)
+        )
+    return isinstance(exc, ConnectionError | TimeoutError)
 
 
 def url_from_secret(secret: dict[str, Any], host: str | None = None) -> URL:
@@ -105,6 +122,10 @@ def mark_failovers_as_disconnects(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def _failover_is_disconnect(context: Any) -> None:
         if is_failover_error(context.original_exception):
+            context.is_disconnect = True
+        elif context.sqlalchemy_exception is None and not isinstance(context.original_exception, OSError):
+            # Not a database error but the driver failing mid-call on a parameter it cannot encode: the
+            # connection's protocol state is unknown, and reusing it corrupts the next request's results.
             context.is_disconnect = True
 
 

@@ -79,3 +79,21 @@ class RetryableSubmissionError(SageMakerJobError):
     """SageMaker was busy (throttled) past the caller's deadline: the submission is kept and must be retried."""
 
     code = "submission_throttled"
+
+
+class JobConflictError(SageMakerJobError):
+    """The job name or idempotency key is already taken by a different request: ``problems`` says what differs."""
+
+    code = "conflict"
+
+
+class RoleConflictError(SageMakerConfigurationError):
+    """A role of that name exists and Trainforge does not own it, so it is left untouched."""
+
+    code = "conflict"
+
+
+class AwsRefusalError(SageMakerConfigurationError):
+    """An AWS service refused Trainforge itself (its permissions, a service limit): not the caller's input."""
+
+    code = "aws_refused"

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, select, text, tuple_, update
+from sqlalchemy import case, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -33,9 +33,14 @@ MAX_PAGE_SIZE = 200
 
 # One statement per state change: the upsert (or, for unknown jobs when external ones are not recorded, nothing),
 # the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote.
+# The status moves only forward ("advances": a higher rank, or the same rank below terminal and newer); the
+# job's facts (ARN, instance, role, image, data, times) are merged from every delivery in any order, so a job
+# first seen through a sparse event ends with everything later events report.
 _APPLY_JOB_STATE = text(
     """
-WITH upserted AS (
+WITH prior AS (
+    SELECT status_rank, last_modified_at FROM training_jobs WHERE job_name = :job_name
+), upserted AS (
     INSERT INTO training_jobs AS j (
         job_name, origin, environment, status, status_rank, secondary_status, failure_reason, sagemaker_arn,
         instance_type, instance_count, role_arn, image_uri, input_uri, output_uri,
@@ -46,21 +51,35 @@ WITH upserted AS (
     WHERE CAST(:record_external AS boolean)
        OR EXISTS (SELECT 1 FROM training_jobs WHERE job_name = :job_name)
     ON CONFLICT (job_name) DO UPDATE SET
-        status = EXCLUDED.status,
-        status_rank = EXCLUDED.status_rank,
-        secondary_status = EXCLUDED.secondary_status,
-        failure_reason = COALESCE(EXCLUDED.failure_reason, j.failure_reason),
+        status = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.status ELSE j.status END,
+        status_rank = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.status_rank ELSE j.status_rank END,
+        secondary_status = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.secondary_status ELSE j.secondary_status END,
+        failure_reason = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.failure_reason, j.failure_reason) ELSE COALESCE(j.failure_reason, EXCLUDED.failure_reason) END,
+        started_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.started_at, j.started_at) ELSE COALESCE(j.started_at, EXCLUDED.started_at) END,
+        ended_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.ended_at, j.ended_at) ELSE COALESCE(j.ended_at, EXCLUDED.ended_at) END,
+        last_modified_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.last_modified_at, j.last_modified_at) ELSE j.last_modified_at END,
+        updated_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN now() ELSE j.updated_at END,
         sagemaker_arn = COALESCE(j.sagemaker_arn, EXCLUDED.sagemaker_arn),
         instance_type = COALESCE(j.instance_type, EXCLUDED.instance_type),
         instance_count = COALESCE(j.instance_count, EXCLUDED.instance_count),
-        started_at = COALESCE(EXCLUDED.started_at, j.started_at),
-        ended_at = COALESCE(EXCLUDED.ended_at, j.ended_at),
-        last_modified_at = COALESCE(EXCLUDED.last_modified_at, j.last_modified_at),
-        updated_at = now()
-    WHERE EXCLUDED.status_rank > j.status_rank
-       OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank
-           AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))
-    RETURNING j.id, (j.xmax = 0) AS created
+        role_arn = COALESCE(j.role_arn, EXCLUDED.role_arn),
+        image_uri = COALESCE(j.image_uri, EXCLUDED.image_uri),
+        input_uri = COALESCE(j.input_uri, EXCLUDED.input_uri),
+        output_uri = COALESCE(j.output_uri, EXCLUDED.output_uri),
+        created_at = LEAST(j.created_at, EXCLUDED.created_at)
+    WHERE (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity')))
+       OR (j.sagemaker_arn IS NULL AND EXCLUDED.sagemaker_arn IS NOT NULL)
+       OR (j.instance_type IS NULL AND EXCLUDED.instance_type IS NOT NULL)
+       OR (j.instance_count IS NULL AND EXCLUDED.instance_count IS NOT NULL)
+       OR (j.role_arn IS NULL AND EXCLUDED.role_arn IS NOT NULL)
+       OR (j.image_uri IS NULL AND EXCLUDED.image_uri IS NOT NULL)
+       OR (j.input_uri IS NULL AND EXCLUDED.input_uri IS NOT NULL)
+       OR (j.output_uri IS NULL AND EXCLUDED.output_uri IS NOT NULL)
+       OR (j.failure_reason IS NULL AND EXCLUDED.failure_reason IS NOT NULL)
+       OR (j.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL)
+       OR (j.ended_at IS NULL AND EXCLUDED.ended_at IS NOT NULL)
+       OR EXCLUDED.created_at < j.created_at
+    RETURNING j.id, (j.xmax = 0) AS created, j.status_rank, j.last_modified_at
 ), target AS (
     SELECT id FROM upserted
     UNION ALL
@@ -89,31 +108,51 @@ WITH upserted AS (
 )
 SELECT (SELECT id FROM target) AS job_id,
        COALESCE((SELECT created FROM upserted), false) AS created,
-       EXISTS (SELECT 1 FROM upserted) AS applied
+       EXISTS (
+           SELECT 1 FROM upserted u
+           WHERE u.created OR NOT EXISTS (
+               SELECT 1 FROM prior p WHERE p.status_rank = u.status_rank
+                   AND p.last_modified_at IS NOT DISTINCT FROM u.last_modified_at)
+       ) AS applied
 """
 )
 
+# Builds likewise: the status by rank and the envelope's time; the facts (image, base image, source, digest,
+# logs) merged from every report, whether Trainforge's own record or CodeBuild's events came first.
 _APPLY_BUILD_STATE = text(
     """
+WITH prior AS (
+    SELECT status_rank, last_event_at FROM container_builds WHERE build_id = :build_id
+), upserted AS (
 INSERT INTO container_builds AS b (
     build_id, project_name, status, status_rank, current_phase, log_url, image_uri, image_digest,
-    failure_reason, created_at, updated_at, last_event_at)
+    base_image, failure_reason, created_at, updated_at, last_event_at)
 VALUES (:build_id, :project_name, :status, :rank, :current_phase, :log_url, :image_uri, :image_digest,
-    :failure_reason, COALESCE(CAST(:event_time AS timestamptz), now()), now(), :event_time)
+    :base_image, :failure_reason, COALESCE(CAST(:event_time AS timestamptz), now()), now(), :event_time)
 ON CONFLICT (build_id) DO UPDATE SET
-    status = EXCLUDED.status,
-    status_rank = EXCLUDED.status_rank,
-    current_phase = COALESCE(EXCLUDED.current_phase, b.current_phase),
+    status = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN EXCLUDED.status ELSE b.status END,
+    status_rank = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN EXCLUDED.status_rank ELSE b.status_rank END,
+    current_phase = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.current_phase, b.current_phase) ELSE COALESCE(b.current_phase, EXCLUDED.current_phase) END,
+    failure_reason = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.failure_reason, b.failure_reason) ELSE COALESCE(b.failure_reason, EXCLUDED.failure_reason) END,
+    last_event_at = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.last_event_at, b.last_event_at) ELSE b.last_event_at END,
+    updated_at = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN now() ELSE b.updated_at END,
     log_url = COALESCE(EXCLUDED.log_url, b.log_url),
     image_uri = COALESCE(b.image_uri, EXCLUDED.image_uri),
-    image_digest = COALESCE(EXCLUDED.image_digest, b.image_digest),
-    failure_reason = COALESCE(EXCLUDED.failure_reason, b.failure_reason),
-    last_event_at = COALESCE(EXCLUDED.last_event_at, b.last_event_at),
-    updated_at = now()
-WHERE EXCLUDED.status_rank > b.status_rank
-   OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank
-       AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))
-RETURNING b.id
+    image_digest = COALESCE(b.image_digest, EXCLUDED.image_digest),
+    base_image = COALESCE(b.base_image, EXCLUDED.base_image)
+WHERE (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity')))
+   OR (b.log_url IS NULL AND EXCLUDED.log_url IS NOT NULL)
+   OR (b.image_uri IS NULL AND EXCLUDED.image_uri IS NOT NULL)
+   OR (b.image_digest IS NULL AND EXCLUDED.image_digest IS NOT NULL)
+   OR (b.base_image IS NULL AND EXCLUDED.base_image IS NOT NULL)
+RETURNING b.id, (b.xmax = 0) AS created, b.status_rank, b.last_event_at
+)
+SELECT EXISTS (
+    SELECT 1 FROM upserted u
+    WHERE u.created OR NOT EXISTS (
+        SELECT 1 FROM prior p WHERE p.status_rank = u.status_rank
+            AND p.last_event_at IS NOT DISTINCT FROM u.last_event_at)
+) AS applied
 """
 )
 
@@ -170,11 +209,12 @@ def apply_build_state_change(db: Session, change: BuildStateChange) -> bool:
             "log_url": change.log_url,
             "image_uri": change.image_uri,
             "image_digest": change.image_digest,
+            "base_image": change.base_image,
             "failure_reason": change.failure_reason,
             "event_time": change.event_time,
         },
-    ).first()
-    return row is not None
+    ).one()
+    return bool(row.applied)
 
 
 def insert_pending_job(db: Session, values: dict[str, Any]) -> tuple[int, bool]:
@@ -371,18 +411,18 @@ def jobs_to_reconcile(db: Session, older_than_minutes: float, limit: int = 100) 
 
 
 def insert_build(db: Session, values: dict[str, Any]) -> int:
-    statement = (
-        pg_insert(ContainerBuild)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[ContainerBuild.build_id])
-        .returning(ContainerBuild.id)
-    )
-    new_id = db.execute(statement).scalar()
-    if new_id is not None:
-        return int(new_id)
-    return int(
-        db.scalars(select(ContainerBuild.id).where(ContainerBuild.build_id == values["build_id"])).one()
-    )
+    """Record a build Trainforge started. Its CodeBuild events may have got there first: their status stays,
+    and what only Trainforge knows (base image, source) is merged in."""
+    statement = pg_insert(ContainerBuild).values(**values)
+    merged = {
+        name: func.coalesce(getattr(ContainerBuild, name), getattr(statement.excluded, name))
+        for name in ("base_image", "image_uri", "source_uri")
+    }
+    upsert = statement.on_conflict_do_update(
+        index_elements=[ContainerBuild.build_id],
+        set_={**merged, "created_at": func.least(ContainerBuild.created_at, statement.excluded.created_at)},
+    ).returning(ContainerBuild.id)
+    return int(db.execute(upsert).scalar_one())
 
 
 def get_build(db: Session, build_row_id: int) -> ContainerBuild | None:

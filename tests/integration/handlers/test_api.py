@@ -117,12 +117,35 @@ def test_submit_status_list_and_cancel(api: Any, db: Session) -> None:
     assert status == 200 and again["cancelled"] is False
 
 
-def test_the_idempotency_key_header_returns_the_first_job(api: Any) -> None:
-    _, first = api("POST", "/jobs", JOB, headers={"Idempotency-Key": "abc"})
-    status, second = api(
-        "POST", "/jobs", {**JOB, "job_name": "other-name"}, headers={"Idempotency-Key": "abc"}
-    )
+def test_the_same_idempotency_key_and_body_return_the_first_job(api: Any) -> None:
+    status, first = api("POST", "/jobs", JOB, headers={"Idempotency-Key": "abc"})
+    assert status == 202
+    status, second = api("POST", "/jobs", JOB, headers={"Idempotency-Key": "abc"})
     assert status == 200 and second["id"] == first["id"]
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_conflict_naming_what_differs(api: Any) -> None:
+    api("POST", "/jobs", JOB, headers={"Idempotency-Key": "abc"})
+    status, body = api(
+        "POST",
+        "/jobs",
+        {**JOB, "job_name": "other-name", "instance_type": "ml.m5.large"},
+        headers={"Idempotency-Key": "abc"},
+    )
+    assert status == 409 and body["error"]["code"] == "conflict"
+    assert {p["field"] for p in body["error"]["problems"]} == {"job_name", "instance_type"}
+
+
+def test_the_same_job_name_with_another_body_is_a_conflict(api: Any) -> None:
+    api("POST", "/jobs", JOB)
+    status, body = api("POST", "/jobs", {**JOB, "hyperparameters": {"epochs": 11, "lr": 0.05}})
+    assert status == 409 and body["error"]["field"] == "hyperparameters"
+    assert "same job name" in body["error"]["message"]
+
+
+def test_an_empty_idempotency_key_is_refused_on_the_header(api: Any) -> None:
+    status, body = api("POST", "/jobs", JOB, headers={"Idempotency-Key": ""})
+    assert status == 422 and body["error"]["field"].lower() == "idempotency-key"
 
 
 def test_a_finished_job_shows_its_report(api: Any, db: Session, handlers: Any) -> None:
@@ -140,7 +163,13 @@ def test_a_finished_job_shows_its_report(api: Any, db: Session, handlers: Any) -
         ({"instance_type": "ml.nope.large"}, "instance_type"),
         ({"instance_count": "two"}, "instance_count"),
         ({"unknown_field": 1}, "unknown_field"),
-        ({"dataset_uri": "/local/path"}, "s3_input_uri"),
+        ({"dataset_uri": "/local/path"}, "dataset_uri"),
+        ({"dataset_uri": "s3://trainforge-datasets/datasets/../other/"}, "s3_input_uri"),
+        ({"dataset_uri": "s3://someone-elses-bucket/data/"}, "s3_input_uri"),
+        ({"output_uri": "s3://trainforge-artifacts/elsewhere/"}, "s3_output_uri"),
+        ({"instance_type": "ml.m5.gigantic"}, "instance_type"),
+        ({"instance_count": True}, "instance_count"),
+        ({"hyperparameters": {"lr": "0.1\u0000"}}, "hyperparameters.lr"),
         ({"metric_definitions": [{"Name": "loss", "Regex": "(["}]}, "metric_definitions[0].Regex"),
     ],
 )

@@ -1,25 +1,98 @@
-"""The REST API's request and response shapes (pydantic), from which the OpenAPI document is generated."""
+"""The REST API's request and response shapes (pydantic), from which the OpenAPI document is generated, and
+the statuses each operation can answer, with the error body every one of them sends."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trainforge.services.instance_types import TRAINING_INSTANCE_TYPES
+from trainforge.services.training_config import (
+    JOB_NAME_PATTERN,
+    MAX_HYPERPARAMETERS,
+    MAX_INSTANCE_COUNT,
+    MAX_METRIC_DEFINITIONS,
+    MAX_RUNTIME_LIMIT_SECONDS,
+    MAX_VOLUME_GB,
+)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Requests: unknown fields refused, and no coercion (``true`` is not a count, ``"5"`` is not a number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="where: a body field (dotted path), a query parameter or a header")
+    message: str = Field(description="the rule it broke")
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
-    problems: list[dict[str, str]] | None = None
+    code: str = Field(
+        description="stable, for programs: malformed_json, invalid_request, not_found, conflict, ..."
+    )
+    message: str = Field(description="for people: what was wrong and how to fix it")
+    field: str | None = Field(default=None, description="the first field at fault")
+    problems: list[FieldProblem] | None = Field(default=None, description="every field at fault")
 
 
 class ErrorResponse(BaseModel):
+    """Every error the API answers has this body."""
+
     error: ErrorDetail
+
+
+# One example per status: what a client sees, copied from real answers.
+ERROR_EXAMPLES: dict[int, tuple[str, str, dict[str, Any]]] = {
+    400: ("Malformed body", "the body is not JSON Trainforge accepts",
+          {"code": "malformed_json", "message": "the body is not valid JSON: Expecting value at line 1 column 1"}),
+    403: ("No principal", "the request was not signed",
+          {"code": "forbidden", "message": "sign the request with AWS SigV4 (IAM authorization)"}),
+    404: ("Unknown id", "no such job or build",
+          {"code": "not_found", "message": "no training job with id 42", "field": "job_id"}),
+    409: ("Conflict", "the name or key is taken by a different request, or a role Trainforge does not own",
+          {"code": "conflict", "message": "job 7 (churn-1) was submitted with the same job name but a different "
+           "instance_type", "field": "instance_type",
+           "problems": [{"field": "instance_type", "message": "differs from the first submission"}]}),
+    413: ("Body too large", "the body is over 1 MiB",
+          {"code": "body_too_large", "message": "request bodies are limited to 1 MiB"}),
+    415: ("Not JSON", "the body is sent with another content type",
+          {"code": "unsupported_media_type", "message": "send the body as application/json, not text/plain"}),
+    422: ("Invalid field", "a field, query parameter or header breaks a rule (each one is listed)",
+          {"code": "invalid_request", "message": "instance_type: ml.m5 has no size 'gigantic' for training",
+           "field": "instance_type",
+           "problems": [{"field": "instance_type", "message": "ml.m5 has no size 'gigantic' for training"}]}),
+    502: ("AWS refused", "an AWS service refused Trainforge's own request",
+          {"code": "aws_refused", "message": "could not create role x: AccessDenied: not authorized",
+           "field": "role_name"}),
+    503: ("Busy or unavailable", "the database or SageMaker could not answer in time: retry later",
+          {"code": "database_unavailable", "message": "the database is not reachable right now; retry shortly"}),
+}  # fmt: skip
+
+
+def responses(success: dict[int, tuple[type[BaseModel], str]], *errors: int) -> dict[int, Any]:
+    """An operation's OpenAPI responses: its successes and each error status it can answer, all documented with
+    the one error body (replacing the framework's default 422 schema, which is not what the API sends)."""
+    documented: dict[int, Any] = {
+        status: {"description": text, "content": {"application/json": {"model": model}}}
+        for status, (model, text) in success.items()
+    }
+    for status in sorted({403, 422, *errors}):
+        title, text, example = ERROR_EXAMPLES[status]
+        documented[status] = {
+            "description": text,
+            "content": {
+                "application/json": {
+                    "model": ErrorResponse,
+                    "examples": {
+                        title.lower().replace(" ", "_"): {"summary": title, "value": {"error": example}}
+                    },
+                }
+            },
+        }
+    return documented
 
 
 class Health(BaseModel):
@@ -41,7 +114,9 @@ class ConfigurationReport(BaseModel):
 
 
 class RoleRequest(Strict):
-    role_name: str = Field(min_length=1, max_length=64, pattern=r"^[\w+=,.@-]+$")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role_name": "trainforge-training"}]})
+
+    role_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+=,.@-]+$")
 
 
 class RoleResponse(BaseModel):
@@ -55,6 +130,25 @@ class DatasetFileIn(Strict):
 
 
 class DatasetUploadRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "churn",
+                    "metadata_file": "metadata.csv",
+                    "files": [
+                        {
+                            "path": "train.csv",
+                            "size": 5120,
+                            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                        }
+                    ],
+                    "training": {"instance_type": "ml.m5.large", "hyperparameters": {"epochs": 10}},
+                }
+            ]
+        }
+    )
+
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$", description="the dataset's folder under the prefix"
     )
@@ -86,24 +180,54 @@ class DatasetUploadResponse(BaseModel):
     expires_in_seconds: int
 
 
+INSTANCE_TYPE_SCHEMA: dict[str, Any] = {"enum": sorted(TRAINING_INSTANCE_TYPES)}
+S3_LOCATION = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+
+
+class MetricDefinition(Strict):
+    Name: str = Field(min_length=1, max_length=255)
+    Regex: str = Field(min_length=1, max_length=500, description="captures the value in a group")
+
+
 class JobRequest(Strict):
-    job_name: str
-    dataset_uri: str = Field(description="s3:// URI of the dataset (its folder)")
-    output_uri: str | None = None
-    image_uri: str | None = None
-    instance_type: str | None = None
-    instance_count: int | None = None
-    volume_size_gb: int | None = None
-    max_runtime_seconds: int | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_name": "churn-1",
+                    "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+                    "instance_type": "ml.m5.large",
+                    "hyperparameters": {"epochs": 10, "learning_rate": 0.05},
+                }
+            ]
+        }
+    )
+
+    job_name: str = Field(min_length=1, max_length=63, pattern=JOB_NAME_PATTERN.pattern)
+    dataset_uri: str = Field(
+        max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset (its folder)"
+    )
+    output_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
+    image_uri: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^\S+$")
+    instance_type: str | None = Field(
+        default=None,
+        description="an instance type SageMaker offers for training",
+        json_schema_extra=INSTANCE_TYPE_SCHEMA,
+    )
+    instance_count: int | None = Field(default=None, ge=1, le=MAX_INSTANCE_COUNT)
+    volume_size_gb: int | None = Field(default=None, ge=1, le=MAX_VOLUME_GB)
+    max_runtime_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
     use_spot_instances: bool | None = None
-    max_wait_seconds: int | None = None
-    checkpoint_s3_uri: str | None = None
-    hyperparameters: dict[str, str | int | float | bool] | None = None
-    metric_definitions: list[dict[str, str]] | None = None
+    max_wait_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
+    checkpoint_s3_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
+    hyperparameters: dict[str, str | int | float | bool] | None = Field(
+        default=None, description=f"at most {MAX_HYPERPARAMETERS}; numbers and booleans are sent as strings"
+    )
+    metric_definitions: list[MetricDefinition] | None = Field(default=None, max_length=MAX_METRIC_DEFINITIONS)
     environment_variables: dict[str, str] | None = None
     tags: dict[str, str] | None = None
-    entry_point: str | None = None
-    environment: str | None = None
+    entry_point: str | None = Field(default=None, min_length=1, max_length=256)
+    environment: Literal["sagemaker", "local"] | None = None
 
 
 class Report(BaseModel):
@@ -156,6 +280,19 @@ class CancelResponse(BaseModel):
 
 
 class BuildRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "base_image": "python:3.12-slim",
+                    "tag": "churn",
+                    "entry_point": "train.py",
+                    "files": {"train.py": "print('training')\n"},
+                }
+            ]
+        }
+    )
+
     base_image: str = Field(min_length=1, max_length=512)
     tag: str = Field(min_length=1, max_length=128)
     entry_point: str = "train.py"

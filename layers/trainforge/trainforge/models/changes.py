@@ -47,6 +47,7 @@ class BuildStateChange:
     log_url: str | None = None
     image_uri: str | None = None
     image_digest: str | None = None
+    base_image: str | None = None
     failure_reason: str | None = None
     event_time: datetime | None = None
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from trainforge import repository
 from trainforge.errors import BuildNotFoundError, Problem, SageMakerConfigurationError
+from trainforge.inputs import is_storable_text, storable
 from trainforge.models.changes import BuildStateChange
 from trainforge.models.database import ContainerBuild
 from trainforge.models.status import BUILD_STATUS_RANK, BuildStatus
@@ -92,10 +93,10 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
                 "detail.build-status", "must be IN_PROGRESS, SUCCEEDED, FAILED, FAULT, TIMED_OUT or STOPPED"
             )
         )
-    if not isinstance(project, str) or not project:
-        problems.append(Problem("detail.project-name", "is required"))
-    if not isinstance(build_arn, str) or not build_arn:
-        problems.append(Problem("detail.build-id", "is required"))
+    if not isinstance(project, str) or not project or not is_storable_text(project):
+        problems.append(Problem("detail.project-name", "is required, as text PostgreSQL can store"))
+    if not isinstance(build_arn, str) or not build_arn or not is_storable_text(build_arn):
+        problems.append(Problem("detail.build-id", "is required, as text PostgreSQL can store"))
     event_time: datetime | None = None
     try:
         event_time = parse_time(event.get("time"))
@@ -122,6 +123,7 @@ def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
         log_url=_opt(_mapping(info.get("logs")).get("deep-link"), 2048),
         image_uri=_opt(variables.get("IMAGE_URI"), 1024),
         image_digest=_opt(exported.get("IMAGE_DIGEST"), 100),
+        base_image=_opt(variables.get("BASE_IMAGE"), 512),
         failure_reason=_failure_reason(info) if status != BuildStatus.SUCCEEDED else None,
         event_time=event_time,
     )
@@ -137,7 +139,7 @@ def _sequence(value: Any) -> list[Any]:
 
 
 def _opt(value: Any, limit: int) -> str | None:
-    return str(value)[:limit] if isinstance(value, str) and value else None
+    return storable(str(value))[:limit] if isinstance(value, str) and value else None
 
 
 def _failure_reason(info: Mapping[str, Any]) -> str | None:
@@ -149,9 +151,8 @@ def _failure_reason(info: Mapping[str, Any]) -> str | None:
             "STOPPED",
         ):
             context = "; ".join(str(c) for c in phase.get("phase-context") or [] if c)
-            return f"phase {phase.get('phase-type')} {phase.get('phase-status')}: {context or 'no message'}"[
-                :4000
-            ]
+            reason = f"phase {phase.get('phase-type')} {phase.get('phase-status')}: {context or 'no message'}"
+            return storable(reason)[:4000]
     return None
 
 

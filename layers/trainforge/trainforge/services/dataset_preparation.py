@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import posixpath
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from trainforge.errors import DatasetValidationError, Problem
+from trainforge.inputs import MalformedJsonError, parse_json
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "trainforge.dataset/1"
@@ -213,9 +215,9 @@ class DatasetPreparationService:
         if len(body) > MAX_MANIFEST_BYTES:
             raise DatasetValidationError("manifest is larger than 5 MiB", field="manifest")
         try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DatasetValidationError(f"manifest is not valid JSON: {exc}", field="manifest") from None
+            data = parse_json(body)
+        except MalformedJsonError as exc:
+            raise DatasetValidationError(f"manifest: {exc.message}", field="manifest") from None
         if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise DatasetValidationError(
                 f"manifest format must be {MANIFEST_FORMAT!r}", field="manifest.format"
@@ -237,7 +239,7 @@ class DatasetPreparationService:
                 problems.append(Problem(f"{where}.path", reason))
             elif not isinstance(size, int) or isinstance(size, bool) or size < 0:
                 problems.append(Problem(f"{where}.size", "must be a non-negative integer"))
-            elif not isinstance(sha, str) or len(sha) != 64:
+            elif not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
                 problems.append(Problem(f"{where}.sha256", "must be a 64-character hex digest"))
             else:
                 files.append(ManifestFile(normalise_path(entry["path"]), size, sha))

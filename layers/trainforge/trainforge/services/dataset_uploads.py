@@ -14,6 +14,7 @@ from trainforge.services.dataset_preparation import (
     check_relative_path,
     normalise_path,
 )
+from trainforge.services.training_config import config_from_dataset_settings
 from trainforge.settings import Settings
 
 URL_LIFETIME_SECONDS = 3600
@@ -53,6 +54,12 @@ def presign_dataset_upload(
         seen.add(normalise_path(entry.path))
     if check_relative_path(metadata_file) or "/" in metadata_file:
         problems.append(Problem("metadata_file", "must be a file name"))
+    try:  # refused now, not after the whole upload
+        config_from_dataset_settings(
+            training, job_name="dataset-check", default_instance_type=settings.default_instance_type
+        )
+    except SageMakerConfigurationError as exc:
+        problems += [Problem(f"training.{p.field}", p.message) for p in exc.problems]
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "dataset upload")
     prefix = f"{settings.dataset_prefix}{name}"

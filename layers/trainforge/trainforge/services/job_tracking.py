@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from trainforge import repository
 from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.inputs import storable
 from trainforge.models.changes import ApplyOutcome, JobStateChange
 from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES
 from trainforge.pricing import estimate_cost_usd
@@ -46,9 +47,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _text(value: Any, limit: int = 4096) -> str | None:
+    """AWS's words are facts to keep: made storable, never refused."""
     if value is None:
         return None
-    return str(value)[:limit]
+    return storable(str(value))[:limit]
 
 
 def _metrics(raw: Any) -> dict[str, float]:

@@ -30,14 +30,18 @@ from trainforge.container_images import (
     zip_build_source,
 )
 from trainforge.errors import (
+    AwsRefusalError,
     DockerContainerError,
+    JobConflictError,
     JobNotFoundError,
     Problem,
     RetryableSubmissionError,
+    RoleConflictError,
     SageMakerConfigurationError,
     SageMakerError,
     SageMakerJobError,
 )
+from trainforge.inputs import is_storable_text
 from trainforge.models.changes import JobStateChange
 from trainforge.models.database import TrainingJob, TrainingReport
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
@@ -49,7 +53,7 @@ from trainforge.services.dataset_preparation import (
 )
 from trainforge.services.dataset_uploads import stored_sha256
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
-from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
+from trainforge.services.training_config import TrainingConfig, TrainingEnvironment, s3_uri_problem
 from trainforge.settings import Settings
 
 __all__ = [
@@ -79,7 +83,8 @@ REFUSAL_CODES = frozenset(
     {"ValidationException", "ResourceLimitExceeded", "AccessDeniedException", "AccessDenied"}
 )
 ROLE_PATH = "/trainforge/"  # the API may create roles only under this path (see the stack's policy)
-ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+ROLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 TRAINFORGE_TAG = "trainforge:managed"
@@ -618,14 +623,13 @@ class SageMakerTrainingService:
                 **({"PermissionsBoundary": boundary} if boundary else {}),
             )["Role"]["Arn"]
         except Exception as exc:
-            code = error_code(exc)
-            if code != "EntityAlreadyExists":
-                raise SageMakerConfigurationError(
-                    f"could not create role {role_name}: {code or type(exc).__name__}: {error_message(exc)}",
-                    field="role_name",
-                ) from exc
-            arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
-            iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+            if error_code(exc) != "EntityAlreadyExists":
+                raise _iam_refusal(exc, f"could not create role {role_name}") from exc
+            arn = self._owned_role(role_name)["Arn"]
+            try:
+                iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust)
+            except Exception as exc:
+                raise _iam_refusal(exc, f"could not update the trust policy of role {role_name}") from exc
         try:
             iam.put_role_policy(
                 RoleName=role_name,
@@ -633,11 +637,26 @@ class SageMakerTrainingService:
                 PolicyDocument=json.dumps(execution_role_policy(self.settings)),
             )
         except Exception as exc:
-            raise SageMakerConfigurationError(
-                f"role {role_name} exists but its policy could not be set: {error_message(exc)}",
-                field="role_name",
-            ) from exc
+            raise _iam_refusal(exc, f"role {role_name} exists but its policy could not be set") from exc
         return str(arn)
+
+    def _owned_role(self, role_name: str) -> dict[str, Any]:
+        """The existing role, if Trainforge made it (its path and its tag); anything else is refused untouched."""
+        refusal = (
+            f"role {role_name} already exists and Trainforge did not create it (Trainforge's roles live under "
+            f"the path {ROLE_PATH} with the tag {TRAINFORGE_TAG}); it is left untouched: choose another name"
+        )
+        try:
+            role: dict[str, Any] = self.client("iam").get_role(RoleName=role_name)["Role"]
+        except Exception as exc:
+            if error_code(exc) in ("AccessDenied", "AccessDeniedException"):
+                # Trainforge may read only its own path: a role it cannot read is not its own.
+                raise RoleConflictError(refusal, field="role_name") from exc
+            raise _iam_refusal(exc, f"could not read role {role_name}") from exc
+        tags = {t.get("Key"): t.get("Value") for t in role.get("Tags") or []}
+        if role.get("Path") != ROLE_PATH or tags.get(TRAINFORGE_TAG) != "true":
+            raise RoleConflictError(refusal, field="role_name")
+        return role
 
     # -- datasets --------------------------------------------------------------------------------------------
 
@@ -727,28 +746,45 @@ class SageMakerTrainingService:
             role_arn=role_arn,
             image_uri=image_uri,
         )
-        problems = request_problems(request)
+        problems = request_problems(request, self.settings)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
+            problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
         if problems:
             raise SageMakerConfigurationError.from_problems(problems, "training job")
+        submission = {
+            "job_name": config.job_name,
+            "config": config.to_dict(),
+            "input_uri": s3_input_uri,
+            "output_uri": s3_output_uri,
+            "role_arn": role_arn,
+            "image_uri": image_uri,
+        }
         job_id, created = repository.insert_pending_job(
             db,
             {
-                "job_name": config.job_name,
+                **submission,
                 "idempotency_key": idempotency_key,
                 "origin": "trainforge",
                 "environment": config.environment.value,
-                "config": config.to_dict(),
                 "source_uri": source_uri,
-                "input_uri": s3_input_uri,
-                "output_uri": s3_output_uri,
-                "role_arn": role_arn,
-                "image_uri": image_uri,
                 "instance_type": config.instance_type,
                 "instance_count": config.instance_count,
             },
         )
         if created:
             repository.record_history(db, job_id, JobStatus.PENDING, None, None)
+        else:
+            existing = repository.get_job(db, job_id)
+            differences = submission_differences(existing, submission) if existing else ["job_name"]
+            if differences:
+                db.rollback()
+                raise JobConflictError(
+                    f"job {job_id} ({existing.job_name if existing else config.job_name}) was submitted with "
+                    f"the same {'idempotency key' if idempotency_key else 'job name'} but a different "
+                    f"{', '.join(differences)}: send the same request to get that job, or use a new "
+                    f"{'key' if idempotency_key else 'job name'} for a new job",
+                    problems=[Problem(name, "differs from the first submission") for name in differences],
+                )
         db.commit()
         return job_id, created
 
@@ -966,10 +1002,14 @@ class SageMakerTrainingService:
         limit: int = 50,
         job_name: str | None = None,
     ) -> dict[str, Any]:
+        problems = []
         if status is not None and status not in JOB_STATUS_RANK:
-            raise SageMakerConfigurationError(
-                f"status must be one of {sorted(JOB_STATUS_RANK)}", field="status"
-            )
+            problems.append(Problem("status", f"must be one of {', '.join(JOB_STATUS_RANK)}"))
+        for name, moment in (("created_after", created_after), ("created_before", created_before)):
+            if moment is not None and not _in_utc_range(moment):
+                problems.append(Problem(name, "must be a time between years 1 and 9999 in UTC"))
+        if problems:
+            raise SageMakerConfigurationError.from_problems(problems, "job listing")
         rows, next_cursor = repository.list_jobs(
             db,
             repository.JobFilters(
@@ -981,6 +1021,25 @@ class SageMakerTrainingService:
         return {"jobs": [job_to_dict(job, report) for job, report in rows], "next_cursor": next_cursor}
 
 
+def _in_utc_range(moment: datetime) -> bool:
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _iam_refusal(exc: Exception, doing: str) -> SageMakerConfigurationError:
+    """IAM's answer as a contract error: the caller's input (422) or IAM refusing Trainforge itself (502)."""
+    code = error_code(exc)
+    if not code:
+        raise exc
+    message = f"{doing}: {code}: {error_message(exc)}"
+    if code in ("InvalidInput", "ValidationError", "MalformedPolicyDocument", "LimitExceeded"):
+        return SageMakerConfigurationError(message, field="role_name")
+    return AwsRefusalError(message, field="role_name")
+
+
 def _is_transient_transport_error(exc: BaseException) -> bool:
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import HTTPClientError
@@ -988,20 +1047,68 @@ def _is_transient_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, BotoConnectionError | HTTPClientError)
 
 
-def request_problems(request: SageMakerJobConfig) -> list[Problem]:
-    """What the assembled request still lacks (the parts that come from outside the user's config)."""
+def request_problems(request: SageMakerJobConfig, settings: Settings | None = None) -> list[Problem]:
+    """What the assembled request still lacks (the parts that come from outside the user's config), and,
+    given the settings, where a Trainforge execution role could not reach the data it is pointed at."""
     problems = []
     for name, value in (
         ("s3_input_uri", request.input_data_s3_uri),
         ("s3_output_uri", request.output_s3_uri),
     ):
-        if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?", value or ""):
-            problems.append(Problem(name, "must be an s3://bucket/prefix URI"))
+        reason = s3_uri_problem(value)
+        if reason:
+            problems.append(Problem(name, reason))
     if not re.fullmatch(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+", request.role_arn or ""):
         problems.append(Problem("role_arn", "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"))
-    if not request.image_uri or len(request.image_uri) > 255 or any(c.isspace() for c in request.image_uri):
+    if (
+        not request.image_uri
+        or len(request.image_uri) > 255
+        or any(c.isspace() for c in request.image_uri)
+        or not is_storable_text(request.image_uri)
+    ):
         problems.append(Problem("image_uri", "must be a container image URI of at most 255 characters"))
+    if problems or settings is None or not is_trainforge_role(request.role_arn, settings):
+        return problems
+    # Trainforge's roles may read only the dataset prefix and write only the output prefix: a job pointed
+    # elsewhere would be accepted by SageMaker and then fail, billed, with AccessDenied.
+    readable = f"s3://{settings.datasets_bucket}/{settings.dataset_prefix}"
+    writable = f"s3://{settings.artifacts_bucket}/{settings.output_prefix}"
+    if not request.input_data_s3_uri.startswith(readable):
+        problems.append(
+            Problem("s3_input_uri", f"the execution role may read training data only under {readable}")
+        )
+    if not request.output_s3_uri.startswith(writable):
+        problems.append(
+            Problem("s3_output_uri", f"the execution role may write output only under {writable}")
+        )
+    if request.checkpoint_s3_uri and not request.checkpoint_s3_uri.startswith(writable):
+        problems.append(
+            Problem("checkpoint_s3_uri", f"the execution role may write checkpoints only under {writable}")
+        )
     return problems
+
+
+def submission_differences(job: TrainingJob, submission: dict[str, Any]) -> list[str]:
+    """The fields in which a repeated submission differs from the job already recorded (empty: the same)."""
+    if job.origin != "trainforge" or job.config is None:
+        return ["job_name"]  # a SageMaker job Trainforge did not start, or a rejected drop, holds the name
+    differences = [
+        name
+        for name in ("job_name", "input_uri", "output_uri", "role_arn", "image_uri")
+        if getattr(job, name) != submission[name]
+    ]
+    recorded, wanted = job.config, submission["config"]
+    differences += sorted(
+        key
+        for key in set(recorded) | set(wanted)
+        if key != "job_name" and recorded.get(key) != wanted.get(key)
+    )
+    return differences
+
+
+def is_trainforge_role(role_arn: str, settings: Settings) -> bool:
+    """The configured execution role, or one created through ``create_execution_role`` (same policy)."""
+    return role_arn == settings.execution_role_arn or f":role{ROLE_PATH}" in role_arn
 
 
 def sagemaker_trust_policy() -> dict[str, Any]:

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from trainforge import repository
 from trainforge.aws import client, error_code
 from trainforge.delivery import PoisonEventError
-from trainforge.errors import SageMakerConfigurationError, SageMakerError, SageMakerJobError
+from trainforge.errors import JobConflictError, SageMakerConfigurationError, SageMakerError, SageMakerJobError
+from trainforge.inputs import MalformedJsonError, parse_json
 from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.services.dataset_preparation import (
@@ -31,7 +32,12 @@ from trainforge.services.dataset_preparation import (
     check_relative_path,
 )
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import JOB_NAME_PATTERN, TrainingConfig
+from trainforge.services.training_config import (
+    JOB_NAME_PATTERN,
+    TrainingConfig,
+    config_from_dataset_settings,
+    s3_uri_problem,
+)
 from trainforge.settings import Settings
 
 MAX_SPEC_BYTES = 256 * 1024
@@ -194,15 +200,13 @@ class SubmissionWorker:
             return self._reject(db, name, source, f"manifest s3://{obj.bucket}/{key} could not be read")
         try:
             manifest = self.datasets.parse_manifest(body)
-            training = dict(manifest.training or {})
-            image_uri = str(training.pop("image_uri", "") or self.settings.default_image_uri)
-            training.pop("job_name", None)
-            config = TrainingConfig.from_dict(
-                {"instance_type": self.settings.default_instance_type, **training, "job_name": name}
+            config, image_uri = config_from_dataset_settings(
+                manifest.training, job_name=name, default_instance_type=self.settings.default_instance_type
             )
         except SageMakerConfigurationError as exc:
             return self._reject(db, name, source, exc.message)
-        return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image_uri, source)
+        image = image_uri or self.settings.default_image_uri
+        return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image, source)
 
     def _spec_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
         stem = posixpath.splitext(posixpath.basename(key))[0]
@@ -211,9 +215,9 @@ class SubmissionWorker:
         if body is None or len(body) > MAX_SPEC_BYTES:
             return self._reject(db, derived, source, "job spec could not be read or is larger than 256 KiB")
         try:
-            spec = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return self._reject(db, derived, source, f"job spec is not valid JSON: {exc}")
+            spec = parse_json(body)
+        except MalformedJsonError as exc:
+            return self._reject(db, derived, source, f"job spec: {exc.message}")
         if not isinstance(spec, dict):
             return self._reject(db, derived, source, "job spec must be a JSON object")
         dataset_uri = spec.pop("dataset_uri", None)
@@ -223,7 +227,11 @@ class SubmissionWorker:
         wanted = spec["job_name"]
         name = wanted if isinstance(wanted, str) and JOB_NAME_PATTERN.fullmatch(wanted) else derived
         allowed = f"s3://{self.settings.datasets_bucket}/{self.settings.dataset_prefix}"
-        if not isinstance(dataset_uri, str) or not dataset_uri.startswith(allowed) or ".." in dataset_uri:
+        if (
+            not isinstance(dataset_uri, str)
+            or not dataset_uri.startswith(allowed)
+            or s3_uri_problem(dataset_uri)
+        ):
             return self._reject(db, name, source, f"dataset_uri must name a dataset under {allowed}")
         try:
             config = TrainingConfig.from_dict(spec)
@@ -241,6 +249,9 @@ class SubmissionWorker:
             )
         except SageMakerConfigurationError as exc:
             return self._reject(db, config.job_name, source, exc.message)
+        except JobConflictError as exc:
+            # The name belongs to another job: no Rejected record can take it, so the drop is dead-lettered.
+            raise PoisonEventError(exc.message) from exc
         outcome = self.submit(db, job_id)
         if not created and outcome.kind == "duplicate":
             return Outcome("duplicate", "this object already started a job", job_id, config.job_name)

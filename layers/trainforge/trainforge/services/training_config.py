@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.inputs import INVALID_TEXT_MESSAGE, printable, unstorable_text_paths
+from trainforge.services.instance_types import TRAINING_INSTANCE_SIZES, TRAINING_INSTANCE_TYPES
 
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9]+(?:-[a-z0-9]+)?)\.(?P<size>[a-z0-9]+)$")
@@ -16,13 +19,7 @@ ENV_KEY_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 S3_URI_PATTERN = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
 # Instance families SageMaker offers for training (botocore's TrainingInstanceType; a test keeps them in step).
-TRAINING_INSTANCE_FAMILIES = frozenset(
-    {
-        "m4", "m5", "m6i", "m7i", "m7i-flex", "m8i", "c4", "c5", "c5n", "c6i", "c7i", "c7i-flex", "c8i",
-        "r5", "r5d", "r6i", "r7i", "r8i", "m8i-flex", "c8i-flex", "r8i-flex", "t3", "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en",
-        "p6-b200", "p6-b300", "p6e-gb200", "g4dn", "g5", "g6", "g6e", "g7", "g7e", "trn1", "trn1n", "trn2",
-    }
-)  # fmt: skip
+TRAINING_INSTANCE_FAMILIES = frozenset(TRAINING_INSTANCE_SIZES)
 
 MAX_HYPERPARAMETERS = 100
 MAX_HYPERPARAMETER_KEY = 256
@@ -70,6 +67,10 @@ class TrainingConfig:
         def bad(name: str, message: str) -> None:
             found.append(Problem(name, message))
 
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for path in unstorable_text_paths(values):
+            bad(path, INVALID_TEXT_MESSAGE)
+
         if not isinstance(self.job_name, str) or not JOB_NAME_PATTERN.fullmatch(self.job_name):
             bad(
                 "job_name",
@@ -88,8 +89,16 @@ class TrainingConfig:
         )
         if match is None:
             bad("instance_type", "must look like ml.<family>.<size>, e.g. ml.m5.large")
-        elif match.group("family") not in TRAINING_INSTANCE_FAMILIES:
-            bad("instance_type", f"family {match.group('family')!r} is not offered for SageMaker training")
+        elif self.instance_type not in TRAINING_INSTANCE_TYPES:
+            family, size = match.group("family"), match.group("size")
+            sizes = TRAINING_INSTANCE_SIZES.get(family)
+            if sizes is None:
+                bad("instance_type", f"family {family!r} is not offered for SageMaker training")
+            else:
+                bad(
+                    "instance_type",
+                    f"ml.{family} has no size {size!r} for training; choose one of {', '.join(sizes)}",
+                )
         _check_int(found, "instance_count", self.instance_count, 1, MAX_INSTANCE_COUNT)
         _check_int(found, "volume_size_gb", self.volume_size_gb, 1, MAX_VOLUME_GB)
         _check_int(found, "max_runtime_seconds", self.max_runtime_seconds, 1, MAX_RUNTIME_LIMIT_SECONDS)
@@ -97,10 +106,17 @@ class TrainingConfig:
         self._hyperparameter_problems(bad)
         self._metric_problems(bad)
         self._environment_problems(bad)
-        if len(self.tags) > MAX_TAGS:
+        if not isinstance(self.tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()
+        ):
+            bad("tags", "must be an object of string keys to string values")
+        elif len(self.tags) > MAX_TAGS:
             bad("tags", f"at most {MAX_TAGS} tags")
         if self.entry_point is not None and (
-            not self.entry_point or self.entry_point.startswith("/") or ".." in self.entry_point.split("/")
+            not isinstance(self.entry_point, str)
+            or not self.entry_point
+            or self.entry_point.startswith("/")
+            or ".." in self.entry_point.split("/")
         ):
             bad("entry_point", "must be a relative path inside the training code, without '..'")
         return found
@@ -124,8 +140,10 @@ class TrainingConfig:
                 bad("checkpoint_s3_uri", "is required with spot instances so an interrupted job can resume")
         elif self.max_wait_seconds is not None:
             bad("max_wait_seconds", "applies only with use_spot_instances: true")
-        if self.checkpoint_s3_uri and not S3_URI_PATTERN.fullmatch(self.checkpoint_s3_uri):
-            bad("checkpoint_s3_uri", "must be an s3://bucket/prefix URI")
+        if self.checkpoint_s3_uri:
+            reason = s3_uri_problem(self.checkpoint_s3_uri)
+            if reason:
+                bad("checkpoint_s3_uri", reason)
 
     def _hyperparameter_problems(self, bad: Any) -> None:
         if not isinstance(self.hyperparameters, dict):
@@ -134,12 +152,13 @@ class TrainingConfig:
         if len(self.hyperparameters) > MAX_HYPERPARAMETERS:
             bad("hyperparameters", f"at most {MAX_HYPERPARAMETERS} entries, got {len(self.hyperparameters)}")
         for key, value in self.hyperparameters.items():
+            where = f"hyperparameters.{printable(str(key))}"
             if not isinstance(key, str) or not key or len(key) > MAX_HYPERPARAMETER_KEY:
-                bad(f"hyperparameters.{key}", f"names must be 1-{MAX_HYPERPARAMETER_KEY} characters")
+                bad(where, f"names must be 1-{MAX_HYPERPARAMETER_KEY} characters")
             if not isinstance(value, str):
-                bad(f"hyperparameters.{key}", "values must be strings (numbers are converted when parsed)")
+                bad(where, "values must be strings (numbers are converted when parsed)")
             elif len(value) > MAX_HYPERPARAMETER_VALUE:
-                bad(f"hyperparameters.{key}", f"values must be at most {MAX_HYPERPARAMETER_VALUE} characters")
+                bad(where, f"values must be at most {MAX_HYPERPARAMETER_VALUE} characters")
 
     def _metric_problems(self, bad: Any) -> None:
         if not isinstance(self.metric_definitions, list):
@@ -178,13 +197,11 @@ class TrainingConfig:
         if len(self.environment_variables) > MAX_ENVIRONMENT_VARIABLES:
             bad("environment_variables", f"at most {MAX_ENVIRONMENT_VARIABLES} entries")
         for key, value in self.environment_variables.items():
+            where = f"environment_variables.{printable(str(key))}"
             if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key) or len(key) > 512:
-                bad(f"environment_variables.{key}", "names must match [a-zA-Z_][a-zA-Z0-9_]*")
+                bad(where, "names must match [a-zA-Z_][a-zA-Z0-9_]*")
             if not isinstance(value, str) or len(value) > MAX_ENVIRONMENT_VALUE:
-                bad(
-                    f"environment_variables.{key}",
-                    f"values must be strings of at most {MAX_ENVIRONMENT_VALUE} chars",
-                )
+                bad(where, f"values must be strings of at most {MAX_ENVIRONMENT_VALUE} chars")
 
     def validate(self) -> None:
         """Raise :class:`SageMakerConfigurationError` listing every problem, each naming its field."""
@@ -206,7 +223,7 @@ class TrainingConfig:
                 "the training configuration must be a JSON object", field="body"
             )
         known = {f for f in cls.__dataclass_fields__}
-        found = [Problem(k, "is not a known field") for k in data if k not in known]
+        found = [Problem(printable(str(k)), "is not a known field") for k in data if k not in known]
         if "job_name" not in data:
             found.append(Problem("job_name", "is required"))
         values = {k: v for k, v in data.items() if k in known}
@@ -215,6 +232,11 @@ class TrainingConfig:
                 found.append(Problem(name, "must be an integer"))
         hyper = values.get("hyperparameters")
         if isinstance(hyper, dict):
+            found.extend(
+                Problem(f"hyperparameters.{printable(str(k))}", "must be a finite number")
+                for k, v in hyper.items()
+                if isinstance(v, float) and not math.isfinite(v)
+            )
             values["hyperparameters"] = {k: _hyperparameter_string(v) for k, v in hyper.items()}
         env = values.get("environment")
         if env is not None:
@@ -227,6 +249,40 @@ class TrainingConfig:
         config = cls(**values)
         config.validate()
         return config
+
+
+def config_from_dataset_settings(
+    training: Mapping[str, Any] | None, *, job_name: str, default_instance_type: str
+) -> tuple[TrainingConfig, str | None]:
+    """A dataset's ``training`` settings (its ``trainforge.json``) as the job its arrival starts, and the image
+    they name, if any. The job's name is Trainforge's, whatever the settings say."""
+    if training is not None and not isinstance(training, Mapping):
+        raise SageMakerConfigurationError("training settings must be a JSON object", field="training")
+    values = dict(training or {})
+    image_uri = values.pop("image_uri", None)
+    values.pop("job_name", None)
+    if image_uri is not None and not isinstance(image_uri, str):
+        raise SageMakerConfigurationError("must be a container image URI", field="image_uri")
+    config = TrainingConfig.from_dict(
+        {"instance_type": default_instance_type, **values, "job_name": job_name}
+    )
+    return config, image_uri or None
+
+
+def s3_uri_problem(uri: Any) -> str | None:
+    """Why ``uri`` is not an S3 location Trainforge accepts, or None. Dot segments are refused, not resolved:
+    S3 keys are literal, so ``a/../b`` would name an object no one meant (and may escape a granted prefix)."""
+    if not isinstance(uri, str) or not S3_URI_PATTERN.fullmatch(uri):
+        return "must be an s3://bucket/prefix URI"
+    key = uri[len("s3://") :].partition("/")[2]
+    segments = key.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return "must not contain '.' or '..' segments"
+    if "" in segments[:-1]:
+        return "must not contain empty segments ('//')"
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        return "must not contain control characters"
+    return None
 
 
 def _hyperparameter_string(value: Any) -> Any:

@@ -35,3 +35,20 @@ def test_failover_sqlstates_count_as_disconnects() -> None:
     assert is_failover_error(Exception({"C": "25006"}))
     assert not is_failover_error(Exception({"C": "23505"}))
     assert not is_failover_error(ValueError("x"))
+
+
+def test_a_parameter_the_driver_cannot_encode_does_not_poison_the_pooled_connection(
+    database_url: str,
+) -> None:
+    from datetime import datetime
+
+    import pytest
+
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    mark_failovers_as_disconnects(engine)
+    out_of_range = datetime.fromisoformat("0001-01-01T00:00:00+00:05")  # no UTC equivalent
+    with engine.connect() as connection, pytest.raises(OverflowError):
+        connection.execute(text("SELECT CAST(:t AS timestamptz)"), {"t": out_of_range})
+    with engine.connect() as connection:  # the same pool slot, now a fresh connection
+        assert connection.execute(text("SELECT 41 + 1")).scalar_one() == 42
+    engine.dispose()

@@ -138,3 +138,42 @@ def test_failure_reason_is_kept(db: Session) -> None:
     apply(db, detail("sagemaker_training_failed.json"))
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Failed" and "ExecuteUserScriptError" in (job.failure_reason or "")
+
+
+def sparse(description: dict[str, Any]) -> dict[str, Any]:
+    """What a thin delivery may carry: the name, the status and little else."""
+    keep = ("TrainingJobName", "TrainingJobStatus", "SecondaryStatus", "LastModifiedTime")
+    return {k: v for k, v in description.items() if k in keep}
+
+
+def facts(db: Session) -> dict[str, Any]:
+    db.expire_all()
+    job = db.scalars(select(TrainingJob)).one()
+    names = ("sagemaker_arn", "instance_type", "instance_count", "role_arn", "image_uri", "input_uri")
+    return {name: getattr(job, name) for name in (*names, "output_uri", "started_at", "created_at")}
+
+
+def test_an_external_job_first_seen_sparse_ends_with_every_fact_whatever_the_order(db: Session) -> None:
+    steps = lifecycle()
+    full = [steps[2], steps[3]]
+    expected: dict[str, Any] | None = None
+    for order in itertools.permutations([sparse(steps[0]), sparse(steps[3]), *full]):
+        for step in order:
+            apply(db, step)
+        found = facts(db)
+        assert all(value is not None for value in found.values()), found
+        assert db.scalars(select(TrainingJob)).one().status == "Completed"
+        expected = expected or found
+        assert found == expected
+        db.execute(TrainingJob.__table__.delete())
+        db.commit()
+
+
+def test_a_fact_filling_delivery_does_not_move_the_status(db: Session) -> None:
+    steps = lifecycle()
+    apply(db, sparse(steps[3]))
+    apply(db, steps[2])  # older, but carries the role, image and data
+    job = db.scalars(select(TrainingJob)).one()
+    db.refresh(job)
+    assert (job.status, job.secondary_status) == ("Completed", "Completed")
+    assert job.role_arn and job.image_uri and job.input_uri

@@ -68,3 +68,36 @@ def test_a_build_event_without_its_id_is_poison(handlers: Any, db: Session) -> N
     assert invoke(handlers("build_state"), batch) == {
         "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]
     }
+
+
+def test_a_build_whose_events_arrive_before_trainforge_records_it_keeps_every_fact(
+    handlers: Any, db: Session, aws_resources: Any
+) -> None:
+    from trainforge.services.container_builds import start_build
+    from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
+
+    class EventsFirst(SageMakerContainerBuilder):
+        """CodeBuild reports the build before start_build records it, as local mode's builder does."""
+
+        def start_build(self, base_image: str, tag: str) -> Any:
+            started = super().start_build(base_image, tag)
+            for name in ("codebuild_build_in_progress.json", "codebuild_build_succeeded.json"):
+                event = load_event(name)
+                event["detail"]["build-id"] = (
+                    f"arn:aws:codebuild:us-east-1:123456789012:build/{started.build_id}"
+                )
+                invoke(handlers("build_state"), event)
+            return started
+
+    row_id, started = start_build(
+        db,
+        EventsFirst(aws_resources),
+        base_image="python:3.12-slim",
+        tag="v9",
+        files={"train.py": "print(1)"},
+    )
+    db.expire_all()
+    build = db.get(ContainerBuild, row_id)
+    assert build is not None and build.status == "SUCCEEDED"
+    assert (build.base_image, build.source_uri) == ("python:3.12-slim", started.source_uri)
+    assert build.image_digest and build.log_url

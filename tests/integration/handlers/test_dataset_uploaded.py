@@ -176,3 +176,50 @@ def test_a_requested_job_is_submitted_once(handlers: Any, db: Session, aws_resou
     db.expire_all()
     assert db.get(TrainingJob, job_id).status == "InProgress"  # type: ignore[union-attr]
     assert sagemaker_job_names() == ["api-job"]
+
+
+@pytest.mark.parametrize(
+    ("training", "field"),
+    [
+        ({"hyperparameters": {"lr": "0.1\u0000"}}, "hyperparameters.lr"),
+        ({"tags": {"team\ud800": "x"}}, "tags.team\\ud800"),
+        ({"instance_type": "ml.m5.gigantic"}, "instance_type"),
+    ],
+)
+def test_unstorable_or_invalid_dataset_settings_are_a_rejected_job_not_a_retry_loop(
+    handlers: Any, db: Session, training: dict[str, Any], field: str
+) -> None:
+    key = "datasets/churn/manifest.json"
+    body = json.dumps(
+        {**MANIFEST, "training": training}
+    ).encode()  # \u0000 and \ud800 escaped, as JSON allows
+    put(key, body)
+    result = invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key)))
+    assert result == {"batchItemFailures": []}
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and job.failure_reason and field in job.failure_reason
+    assert sagemaker_job_names() == []
+
+
+def test_a_manifest_nested_too_deep_is_a_rejected_job(handlers: Any, db: Session) -> None:
+    key = "datasets/churn/manifest.json"
+    put(key, b'{"format": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    invoke(handlers("dataset_uploaded"), object_created(key))
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and "nested" in (job.failure_reason or "")
+
+
+def test_a_job_spec_taking_another_jobs_name_is_dead_lettered_with_the_reason(
+    handlers: Any, db: Session, aws_resources: Any
+) -> None:
+    from trainforge.delivery import PoisonEventError
+
+    spec = {"dataset_uri": "s3://trainforge-datasets/datasets/churn/", "job_name": "shared-name"}
+    put("jobs/first.json", spec)
+    module = handlers("dataset_uploaded")
+    invoke(module, object_created("jobs/first.json"))
+    put("jobs/second.json", {**spec, "instance_count": 2})
+    with pytest.raises(PoisonEventError) as caught:
+        invoke(module, object_created("jobs/second.json", etag="etag-2"))
+    assert "instance_count" in caught.value.reason
+    assert db.scalars(select(TrainingJob)).one().instance_count == 1

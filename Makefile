@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck layer synth demo local bench clean
+.PHONY: install test lint typecheck layer synth demo local bench openapi clean
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -36,6 +36,10 @@ synth: layer
 
 test: $(STAMP) lint typecheck synth
 	$(BIN)/python -m pytest -q
+
+# The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
+openapi: $(STAMP)
+	$(BIN)/python -m lambdas.api.openapi docs/openapi.json
 
 # Local mode: the whole pipeline on this machine (AWS emulator, PostgreSQL, local SageMaker), no account needed.
 demo: $(STAMP)

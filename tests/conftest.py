@@ -135,3 +135,45 @@ def handlers(handler_env: dict[str, str], db: Session) -> Iterator[Any]:
         runtime = getattr(module, "RUNTIME", None)
         if runtime is not None and "engine" in runtime.__dict__:
             runtime.engine.dispose()
+
+
+OPENAPI_DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
+
+
+def undocumented_statuses(observed: set[tuple[str, str, int]], document: dict[str, Any]) -> list[str]:
+    """Observed (method, path, status) that the document does not list for that operation. Requests to paths
+    or methods the document does not have (answered 404 or 405) are not operations, so they are not checked."""
+    import re
+
+    operations = [
+        (method.upper(), re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "/*$"), item[method])
+        for path, item in document["paths"].items()
+        for method in item
+    ]
+    found = []
+    for method, path, status in sorted(observed):
+        for op_method, pattern, operation in operations:
+            if op_method == method and pattern.match(path):
+                if str(status) not in operation["responses"]:
+                    found.append(
+                        f"{method} {path} answered {status}, not documented for {operation['operationId']}"
+                    )
+                break
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.lambda_support import OBSERVED_API_STATUSES
+
+    if not OBSERVED_API_STATUSES or not OPENAPI_DOCUMENT.exists():
+        return
+    found = undocumented_statuses(OBSERVED_API_STATUSES, json.loads(OPENAPI_DOCUMENT.read_text()))
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                "\nStatus codes the tests saw that docs/openapi.json does not document:", red=True
+            )
+            for line in found:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

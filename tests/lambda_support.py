@@ -26,10 +26,19 @@ def load_handler(name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
+# (method, path, status) of every API Gateway request the tests make: checked against the OpenAPI document when
+# the session ends (tests/conftest.py), so an answer the document does not promise fails the run.
+OBSERVED_API_STATUSES: set[tuple[str, str, int]] = set()
+
+
 def invoke(module: ModuleType, event: dict[str, Any]) -> Any:
-    return module.handler(
+    method, path = event.get("httpMethod"), event.get("path")
+    response = module.handler(
         event, LambdaContext(function_name="trainforge-test", aws_request_id=str(uuid.uuid4()))
     )
+    if isinstance(method, str) and isinstance(path, str) and isinstance(response, dict):
+        OBSERVED_API_STATUSES.add((method.upper(), path, int(response["statusCode"])))
+    return response
 
 
 def sqs_batch(*events: dict[str, Any], raw_bodies: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from trainforge.aws import client
 from trainforge.errors import DockerContainerError, SageMakerConfigurationError, SageMakerError
 from trainforge.inputs import INVALID_TEXT_MESSAGE, MalformedJsonError, parse_json, unstorable_text_paths
 from trainforge.models import api
-from trainforge.models.status import JobStatus as JobStatusName
+from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
 from trainforge.services.container_builds import build_to_dict, get_build, start_build
 from trainforge.services.dataset_preparation import ManifestFile
@@ -288,7 +288,25 @@ def openapi_document() -> Response[Any]:
 
 
 def openapi_json() -> str:
-    return app.get_openapi_json_schema(title="Trainforge", version=__version__, description=__doc__)
+    document = json.loads(
+        app.get_openapi_json_schema(title="Trainforge", version=__version__, description=__doc__)
+    )
+    return json.dumps(without_unused_schemas(document))
+
+
+def without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the framework's default error schemas, which no operation answers with (every error is
+    ``ErrorResponse``), so the document names only what the API sends."""
+    schemas = document.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps({k: v for k, v in document.items() if k != "components"}) + json.dumps(
+            {k: v for k, v in schemas.items()}
+        )
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return document
+        for name in unused:
+            del schemas[name]
 
 
 @app.get(
@@ -422,7 +440,9 @@ def submit_job(
     responses=api.responses({200: (api.JobPage, "a page of jobs and the next page's cursor")}, 503),
 )
 def list_jobs(
-    status: Annotated[JobStatusName | None, Query()] = None,
+    status: Annotated[
+        str | None, Query(max_length=32, json_schema_extra={"enum": list(JOB_STATUS_RANK)})
+    ] = None,
     job_name: Annotated[str | None, Query(max_length=63)] = None,
     created_after: Annotated[datetime | None, Query()] = None,
     created_before: Annotated[datetime | None, Query()] = None,

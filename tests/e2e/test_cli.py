@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,40 +14,9 @@ import pytest
 
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.cli.main import Uploader
-from trainforge.local.infrastructure import free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "churn"
-
-
-@pytest.fixture(scope="module")
-def local_api(postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    work = tmp_path_factory.mktemp("local-mode")
-    port = free_port()
-    with scratch_database(postgres_server_url, "trainforge_cli") as database_url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_mode", "serve", "--port", str(port), "--work-dir", str(work)],
-            cwd=ROOT, env={**env, "DATABASE_URL": database_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        assert process.stdout is not None
-        deadline = time.monotonic() + 90
-        lines = []
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "Trainforge API:" in line:
-                break
-            if process.poll() is not None:
-                pytest.fail("local mode did not start:\n" + "".join(lines))
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def trainforge(api: str, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
@@ -146,3 +113,20 @@ def test_usage_and_api_errors_say_what_to_do(local_api: str, tmp_path: Path) -> 
     assert code == 2 and "job_name" in err
     code, _, err = trainforge(local_api, "list", "--limit", "0")
     assert code == 2
+
+
+def test_a_resubmission_that_differs_from_the_first_is_refused_naming_the_difference(
+    local_api: str, tmp_path: Path
+) -> None:
+    first = {
+        "job_name": "cli-conflict",
+        "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "image_uri": "x:1",
+    }
+    config = tmp_path / "job.json"
+    config.write_text(json.dumps(first))
+    code, _, _ = trainforge(local_api, "submit", "--config", str(config))
+    assert code == 0
+    config.write_text(json.dumps({**first, "instance_count": 2}))
+    code, _, err = trainforge(local_api, "submit", "--config", str(config))
+    assert code == 2 and "instance_count" in err

@@ -69,9 +69,13 @@ class TrainforgeGroup(click.Group):
         except ApiError as error:
             where = f" (field: {error.field})" if error.field else ""
             click.echo(f"error: {error.message}{where}", err=True)
+            # The caller's input was refused (a conflict, a size or media type too): fix the command, exit 2.
             usage = error.code in ("no_api_url", "bad_api_url", "no_credentials") or error.status in (
                 400,
                 404,
+                409,
+                413,
+                415,
                 422,
             )
             ctx.exit(EXIT_USAGE if usage else EXIT_API)

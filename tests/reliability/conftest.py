@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
-from trainforge.services.dataset_preparation import MANIFEST_FORMAT
-from trainforge.services.submissions import DroppedObject, job_name_for
+from trainforge.services.dataset_preparation import (
+    MANIFEST_FORMAT,
+    DatasetPreparationService,
+    dataset_job_name,
+)
 
 MANIFEST = {
     "format": MANIFEST_FORMAT,
@@ -24,17 +27,15 @@ MANIFEST = {
 def drop_dataset(name: str) -> tuple[dict[str, Any], str]:
     """Put a manifest in moto's S3; return its "Object Created" event and the job name it must start."""
     key = f"datasets/{name}/manifest.json"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket="trainforge-datasets", Key=f"datasets/{name}/a.csv", Body=b"x" * 8)
     body = json.dumps({**MANIFEST, "created_at": name}).encode()
-    etag = (
-        boto3.client("s3", region_name="us-east-1")
-        .put_object(Bucket="trainforge-datasets", Key=key, Body=body)["ETag"]
-        .strip('"')
-    )
+    etag = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=body)["ETag"].strip('"')
     event = copy.deepcopy(load_event("s3_object_created.json"))
     event["detail"]["object"].update({"key": quote_plus(key, safe="/"), "etag": etag})
     event["detail"]["object"].pop("version-id")
-    job = job_name_for("ds", name, DroppedObject("trainforge-datasets", key, None, etag), key)
-    return event, job
+    manifest = DatasetPreparationService().parse_manifest(body)
+    return event, dataset_job_name(f"s3://trainforge-datasets/datasets/{name}/", manifest)
 
 
 def lifecycle(job_name: str, final: str, offset_minutes: int) -> list[dict[str, Any]]:

@@ -97,3 +97,16 @@ class AwsRefusalError(SageMakerConfigurationError):
     """An AWS service refused Trainforge itself (its permissions, a service limit): not the caller's input."""
 
     code = "aws_refused"
+
+
+class InvalidJobConfigurationError(SageMakerConfigurationError, SageMakerJobError):
+    """A training job SageMaker would refuse. Both a configuration error (what ``validate`` raises) and a job
+    error (what the contract's ``submit_training_job`` promises), so either ``except`` catches it."""
+
+    code = "invalid_configuration"
+
+
+class DatasetIncompleteError(RetryableSubmissionError):
+    """Files the dataset's manifest names are not in S3 yet (or not as described): the submission waits."""
+
+    code = "dataset_incomplete"

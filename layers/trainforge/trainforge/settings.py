@@ -85,6 +85,7 @@ class Settings:
     role_permissions_boundary_arn: str | None
     sagemaker_create_rate: float
     dead_letter_queue_url: str | None
+    dataset_wait_seconds: float = 900.0
 
     @property
     def account_id(self) -> str:
@@ -171,4 +172,5 @@ class Settings:
             role_permissions_boundary_arn=env.get("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN") or None,
             sagemaker_create_rate=_number(env, "TRAINFORGE_SAGEMAKER_CREATE_RATE", 1.0, minimum=0.001),
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
+            dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
         )

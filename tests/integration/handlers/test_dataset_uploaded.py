@@ -23,8 +23,15 @@ MANIFEST = {
 }
 
 
-def put(key: str, body: Any) -> dict[str, Any]:
+def put(key: str, body: Any, *, with_files: bool = True) -> dict[str, Any]:
+    """Put an object; for a manifest, first the files it lists (as many bytes as it says), as uploads do."""
     s3 = boto3.client("s3", region_name="us-east-1")
+    if with_files and key.endswith("manifest.json") and isinstance(body, dict):
+        folder = key.rsplit("/", 1)[0]
+        for entry in body.get("files", []):
+            s3.put_object(
+                Bucket="trainforge-datasets", Key=f"{folder}/{entry['path']}", Body=b"x" * entry["size"]
+            )
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     response = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=data)
     return {"etag": response["ETag"].strip('"')}
@@ -106,10 +113,25 @@ def test_a_key_outside_the_prefixes_is_ignored(handlers: Any, db: Session) -> No
 
 
 @pytest.mark.parametrize(
-    "key", ["datasets/../../etc/manifest.json", "datasets/a\x07b/manifest.json", "/datasets/x/manifest.json"]
+    ("key", "rule"),
+    [
+        ("datasets/../../etc/manifest.json", "'..'"),
+        ("datasets/a\x07b/manifest.json", "control character"),
+        ("datasets/" + "k" * 900 + "/manifest.json", "longer than 900 bytes"),
+        ("datasets/manifest.json", "would read every dataset"),
+    ],
 )
-def test_hostile_keys_never_reach_a_job(handlers: Any, db: Session, key: str) -> None:
+def test_a_refused_manifest_key_is_a_rejected_job_naming_the_rule_never_silence(
+    handlers: Any, db: Session, key: str, rule: str
+) -> None:
     assert invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key))) == {"batchItemFailures": []}
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and rule in (job.failure_reason or "")
+    assert job.input_uri is None and sagemaker_job_names() == []
+
+
+def test_an_absolute_key_is_outside_the_prefixes_and_ignored(handlers: Any, db: Session) -> None:
+    invoke(handlers("dataset_uploaded"), sqs_batch(object_created("/datasets/x/manifest.json")))
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
 
 

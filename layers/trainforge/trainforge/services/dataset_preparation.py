@@ -23,6 +23,7 @@ from typing import Any
 
 from trainforge.errors import DatasetValidationError, Problem
 from trainforge.inputs import MalformedJsonError, parse_json
+from trainforge.services.training_config import CHANNEL_NAME_PATTERN, DEFAULT_CHANNEL
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "trainforge.dataset/1"
@@ -37,6 +38,22 @@ class ManifestFile:
     path: str
     size: int
     sha256: str
+    channel: str = DEFAULT_CHANNEL
+
+
+def channel_of(path: str, declared: Any = None) -> str:
+    """The input channel a dataset file belongs to: the metadata's ``channel`` column when it names one, else
+    the file's top folder (``train/a.csv`` is in ``train``), else ``training``."""
+    if isinstance(declared, str) and declared.strip():
+        return declared.strip()
+    top, _, rest = path.partition("/")
+    return top if rest and CHANNEL_NAME_PATTERN.fullmatch(top) else DEFAULT_CHANNEL
+
+
+def channel_problem(name: Any) -> str | None:
+    if not isinstance(name, str) or not CHANNEL_NAME_PATTERN.fullmatch(name):
+        return "channel must be 1-64 letters, digits, '.', '-' or '_' (SageMaker's channel names)"
+    return None
 
 
 @dataclass
@@ -53,18 +70,39 @@ class DatasetManifest:
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
 
+    def content_digest(self) -> str:
+        """What the dataset is: its files (path, size, sha256, channel), metadata file and training settings;
+        not when the manifest was written."""
+        content = {
+            "metadata_file": self.metadata_file,
+            "files": sorted([f.path, f.size, f.sha256, f.channel] for f in self.files),
+            "training": self.training,
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
     def to_json(self) -> str:
         body: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "metadata_file": self.metadata_file,
             "file_count": len(self.files),
             "total_bytes": self.total_bytes,
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "files": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "channel": f.channel} for f in self.files
+            ],
             "created_at": self.created_at,
         }
         if self.training is not None:
             body["training"] = self.training
         return json.dumps(body, indent=2, sort_keys=True)
+
+
+def dataset_job_name(dataset_uri: str, manifest: DatasetManifest) -> str:
+    """The job a dataset's arrival starts, named for where it is and what it holds: the same content in the
+    same folder always names the same job, so uploading it again starts nothing."""
+    folder = dataset_uri.rstrip("/")
+    digest = hashlib.sha256(f"{folder}\n{manifest.content_digest()}".encode()).hexdigest()[:10]
+    stem = re.sub(r"[^a-z0-9]+", "-", posixpath.basename(folder).lower()).strip("-")[:48].strip("-")
+    return f"ds-{stem or 'dataset'}-{digest}"
 
 
 def check_relative_path(raw: Any) -> str | None:
@@ -127,7 +165,7 @@ class DatasetPreparationService:
             )
         root = folder.resolve()
         seen: dict[str, int] = {}
-        paths: list[str] = []
+        paths: list[tuple[str, str]] = []
         rows = 0
         try:
             for number, row, error in self.rows(metadata):
@@ -155,8 +193,10 @@ class DatasetPreparationService:
                     problems.append(Problem(where, f"{rel!r} leads outside the dataset folder"))
                 elif not target.is_file():
                     problems.append(Problem(where, f"{rel!r} does not exist in {folder}"))
+                elif reason := channel_problem(channel := channel_of(rel, row.get("channel"))):
+                    problems.append(Problem(where, f"{reason}, got {channel!r}"))
                 else:
-                    paths.append(rel)
+                    paths.append((rel, channel))
         except UnicodeDecodeError:
             raise DatasetValidationError("metadata file is not UTF-8 text", field="metadata_file") from None
         except csv.Error as exc:
@@ -168,8 +208,8 @@ class DatasetPreparationService:
         training = self._job_settings(folder, problems)
         if problems:
             raise DatasetValidationError.from_problems(problems, "dataset")
-        files = [self.describe_file(folder / p, p) for p in paths]
-        listed = set(paths) | {JOB_SETTINGS_NAME}
+        files = [self.describe_file(folder / p, p, channel) for p, channel in paths]
+        listed = {p for p, _ in paths} | {JOB_SETTINGS_NAME}
         if metadata.resolve().is_relative_to(root):
             listed.add(metadata.resolve().relative_to(root).as_posix())
         unlisted = sorted(
@@ -185,14 +225,14 @@ class DatasetPreparationService:
         return DatasetManifest(metadata_file=metadata.name, files=files, training=training, warnings=warnings)
 
     @staticmethod
-    def describe_file(path: Path, relative: str) -> ManifestFile:
+    def describe_file(path: Path, relative: str, channel: str = DEFAULT_CHANNEL) -> ManifestFile:
         digest = hashlib.sha256()
         size = 0
         with path.open("rb") as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
-        return ManifestFile(path=relative, size=size, sha256=digest.hexdigest())
+        return ManifestFile(path=relative, size=size, sha256=digest.hexdigest(), channel=channel)
 
     @staticmethod
     def _job_settings(folder: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -241,8 +281,10 @@ class DatasetPreparationService:
                 problems.append(Problem(f"{where}.size", "must be a non-negative integer"))
             elif not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
                 problems.append(Problem(f"{where}.sha256", "must be a 64-character hex digest"))
+            elif reason := channel_problem(channel := entry.get("channel", DEFAULT_CHANNEL)):
+                problems.append(Problem(f"{where}.channel", reason))
             else:
-                files.append(ManifestFile(normalise_path(entry["path"]), size, sha))
+                files.append(ManifestFile(normalise_path(entry["path"]), size, sha, channel))
         training = data.get("training")
         if training is not None and not isinstance(training, dict):
             problems.append(Problem("manifest.training", "must be an object of training settings"))

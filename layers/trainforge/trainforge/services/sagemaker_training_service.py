@@ -32,6 +32,7 @@ from trainforge.container_images import (
 from trainforge.errors import (
     AwsRefusalError,
     DockerContainerError,
+    InvalidJobConfigurationError,
     JobConflictError,
     JobNotFoundError,
     Problem,
@@ -46,14 +47,21 @@ from trainforge.models.changes import JobStateChange
 from trainforge.models.database import TrainingJob, TrainingReport
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
 from trainforge.pacing import Pacer
+from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     DatasetPreparationService,
     check_relative_path,
 )
 from trainforge.services.dataset_uploads import stored_sha256
+from trainforge.services.input_channels import InputChannel, prefix_channels
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
-from trainforge.services.training_config import TrainingConfig, TrainingEnvironment, s3_uri_problem
+from trainforge.services.training_config import (
+    DEFAULT_CHANNEL,
+    TrainingConfig,
+    TrainingEnvironment,
+    s3_uri_problem,
+)
 from trainforge.settings import Settings
 
 __all__ = [
@@ -110,7 +118,9 @@ class SageMakerJobConfig:
     max_wait_seconds: int | None = None
     checkpoint_s3_uri: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    channel_name: str = "training"
+    channel_name: str = DEFAULT_CHANNEL
+    # Named channels; empty means one channel, ``channel_name``, reading ``input_data_s3_uri``.
+    channels: list[InputChannel] = field(default_factory=list)
 
     @classmethod
     def from_training_config(
@@ -121,6 +131,7 @@ class SageMakerJobConfig:
         output_s3_uri: str,
         role_arn: str,
         image_uri: str,
+        channels: list[InputChannel] | None = None,
     ) -> SageMakerJobConfig:
         environment = dict(config.environment_variables)
         if config.entry_point:
@@ -142,7 +153,11 @@ class SageMakerJobConfig:
             max_wait_seconds=config.max_wait_seconds,
             checkpoint_s3_uri=config.checkpoint_s3_uri,
             tags=dict(config.tags),
+            channels=list(channels) if channels is not None else prefix_channels(config, input_data_s3_uri),
         )
+
+    def input_channels(self) -> list[InputChannel]:
+        return self.channels or [InputChannel(self.channel_name, self.input_data_s3_uri)]
 
     def to_sagemaker_config(self) -> dict[str, Any]:
         """Convert to SageMaker training job configuration (a complete ``CreateTrainingJob`` request)."""
@@ -157,18 +172,7 @@ class SageMakerJobConfig:
                     {"Name": d["Name"], "Regex": d["Regex"]} for d in self.metric_definitions
                 ],
             },
-            "InputDataConfig": [
-                {
-                    "ChannelName": self.channel_name,
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataType": "S3Prefix",
-                            "S3Uri": self.input_data_s3_uri,
-                            "S3DataDistributionType": "FullyReplicated",
-                        }
-                    },
-                }
-            ],
+            "InputDataConfig": [channel.to_sagemaker() for channel in self.input_channels()],
             "OutputDataConfig": {"S3OutputPath": self.output_s3_uri},
             "ResourceConfig": {
                 "InstanceType": self.instance_type,
@@ -750,7 +754,7 @@ class SageMakerTrainingService:
         if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
             problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
         if problems:
-            raise SageMakerConfigurationError.from_problems(problems, "training job")
+            raise InvalidJobConfigurationError.from_problems(problems, "training job")
         submission = {
             "job_name": config.job_name,
             "config": config.to_dict(),
@@ -824,7 +828,16 @@ class SageMakerTrainingService:
             raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
         if job.status != JobStatus.PENDING:
             return False
-        request = self._request_for(job)
+        try:
+            request = self._request_for(job)
+        except RetryableSubmissionError:
+            db.rollback()
+            raise
+        except SageMakerConfigurationError as exc:
+            # Refused for good (the dataset never completed, a channel it lacks): never sent, and why is kept.
+            repository.finish_before_running(db, job_id, JobStatus.REJECTED, exc.message[:4000])
+            db.commit()
+            raise InvalidJobConfigurationError(exc.message, problems=exc.problems) from exc
         try:
             arn = self._create_with_backoff(request)
         except RetryableSubmissionError:
@@ -851,13 +864,21 @@ class SageMakerTrainingService:
                 raise
 
     def _request_for(self, job: TrainingJob) -> dict[str, Any]:
+        """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
         config = TrainingConfig.from_dict(job.config or {})
+        input_uri, output_uri = job.input_uri or "", job.output_uri or ""
+        channels = None
+        source = read_manifest(self.client("s3"), input_uri, job.source_uri) if input_uri else None
+        if source is not None:
+            check_complete(self.client("s3"), input_uri, source, self.settings.dataset_wait_seconds)
+            channels = dataset_channels(self.client("s3"), config, input_uri, output_uri, source.manifest)
         return SageMakerJobConfig.from_training_config(
             config,
-            input_data_s3_uri=job.input_uri or "",
-            output_s3_uri=job.output_uri or "",
+            input_data_s3_uri=input_uri,
+            output_s3_uri=output_uri,
             role_arn=job.role_arn or self.settings.execution_role_arn,
             image_uri=job.image_uri or self.settings.default_image_uri,
+            channels=channels,
         ).to_sagemaker_config()
 
     def _create_with_backoff(self, request: dict[str, Any]) -> str | None:

@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 from trainforge import repository
 from trainforge.aws import client, error_code
 from trainforge.delivery import PoisonEventError
-from trainforge.errors import JobConflictError, SageMakerConfigurationError, SageMakerError, SageMakerJobError
-from trainforge.inputs import MalformedJsonError, parse_json
+from trainforge.errors import (
+    JobConflictError,
+    RetryableSubmissionError,
+    SageMakerConfigurationError,
+    SageMakerError,
+    SageMakerJobError,
+)
+from trainforge.inputs import MalformedJsonError, parse_json, printable
 from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.services.dataset_preparation import (
@@ -30,6 +36,7 @@ from trainforge.services.dataset_preparation import (
     MAX_MANIFEST_BYTES,
     DatasetPreparationService,
     check_relative_path,
+    dataset_job_name,
 )
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import (
@@ -148,9 +155,10 @@ class SubmissionWorker:
         except SageMakerJobError as exc:
             if exc.code == "not_found":
                 raise PoisonEventError(exc.message) from exc
-            if exc.code == "submission_throttled":
-                raise
-            return Outcome("failed", exc.message, job_id)
+            if isinstance(exc, RetryableSubmissionError):
+                raise  # SageMaker busy, or the dataset still arriving: the record is delivered again
+            kind = "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed"
+            return Outcome(kind, exc.message, job_id)
         return Outcome(
             "submitted" if sent else "duplicate", "sent to SageMaker" if sent else "already sent", job_id
         )
@@ -159,16 +167,23 @@ class SubmissionWorker:
         if obj.bucket != self.settings.datasets_bucket:
             return Outcome("ignored", f"bucket {obj.bucket} is not the datasets bucket")
         decoded = unquote_plus(obj.key)
-        reason = check_relative_path(decoded)
-        if reason:
-            return Outcome("rejected", f"key {decoded!r} {reason}")
         manifest = (
             decoded.startswith(self.settings.dataset_prefix) and posixpath.basename(decoded) == MANIFEST_NAME
         )
         spec = decoded.startswith(self.settings.jobs_prefix) and decoded.endswith(".json")
         if not (manifest or spec):
             # Read nothing: outside these prefixes the worker has no permission, and no business.
-            return Outcome("ignored", f"key {decoded!r} is neither a dataset manifest nor a job spec")
+            return Outcome(
+                "ignored", f"key {printable(decoded)!r} is neither a dataset manifest nor a job spec"
+            )
+        reason = check_relative_path(decoded)
+        if manifest and not reason and posixpath.dirname(decoded) + "/" == self.settings.dataset_prefix:
+            reason = f"is at the root of {self.settings.dataset_prefix}, so its job would read every dataset: put it in {self.settings.dataset_prefix}<name>/"
+        if reason:
+            # Never silence: the refusal is recorded where the user looks for the job. The key is kept only
+            # inside the reason, escaped (ascii()), never as a location.
+            name = job_name_for("ds" if manifest else "job", "refused", obj, obj.key)
+            return self._reject(db, name, None, f"key {ascii(decoded)[:600]} {reason}")
         key, body = self._read(obj)
         return self._dataset_job(obj, key, body, db) if manifest else self._spec_job(obj, key, body, db)
 
@@ -194,12 +209,20 @@ class SubmissionWorker:
 
     def _dataset_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
         folder = posixpath.dirname(key)
-        name = job_name_for("ds", posixpath.basename(folder), obj, key)
         source = _source_uri(obj, key)
         if body is None:
+            name = job_name_for("ds", posixpath.basename(folder), obj, key)
             return self._reject(db, name, source, f"manifest s3://{obj.bucket}/{key} could not be read")
         try:
             manifest = self.datasets.parse_manifest(body)
+        except SageMakerConfigurationError as exc:
+            return self._reject(
+                db, job_name_for("ds", posixpath.basename(folder), obj, key), source, exc.message
+            )
+        # One dataset content, one job: the same files and settings again (a re-upload rewrites the manifest's
+        # time and etag) name the same job and start nothing.
+        name = dataset_job_name(f"s3://{obj.bucket}/{folder}/", manifest)
+        try:
             config, image_uri = config_from_dataset_settings(
                 manifest.training, job_name=name, default_instance_type=self.settings.default_instance_type
             )
@@ -254,10 +277,10 @@ class SubmissionWorker:
             raise PoisonEventError(exc.message) from exc
         outcome = self.submit(db, job_id)
         if not created and outcome.kind == "duplicate":
-            return Outcome("duplicate", "this object already started a job", job_id, config.job_name)
+            return Outcome("duplicate", f"already started as job {job_id}", job_id, config.job_name)
         return Outcome(outcome.kind, outcome.detail, job_id, config.job_name)
 
-    def _reject(self, db: Session, job_name: str, source: str, reason: str) -> Outcome:
+    def _reject(self, db: Session, job_name: str, source: str | None, reason: str) -> Outcome:
         """Record the refusal as a Rejected job (once per object version), so the user can see why."""
         job_id, created = repository.insert_pending_job(
             db, {"job_name": job_name, "origin": "trainforge", "source_uri": source}

@@ -9,13 +9,21 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.errors import InvalidJobConfigurationError, Problem, SageMakerConfigurationError
 from trainforge.inputs import INVALID_TEXT_MESSAGE, printable, unstorable_text_paths
 from trainforge.services.instance_types import TRAINING_INSTANCE_SIZES, TRAINING_INSTANCE_TYPES
 
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9]+(?:-[a-z0-9]+)?)\.(?P<size>[a-z0-9]+)$")
 ENV_KEY_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+CHANNEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9.\-_]{1,64}$")  # SageMaker's ChannelName
+DEFAULT_CHANNEL = "training"  # the contract's single s3_input_uri is this channel
+MAX_CHANNELS = 20
+CHANNEL_OPTIONS: dict[str, tuple[str, ...]] = {
+    "input_mode": ("File", "FastFile", "Pipe"),
+    "compression": ("None", "Gzip"),
+    "distribution": ("FullyReplicated", "ShardedByS3Key"),
+}
 S3_URI_PATTERN = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
 # Instance families SageMaker offers for training (botocore's TrainingInstanceType; a test keeps them in step).
@@ -59,6 +67,9 @@ class TrainingConfig:
     tags: dict[str, str] = field(default_factory=dict)
     entry_point: str | None = None
     environment: TrainingEnvironment = TrainingEnvironment.SAGEMAKER
+    # Named input channels: {name, s3_uri?, input_mode?, content_type?, compression?, distribution?}. A channel
+    # without s3_uri takes its files from the job's dataset; none at all means the dataset's own channels.
+    channels: list[dict[str, Any]] = field(default_factory=list)
 
     def problems(self) -> list[Problem]:
         """Every rule this configuration breaks (empty when it is valid)."""
@@ -106,6 +117,7 @@ class TrainingConfig:
         self._hyperparameter_problems(bad)
         self._metric_problems(bad)
         self._environment_problems(bad)
+        self._channel_problems(bad)
         if not isinstance(self.tags, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()
         ):
@@ -203,11 +215,56 @@ class TrainingConfig:
             if not isinstance(value, str) or len(value) > MAX_ENVIRONMENT_VALUE:
                 bad(where, f"values must be strings of at most {MAX_ENVIRONMENT_VALUE} chars")
 
+    def _channel_problems(self, bad: Any) -> None:
+        if not isinstance(self.channels, list):
+            bad(
+                "channels",
+                "must be a list of {name, s3_uri?, input_mode?, content_type?, compression?, distribution?}",
+            )
+            return
+        if len(self.channels) > MAX_CHANNELS:
+            bad("channels", f"at most {MAX_CHANNELS} channels")
+        names: set[str] = set()
+        known = {"name", "s3_uri", "content_type", *CHANNEL_OPTIONS}
+        for index, channel in enumerate(self.channels):
+            where = f"channels[{index}]"
+            if not isinstance(channel, dict):
+                bad(where, "must be an object with at least a name")
+                continue
+            for key in channel:
+                if key not in known:
+                    bad(
+                        f"{where}.{printable(str(key))}",
+                        f"is not a channel option (one of {', '.join(sorted(known))})",
+                    )
+            name = channel.get("name")
+            if not isinstance(name, str) or not CHANNEL_NAME_PATTERN.fullmatch(name):
+                bad(
+                    f"{where}.name",
+                    "must be 1-64 letters, digits, '.', '-' or '_' (SageMaker's channel names)",
+                )
+            elif name in names:
+                bad(f"{where}.name", f"channel {name!r} is named twice")
+            else:
+                names.add(name)
+            if channel.get("s3_uri") is not None:
+                reason = s3_uri_problem(channel["s3_uri"])
+                if reason:
+                    bad(f"{where}.s3_uri", reason)
+            content_type = channel.get("content_type")
+            if content_type is not None and (
+                not isinstance(content_type, str) or not 1 <= len(content_type) <= 256
+            ):
+                bad(f"{where}.content_type", "must be a MIME type of at most 256 characters")
+            for option, allowed in CHANNEL_OPTIONS.items():
+                if channel.get(option) is not None and channel[option] not in allowed:
+                    bad(f"{where}.{option}", f"must be one of {', '.join(allowed)}")
+
     def validate(self) -> None:
         """Raise :class:`SageMakerConfigurationError` listing every problem, each naming its field."""
         found = self.problems()
         if found:
-            raise SageMakerConfigurationError.from_problems(found, "training configuration")
+            raise InvalidJobConfigurationError.from_problems(found, "training configuration")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -219,7 +276,7 @@ class TrainingConfig:
         """Build from user JSON: unknown fields and wrong types are reported by name, numbers become strings
         in hyperparameters (as SageMaker wants), and the result is validated."""
         if not isinstance(data, Mapping):
-            raise SageMakerConfigurationError(
+            raise InvalidJobConfigurationError(
                 "the training configuration must be a JSON object", field="body"
             )
         known = {f for f in cls.__dataclass_fields__}
@@ -245,7 +302,7 @@ class TrainingConfig:
             except ValueError:
                 found.append(Problem("environment", "must be 'sagemaker' or 'local'"))
         if found:
-            raise SageMakerConfigurationError.from_problems(found, "training configuration")
+            raise InvalidJobConfigurationError.from_problems(found, "training configuration")
         config = cls(**values)
         config.validate()
         return config

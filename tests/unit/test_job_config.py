@@ -87,3 +87,34 @@ def test_from_training_config_sets_the_entry_point_and_metrics() -> None:
 def test_request_problems_name_the_outside_inputs() -> None:
     problems = request_problems(job_config(input_data_s3_uri="/tmp/data", role_arn="role", image_uri=""))
     assert {p.field for p in problems} == {"s3_input_uri", "role_arn", "image_uri"}
+
+
+def test_named_channels_with_every_option_are_valid_for_botocore(create_training_job_input: object) -> None:
+    from trainforge.services.input_channels import InputChannel
+
+    channels = [
+        InputChannel("train", "s3://b/m/train.manifest", "ManifestFile", "FastFile", "text/csv", "Gzip"),
+        InputChannel("validation", "s3://b/d/validation/", distribution="ShardedByS3Key", input_mode="Pipe"),
+    ]
+    request = job_config(channels=channels).to_sagemaker_config()
+    report = ParamValidator().validate(request, create_training_job_input)
+    assert not report.has_errors(), report.generate_report()
+    assert [c["ChannelName"] for c in request["InputDataConfig"]] == ["train", "validation"]
+    assert request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataType"] == "ManifestFile"
+
+
+def test_the_contracts_single_input_is_the_training_channel() -> None:
+    (channel,) = job_config().to_sagemaker_config()["InputDataConfig"]
+    assert channel["ChannelName"] == "training"
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == "s3://trainforge-datasets/datasets/churn/"
+
+
+def test_a_named_channel_without_a_location_reads_its_subfolder_of_a_plain_folder() -> None:
+    config = TrainingConfig(
+        job_name="j", channels=[{"name": "train"}, {"name": "test", "s3_uri": "s3://b/t/"}]
+    )
+    request = SageMakerJobConfig.from_training_config(
+        config, input_data_s3_uri="s3://b/data", output_s3_uri="s3://b/out/", role_arn="r", image_uri="i"
+    ).to_sagemaker_config()
+    uris = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]}
+    assert uris == {"train": "s3://b/data/train/", "test": "s3://b/t/"}

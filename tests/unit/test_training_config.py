@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import botocore
 import pytest
@@ -160,3 +161,30 @@ def test_from_dict_requires_a_job_name() -> None:
 def test_to_dict_round_trips() -> None:
     config = TrainingConfig(job_name="j", hyperparameters={"a": "1"}, environment=TrainingEnvironment.LOCAL)
     assert TrainingConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize(
+    ("channels", "field"),
+    [
+        ([{"name": "train/x"}], "channels[0].name"),
+        ([{"name": "train"}, {"name": "train"}], "channels[1].name"),
+        ([{"name": "train", "input_mode": "Stream"}], "channels[0].input_mode"),
+        ([{"name": "train", "compression": "zip"}], "channels[0].compression"),
+        ([{"name": "train", "distribution": "Random"}], "channels[0].distribution"),
+        ([{"name": "train", "s3_uri": "s3://b/a/../c/"}], "channels[0].s3_uri"),
+        ([{"name": "train", "colour": "red"}], "channels[0].colour"),
+        ([{"name": f"c{i}"} for i in range(21)], "channels"),
+    ],
+)
+def test_channels_follow_sagemakers_rules_naming_the_field(channels: list[Any], field: str) -> None:
+    with pytest.raises(SageMakerConfigurationError) as caught:
+        TrainingConfig.from_dict({"job_name": "j", "channels": channels})
+    assert field in {p.field for p in caught.value.problems}
+
+
+def test_a_configuration_sagemaker_would_refuse_is_both_a_configuration_and_a_job_error() -> None:
+    from trainforge.errors import SageMakerJobError
+
+    with pytest.raises(SageMakerConfigurationError) as caught:
+        TrainingConfig(job_name="bad_name").validate()
+    assert isinstance(caught.value, SageMakerJobError) and caught.value.field == "job_name"

@@ -245,3 +245,109 @@ def test_a_job_spec_taking_another_jobs_name_is_dead_lettered_with_the_reason(
         invoke(module, object_created("jobs/second.json", etag="etag-2"))
     assert "instance_count" in caught.value.reason
     assert db.scalars(select(TrainingJob)).one().instance_count == 1
+
+
+CHANNELED = {
+    **MANIFEST,
+    "files": [
+        {"path": "train/a.csv", "size": 8, "sha256": "0" * 64, "channel": "train"},
+        {"path": "train/b.csv", "size": 3, "sha256": "0" * 64, "channel": "train"},
+        {"path": "validation/v.csv", "size": 5, "sha256": "0" * 64, "channel": "validation"},
+    ],
+}
+
+
+def read_s3(uri: str) -> Any:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(
+        boto3.client("s3", region_name="us-east-1").get_object(Bucket=bucket, Key=key)["Body"].read()
+    )
+
+
+def test_each_channel_reads_exactly_the_files_its_manifest_validated(handlers: Any, db: Session) -> None:
+    key = "datasets/churn/manifest.json"
+    put(key, CHANNELED)
+    put("datasets/churn/metadata.csv", b"file,channel\n")  # beside the data, never part of it
+    put("datasets/churn/train/stray.csv", b"not validated")
+    invoke(handlers("dataset_uploaded"), object_created(key))
+    job = db.scalars(select(TrainingJob)).one()
+    described = boto3.client("sagemaker", region_name="us-east-1").describe_training_job(
+        TrainingJobName=job.job_name
+    )
+    sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in described["InputDataConfig"]}
+    assert set(sources) == {"train", "validation"}
+    assert {s["S3DataType"] for s in sources.values()} == {"ManifestFile"}
+    assert read_s3(sources["train"]["S3Uri"]) == [
+        {"prefix": "s3://trainforge-datasets/datasets/churn/train/"},
+        "a.csv",
+        "b.csv",
+    ]
+    assert read_s3(sources["validation"]["S3Uri"])[1:] == ["v.csv"]
+    assert sources["train"]["S3Uri"].startswith(f"s3://trainforge-artifacts/output/{job.job_name}/input/")
+
+
+def test_a_manifest_whose_files_are_missing_waits_then_is_rejected_naming_them(
+    handlers: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "datasets/churn/manifest.json"
+    put(key, MANIFEST, with_files=False)
+    batch = sqs_batch(object_created(key))
+    assert invoke(handlers("dataset_uploaded"), batch)["batchItemFailures"]  # delivered again, not lost
+    assert db.scalars(select(TrainingJob)).one().status == "Pending"
+    monkeypatch.setenv("TRAINFORGE_DATASET_WAIT_SECONDS", "0")  # the wait is over
+    assert invoke(handlers("dataset_uploaded"), batch) == {"batchItemFailures": []}
+    db.expire_all()
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Rejected" and "a.csv is missing" in (job.failure_reason or "")
+    assert sagemaker_job_names() == []
+
+
+def test_files_arriving_within_the_wait_start_the_job(handlers: Any, db: Session) -> None:
+    key = "datasets/churn/manifest.json"
+    put(key, MANIFEST, with_files=False)
+    module = handlers("dataset_uploaded")
+    assert invoke(module, sqs_batch(object_created(key)))["batchItemFailures"]
+    put("datasets/churn/a.csv", b"x" * 8)
+    assert invoke(module, sqs_batch(object_created(key))) == {"batchItemFailures": []}
+    assert db.scalars(select(TrainingJob)).one().status == "InProgress"
+
+
+def test_uploading_the_same_dataset_again_starts_nothing_and_changed_content_starts_a_job(
+    handlers: Any, db: Session
+) -> None:
+    key = "datasets/churn/manifest.json"
+    module = handlers("dataset_uploaded")
+    first = put(key, {**MANIFEST, "created_at": "2026-11-29T10:00:00+00:00"})
+    again = put(
+        key, {**MANIFEST, "created_at": "2026-11-29T11:00:00+00:00"}
+    )  # a re-upload: new time, new etag
+    assert first["etag"] != again["etag"]
+    invoke(module, object_created(key, etag=first["etag"]))
+    invoke(module, object_created(key, etag=again["etag"]))
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 1
+    changed = {**MANIFEST, "training": {"hyperparameters": {"epochs": 3}}}
+    invoke(module, object_created(key, etag=put(key, changed)["etag"]))
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 2
+    assert len(sagemaker_job_names()) == 2
+
+
+def test_an_older_manifest_version_never_trains_on_the_newer_versions_files(
+    handlers: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_bucket_versioning(Bucket="trainforge-datasets", VersioningConfiguration={"Status": "Enabled"})
+    key = "datasets/churn/manifest.json"
+    s3.put_object(Bucket="trainforge-datasets", Key="datasets/churn/a.csv", Body=b"x" * 8)
+    v1 = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=json.dumps(MANIFEST).encode())["VersionId"]
+    version2 = {**MANIFEST, "files": [{"path": "a.csv", "size": 9, "sha256": "1" * 64}]}
+    s3.put_object(Bucket="trainforge-datasets", Key="datasets/churn/a.csv", Body=b"y" * 9)
+    v2 = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=json.dumps(version2).encode())["VersionId"]
+    monkeypatch.setenv("TRAINFORGE_DATASET_WAIT_SECONDS", "0")
+    module = handlers("dataset_uploaded")
+    invoke(module, object_created(key, version=v1))
+    invoke(module, object_created(key, version=v2))
+    jobs = {j.source_uri.rsplit("=", 1)[-1]: j for j in db.scalars(select(TrainingJob))}
+    assert jobs[v1].status == "Rejected" and "a.csv has 9 bytes, the manifest says 8" in (
+        jobs[v1].failure_reason or ""
+    )
+    assert jobs[v2].status == "InProgress" and sagemaker_job_names() == [jobs[v2].job_name]

@@ -118,6 +118,12 @@ class TrainforgeStack(Stack):
         # Submission worker: read what was dropped, create (tagged) jobs, pass only the execution role, only to SageMaker.
         allow("dataset_uploaded", "ReadDrops", ["s3:GetObject", "s3:GetObjectVersion"],
               [datasets_objects(f"{DATASET_PREFIX}*"), datasets_objects(f"{JOBS_PREFIX}*")])  # fmt: skip
+        # Before CreateTrainingJob: check the dataset's files are all there (list, head), then write one manifest
+        # per channel listing exactly them, beside the job's output (where the execution role reads).
+        allow("dataset_uploaded", "ListDatasets", ["s3:ListBucket"], [storage.datasets.bucket_arn],
+              StringLike={"s3:prefix": [f"{DATASET_PREFIX}*"]})  # fmt: skip
+        allow("dataset_uploaded", "WriteChannelManifests", ["s3:PutObject"],
+              [storage.artifacts.arn_for_objects(f"{OUTPUT_PREFIX}*/input/*.manifest")])  # fmt: skip
         allow("dataset_uploaded", "CreateTaggedTrainingJobs", ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],
               [training_jobs], StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
         allow("dataset_uploaded", "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])

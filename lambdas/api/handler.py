@@ -31,7 +31,7 @@ from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
 from trainforge.services.container_builds import build_to_dict, get_build, start_build
-from trainforge.services.dataset_preparation import ManifestFile
+from trainforge.services.dataset_preparation import ManifestFile, channel_of
 from trainforge.services.dataset_uploads import presign_dataset_upload
 from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
 from trainforge.services.submissions import request_submission
@@ -369,7 +369,7 @@ def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadRespon
         client("s3", RUNTIME.settings.region),
         name=request.name,
         metadata_file=request.metadata_file,
-        files=[ManifestFile(f.path, f.size, f.sha256) for f in request.files],
+        files=[ManifestFile(f.path, f.size, f.sha256, channel_of(f.path, f.channel)) for f in request.files],
         training=request.training,
     )
     return api.DatasetUploadResponse.model_validate(result)

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,17 @@ def test_a_resubmission_that_differs_from_the_first_is_refused_naming_the_differ
     config.write_text(json.dumps({**first, "instance_count": 2}))
     code, _, err = trainforge(local_api, "submit", "--config", str(config))
     assert code == 2 and "instance_count" in err
+
+
+def test_uploading_the_same_dataset_again_says_it_already_trained(local_api: str) -> None:
+    upload = ("upload", str(EXAMPLE / "dataset"), "--metadata", str(EXAMPLE / "dataset" / "metadata.csv"))
+    code, out, _ = trainforge(local_api, "-o", "json", *upload, "--prefix", "cli-again")
+    assert code == 0
+    job_name = json.loads(out)["job_name"]
+    client = TrainforgeClient(local_api)
+    deadline = time.monotonic() + 60
+    while not client.request("GET", "/jobs", query={"job_name": job_name})["jobs"]:
+        assert time.monotonic() < deadline, "the first upload started no job"
+        time.sleep(0.5)
+    code, out, _ = trainforge(local_api, *upload, "--prefix", "cli-again")
+    assert code == 0 and "this dataset already trained as job" in out and job_name in out

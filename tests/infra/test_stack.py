@@ -75,6 +75,15 @@ def test_pass_role_is_limited_to_the_execution_role_and_sagemaker(template: Any)
     assert "SageMakerAccessExecutionRole" in json.dumps(passes[0]["Resource"])
 
 
+def test_the_worker_writes_only_channel_manifests_and_lists_only_datasets(template: Any) -> None:
+    by_sid = {s.get("Sid"): s for _, s in statements(template)}
+    write = by_sid["WriteChannelManifests"]
+    assert as_list(write["Action"]) == ["s3:PutObject"]
+    assert "/output/*/input/*.manifest" in json.dumps(write["Resource"])
+    listing = by_sid["ListDatasets"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["datasets/*"]}}
+
+
 def test_roles_created_through_the_api_carry_the_boundary(template: Any) -> None:
     creates = [s for _, s in statements(template) if "iam:CreateRole" in as_list(s["Action"])]
     assert len(creates) == 1 and "iam:PermissionsBoundary" in creates[0]["Condition"]["StringEquals"]

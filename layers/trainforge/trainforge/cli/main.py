@@ -17,7 +17,7 @@ import click
 
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.errors import DatasetValidationError
-from trainforge.services.dataset_preparation import DatasetPreparationService
+from trainforge.services.dataset_preparation import DatasetPreparationService, dataset_job_name
 
 EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
@@ -135,7 +135,10 @@ class Uploader:
             {
                 "name": name,
                 "metadata_file": manifest.metadata_file,
-                "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in manifest.files],
+                "files": [
+                    {"path": f.path, "size": f.size, "sha256": f.sha256, "channel": f.channel}
+                    for f in manifest.files
+                ],
                 "training": manifest.training,
             },
         )
@@ -158,10 +161,20 @@ class Uploader:
                 sent += len(data)
                 done += 1
                 bar.update(len(data), upload["path"])
-        self.put(
-            plan["manifest"]["url"], plan["manifest"]["body"].encode(), {"Content-Type": "application/json"}
+        # One dataset content, one job: the job this manifest would start may exist already.
+        job_name = dataset_job_name(
+            plan["dataset_uri"], DatasetPreparationService().parse_manifest(plan["manifest"]["body"].encode())
         )
+        existing = self.client.request("GET", "/jobs", query={"job_name": job_name})["jobs"]
+        if not existing:
+            self.put(
+                plan["manifest"]["url"],
+                plan["manifest"]["body"].encode(),
+                {"Content-Type": "application/json"},
+            )
         return {
+            "job_name": job_name,
+            "existing_job": existing[0] if existing else None,
             "dataset_uri": plan["dataset_uri"],
             "uploaded": [u["path"] for u in pending],
             "skipped": skipped,
@@ -197,8 +210,13 @@ def upload(obj: Context, dataset_dir: Path, metadata: Path, prefix: str | None) 
         raise
 
     def human() -> None:
+        existing = result["existing_job"]
         click.echo(f"uploaded {len(result['uploaded'])} files ({result['bytes']:,} bytes), skipped "
-                   f"{len(result['skipped'])} already there; manifest written last")  # fmt: skip
+                   f"{len(result['skipped'])} already there; "
+                   + ("manifest not rewritten" if existing else "manifest written last"))  # fmt: skip
+        if existing:
+            click.echo(f"this dataset already trained as job {existing['id']} ({existing['job_name']}, "
+                       f"{existing['status']}): nothing new to train")  # fmt: skip
         for warning in result["warnings"]:
             click.echo(f"warning: {warning}")
         click.echo(result["dataset_uri"])

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trainforge.services.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.services.training_config import (
+    CHANNEL_NAME_PATTERN,
     JOB_NAME_PATTERN,
+    MAX_CHANNELS,
     MAX_HYPERPARAMETERS,
     MAX_INSTANCE_COUNT,
     MAX_METRIC_DEFINITIONS,
@@ -125,6 +127,11 @@ class RoleResponse(BaseModel):
 
 class DatasetFileIn(Strict):
     path: str = Field(min_length=1, max_length=900)
+    channel: str | None = Field(
+        default=None,
+        pattern=CHANNEL_NAME_PATTERN.pattern,
+        description="its input channel; by default its top folder (train/a.csv: train), else 'training'",
+    )
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
@@ -189,6 +196,20 @@ class MetricDefinition(Strict):
     Regex: str = Field(min_length=1, max_length=500, description="captures the value in a group")
 
 
+class ChannelIn(Strict):
+    name: str = Field(pattern=CHANNEL_NAME_PATTERN.pattern, description="SM_CHANNEL_<NAME> in the container")
+    s3_uri: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=S3_LOCATION,
+        description="where its data is; without it, the dataset's files of this channel",
+    )
+    input_mode: Literal["File", "FastFile", "Pipe"] | None = None
+    content_type: str | None = Field(default=None, min_length=1, max_length=256)
+    compression: Literal["None", "Gzip"] | None = None
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] | None = None
+
+
 class JobRequest(Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -228,6 +249,11 @@ class JobRequest(Strict):
     tags: dict[str, str] | None = None
     entry_point: str | None = Field(default=None, min_length=1, max_length=256)
     environment: Literal["sagemaker", "local"] | None = None
+    channels: list[ChannelIn] | None = Field(
+        default=None,
+        max_length=MAX_CHANNELS,
+        description="named input channels; none: the dataset's own (its sub-folders, or one 'training')",
+    )
 
 
 class Report(BaseModel):

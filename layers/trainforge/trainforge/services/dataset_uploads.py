@@ -63,7 +63,7 @@ def presign_dataset_upload(
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "dataset upload")
     prefix = f"{settings.dataset_prefix}{name}"
-    normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256) for f in files]
+    normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256, f.channel) for f in files]
     manifest = DatasetManifest(metadata_file=metadata_file, files=normalised, training=training)
 
     def url(key: str, sha256: str | None = None) -> str:

@@ -255,7 +255,7 @@ def get_job_by_name(db: Session, job_name: str) -> TrainingJob | None:
     return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
 
 
-def mark_submitted(db: Session, job_id: int, arn: str | None) -> bool:
+def mark_submitted(db: Session, job_id: int, arn: str | None, notes: list[str] | None = None) -> bool:
     """SageMaker accepted the job: Pending becomes InProgress/Starting unless an event got there first."""
     pending = TrainingJob.status == JobStatus.PENDING
     was_pending = db.execute(
@@ -266,6 +266,7 @@ def mark_submitted(db: Session, job_id: int, arn: str | None) -> bool:
         .where(TrainingJob.id == job_id)
         .values(
             sagemaker_arn=arn,
+            notes=notes or [],
             submitted_at=text("now()"),
             updated_at=text("now()"),
             status=_case(pending, JobStatus.IN_PROGRESS, TrainingJob.status),

@@ -34,11 +34,18 @@ from botocore.exceptions import ClientError
 
 from trainforge.aws import client
 from trainforge.local.events import aws_event
+from trainforge.local.training_toolkit import (
+    decode_hyperparameters,
+    input_data_config,
+    resource_config,
+    training_environment,
+)
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
 TERMINAL = ("Completed", "Failed", "Stopped")
 LOG_TAIL_LINES = 20
+MAX_FAILURE_REASON = 1024
 
 
 def _error(code: str, message: str, operation: str) -> ClientError:
@@ -250,14 +257,16 @@ class LocalSageMaker:
             job.move("InProgress", "Downloading", "Downloading input data")
             self._publish(job)
             self._download_channels(job, paths["input"] / "data")
-            code_dir, program = self._code_for(job, root / "code")
+            code_dir, program, module_dir = self._code_for(job, root / "code")
             job.move("InProgress", "Training", "Training in progress")
             self._publish(job)
-            outcome = self._train(job, paths, code_dir, program)
+            outcome = self._train(job, paths, code_dir, program, module_dir)
             if outcome == "completed":
                 job.move("InProgress", "Uploading", "Uploading generated training model")
                 self._publish(job)
-                job.artifacts = self._upload_model(job, paths["model"])
+                job.artifacts = self._upload_tar(job, paths["model"], "model.tar.gz")
+                if any(paths["output_data"].iterdir()):
+                    self._upload_tar(job, paths["output_data"], "output.tar.gz")
                 job.move("Completed", "Completed", "Training job completed")
             elif outcome == "stopped":
                 job.move("Stopped", "Stopped", "The training job was stopped")
@@ -279,58 +288,70 @@ class LocalSageMaker:
             "model": root / "model",
             "output": root / "output",
             "output_data": root / "output" / "data",
+            "intermediate": root / "output" / "intermediate",
         }
         for path in paths.values():
             path.mkdir(parents=True, exist_ok=True)
-        hyper = job.request.get("HyperParameters", {})
-        (paths["config"] / "hyperparameters.json").write_text(json.dumps(hyper))
-        (paths["config"] / "resourceconfig.json").write_text(
-            json.dumps({"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"})
-        )
-        channels = {
-            c["ChannelName"]: {
-                "TrainingInputMode": "File",
-                "S3DistributionType": "FullyReplicated",
-                "RecordWrapperType": "None",
-            }
-            for c in job.request.get("InputDataConfig", [])
+        instance_type = str(job.request.get("ResourceConfig", {}).get("InstanceType", "local"))
+        files = {
+            "hyperparameters.json": job.request.get("HyperParameters", {}),
+            "resourceconfig.json": resource_config(instance_type),
+            "inputdataconfig.json": input_data_config(
+                job.request.get("InputDataConfig", []),
+                job.request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File"),
+            ),
         }
-        (paths["config"] / "inputdataconfig.json").write_text(json.dumps(channels))
+        for name, content in files.items():
+            (paths["config"] / name).write_text(json.dumps(content))
         return paths
 
     def _download_channels(self, job: LocalJob, data_root: Path) -> None:
+        """Each channel's objects into ``input/data/<channel>``: everything under an ``S3Prefix``, exactly the
+        keys a ``ManifestFile`` lists (relative to its prefix), as SageMaker lays them out."""
         for channel in job.request.get("InputDataConfig", []):
-            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-            bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+            source = channel["DataSource"]["S3DataSource"]
             target = data_root / channel["ChannelName"]
             target.mkdir(parents=True, exist_ok=True)
-            paginator = self.s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    relative = item["Key"][len(prefix) :].lstrip("/")
-                    if not relative or ".." in relative.split("/"):
-                        continue
-                    destination = target / relative
-                    destination.parent.mkdir(parents=True, exist_ok=True)
-                    self.s3.download_file(bucket, item["Key"], str(destination))
+            for bucket, key, relative in self._channel_objects(source):
+                if not relative or ".." in relative.split("/"):
+                    continue
+                destination = target / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                self.s3.download_file(bucket, key, str(destination))
 
-    def _code_for(self, job: LocalJob, code_root: Path) -> tuple[Path, str]:
-        hyper = job.request.get("HyperParameters", {})
+    def _channel_objects(self, source: dict[str, Any]) -> list[tuple[str, str, str]]:
+        bucket, _, prefix = str(source["S3Uri"]).removeprefix("s3://").partition("/")
+        if source.get("S3DataType") == "ManifestFile":
+            listing = json.loads(self.s3.get_object(Bucket=bucket, Key=prefix)["Body"].read())
+            base = str(listing[0]["prefix"])
+            base_bucket, _, base_key = base.removeprefix("s3://").partition("/")
+            return [(base_bucket, f"{base_key}{entry}", str(entry)) for entry in listing[1:]]
+        found = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            found += [
+                (bucket, item["Key"], item["Key"][len(prefix) :].lstrip("/"))
+                for item in page.get("Contents", [])
+            ]
+        return found
+
+    def _code_for(self, job: LocalJob, code_root: Path) -> tuple[Path, str, str]:
+        """The code's folder, its entry point, and SM_MODULE_DIR (the submit directory's URI, as the toolkit
+        reports it, or the folder of a local image)."""
+        hyper = decode_hyperparameters(job.request.get("HyperParameters", {}))
         env = job.request.get("Environment", {})
         image = job.request.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-        program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "train.py").strip('"')
-        source = str(
-            hyper.get("sagemaker_submit_directory") or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or ""
-        ).strip('"')
+        program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "train.py")
+        source = str(hyper.get("sagemaker_submit_directory") or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or "")
         if source.startswith("s3://"):
             bucket, _, key = source.removeprefix("s3://").partition("/")
             archive = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             code_root.mkdir(parents=True, exist_ok=True)
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
                 tar.extractall(code_root, filter="data")
-            code_dir = code_root
+            code_dir, module_dir = code_root, source
         elif image in self.images:
             code_dir = self.images[image]
+            module_dir = str(code_dir)
         else:
             raise RuntimeError(
                 f"local mode cannot run image {image!r}: give the job sagemaker_submit_directory (an s3:// tar.gz "
@@ -338,57 +359,44 @@ class LocalSageMaker:
             )
         if not (code_dir / program).is_file() or ".." in Path(program).parts:
             raise RuntimeError(f"entry point {program!r} is not in the training code")
-        return code_dir, program
+        return code_dir, program, module_dir
 
-    def _environment(self, job: LocalJob, paths: dict[str, Path]) -> dict[str, str]:
-        hyper = {
-            k: v for k, v in job.request.get("HyperParameters", {}).items() if not k.startswith("sagemaker_")
-        }
-        channels = [c["ChannelName"] for c in job.request.get("InputDataConfig", [])]
+    def _environment(
+        self, job: LocalJob, paths: dict[str, Path], program: str, module_dir: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """What the toolkit gives a script: every SM_* variable and the command-line arguments."""
+        config = paths["config"]
+        variables, args = training_environment(
+            job_name=job.name,
+            hyperparameters=json.loads((config / "hyperparameters.json").read_text()),
+            input_config=json.loads((config / "inputdataconfig.json").read_text()),
+            resources=json.loads((config / "resourceconfig.json").read_text()),
+            base=paths["root"],
+            program=program,
+            module_dir=module_dir,
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "DATABASE_"))}
-        env.update(
-            {
-                "SM_MODEL_DIR": str(paths["model"]),
-                "SM_INPUT_DIR": str(paths["input"]),
-                "SM_INPUT_CONFIG_DIR": str(paths["config"]),
-                "SM_OUTPUT_DIR": str(paths["output"]),
-                "SM_OUTPUT_DATA_DIR": str(paths["output_data"]),
-                "SM_CHANNELS": json.dumps(channels),
-                "SM_HPS": json.dumps(hyper),
-                "SM_HOSTS": json.dumps(["algo-1"]),
-                "SM_CURRENT_HOST": "algo-1",
-                "SM_NUM_CPUS": str(os.cpu_count() or 1),
-                "SM_NUM_GPUS": "0",
-                "SM_TRAINING_ENV": json.dumps({"job_name": job.name, "hyperparameters": hyper, "channel_input_dirs": {
-                    c: str(paths["input"] / "data" / c) for c in channels}}),
-                "TRAINING_JOB_NAME": job.name,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )  # fmt: skip
-        for channel in channels:
-            env[f"SM_CHANNEL_{channel.upper()}"] = str(paths["input"] / "data" / channel)
-        for key, value in hyper.items():
-            env[f"SM_HP_{re.sub(r'[^A-Za-z0-9_]', '_', key).upper()}"] = str(value)
+        env.update(variables)
+        env.update({"TRAINING_JOB_NAME": job.name, "PYTHONUNBUFFERED": "1"})
         env.update({str(k): str(v) for k, v in job.request.get("Environment", {}).items()})
-        return env
+        return env, args
 
-    def _train(self, job: LocalJob, paths: dict[str, Path], code_dir: Path, program: str) -> str:
+    def _train(
+        self, job: LocalJob, paths: dict[str, Path], code_dir: Path, program: str, module_dir: str
+    ) -> str:
         """Run the entry point; return completed, stopped, timeout or the failure reason."""
         definitions = [
             (d["Name"], re.compile(d["Regex"]))
             for d in job.request.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
         ]
-        hyper = {
-            k: v for k, v in job.request.get("HyperParameters", {}).items() if not k.startswith("sagemaker_")
-        }
-        args = [item for key, value in hyper.items() for item in (f"--{key}", str(value))]
+        env, args = self._environment(job, paths, program, module_dir)
         max_runtime = float(job.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
         log_path = paths["output"] / "training.log"
         tail: list[str] = []
         process = subprocess.Popen(  # noqa: S603 - the user's own entry point, run as SageMaker would
             [sys.executable, str(code_dir / program), *args],
             cwd=code_dir,
-            env=self._environment(job, paths),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -419,13 +427,14 @@ class LocalSageMaker:
         if process.returncode == 0:
             return "completed"
         failure_file = paths["output"] / "failure"
-        detail = (
-            failure_file.read_text()[:512] if failure_file.is_file() else "\n".join(tail[-LOG_TAIL_LINES:])
-        )
-        return (
+        detail = failure_file.read_text() if failure_file.is_file() else "\n".join(tail[-LOG_TAIL_LINES:])
+        head = (
             f'AlgorithmError: ExecuteUserScriptError: Command "python {program}" exited with code '
-            f"{process.returncode}\n{detail}"
-        )[:1024]
+            f"{process.returncode}\n"
+        )
+        # SageMaker's reason is at most 1,024 characters: keep the end, where the exception line is.
+        room = MAX_FAILURE_REASON - len(head)
+        return head + (detail if len(detail) <= room else "…" + detail[-(room - 1) :])
 
     @staticmethod
     def _stream(
@@ -450,16 +459,45 @@ class LocalSageMaker:
                         except (ValueError, IndexError):
                             continue
 
-    def _upload_model(self, job: LocalJob, model_dir: Path) -> str:
+    def _upload_tar(self, job: LocalJob, folder: Path, name: str) -> str:
+        """``model/`` as model.tar.gz and ``output/data/`` as output.tar.gz, where SageMaker puts them."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path in sorted(model_dir.rglob("*")):
-                tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
+            for path in sorted(folder.rglob("*")):
+                tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
         output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         bucket, _, prefix = output.removeprefix("s3://").partition("/")
-        key = "/".join(p for p in (prefix, job.name, "output", "model.tar.gz") if p)
+        key = "/".join(p for p in (prefix, job.name, "output", name) if p)
         self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         return f"s3://{bucket}/{key}"
+
+    @staticmethod
+    def unemulated(request: dict[str, Any]) -> list[str]:
+        """What of this request local mode runs differently from SageMaker, for the job's record."""
+        notes = []
+        resources = request.get("ResourceConfig", {})
+        count = int(resources.get("InstanceCount", 1))
+        if count > 1:
+            notes.append(f"local mode runs one host (algo-1), not {count}; ShardedByS3Key reads every file")
+        for channel in request.get("InputDataConfig", []):
+            mode = channel.get("InputMode") or request.get("AlgorithmSpecification", {}).get(
+                "TrainingInputMode"
+            )
+            if mode in ("Pipe", "FastFile"):
+                notes.append(
+                    f"channel {channel['ChannelName']}: {mode} input runs as File (files on disk) locally"
+                )
+            if channel.get("CompressionType") == "Gzip":
+                notes.append(f"channel {channel['ChannelName']}: Gzip data is not decompressed locally")
+        if request.get("EnableManagedSpotTraining"):
+            notes.append(
+                "spot capacity is not emulated locally: the job starts at once and is never interrupted"
+            )
+        if request.get("CheckpointConfig"):
+            notes.append("checkpoints are not synced to S3 locally (/opt/ml/checkpoints is not provided)")
+        if str(resources.get("InstanceType", "")).startswith(("ml.p", "ml.g", "ml.trn")):
+            notes.append(f"no accelerator locally: {resources['InstanceType']} runs on this machine's CPUs")
+        return notes
 
 
 _instances: dict[str, LocalSageMaker] = {}

@@ -284,6 +284,9 @@ class Job(BaseModel):
     input_uri: str | None
     output_uri: str | None
     sagemaker_arn: str | None
+    notes: list[str] = Field(
+        default_factory=list, description="what ran differently from SageMaker (local mode)"
+    )
     created_at: str | None
     updated_at: str | None
     started_at: str | None

@@ -69,6 +69,8 @@ class TrainingJob(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # SageMaker's LastModifiedTime of the newest state applied: with the rank, it orders late events.
     last_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What ran differently from SageMaker (local mode's stand-ins), said where the user reads the job.
+    notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",

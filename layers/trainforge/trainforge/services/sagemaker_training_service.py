@@ -847,7 +847,10 @@ class SageMakerTrainingService:
             repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
             db.commit()
             raise
-        was_pending = repository.mark_submitted(db, job_id, arn)
+        # A stand-in SageMaker (local mode) says what it runs differently; real SageMaker has nothing to say.
+        unemulated = getattr(self.sagemaker, "unemulated", None)
+        notes = list(unemulated(request)) if callable(unemulated) else []
+        was_pending = repository.mark_submitted(db, job_id, arn, notes)
         db.commit()
         if not was_pending:
             db.refresh(job)
@@ -1218,6 +1221,7 @@ def job_to_dict(job: TrainingJob, report: TrainingReport | None) -> dict[str, An
         "input_uri": job.input_uri,
         "output_uri": job.output_uri,
         "sagemaker_arn": job.sagemaker_arn,
+        "notes": list(job.notes or []),
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
         "started_at": _iso(job.started_at),

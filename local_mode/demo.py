@@ -15,6 +15,7 @@ from typing import Any
 
 from local_mode.environment import LocalMode
 from trainforge.aws import client
+from trainforge.local.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +138,30 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     ) as tar:
         model = json.load(tar.extractfile("model.json"))  # type: ignore[arg-type]
     say(f"   model.tar.gz holds weights for {', '.join(model['features'])}")
+    output_key = key.replace("model.tar.gz", "output.tar.gz")
+    with tarfile.open(
+        fileobj=io.BytesIO(
+            client("s3", settings.region).get_object(Bucket=bucket, Key=output_key)["Body"].read()
+        )
+    ) as tar:
+        evaluation = json.load(tar.extractfile("evaluation.json"))  # type: ignore[arg-type]
+    say(f"   output.tar.gz holds its evaluation: {json.dumps(evaluation)}")
+    channels = local_sagemaker(settings).describe_training_job(TrainingJobName=finished["job_name"])[
+        "InputDataConfig"
+    ]
+    for channel in channels:
+        source = channel["DataSource"]["S3DataSource"]
+        m_bucket, _, m_key = source["S3Uri"].removeprefix("s3://").partition("/")
+        listing = json.loads(
+            client("s3", settings.region).get_object(Bucket=m_bucket, Key=m_key)["Body"].read()
+        )
+        say(
+            f"   channel {channel['ChannelName']}: {source['S3DataType']} of exactly {listing[1:]} under {listing[0]['prefix']}"
+        )
+    if sorted(c["ChannelName"] for c in channels) != ["train", "validation"]:
+        raise DemoFailed(f"the job should read a train and a validation channel, not {channels}")
+    for note in finished.get("notes") or []:
+        say(f"   note: {note}")
 
     say("\n4. a second job through POST /jobs, then cancelled")
     spec = json.loads((dataset / "trainforge.json").read_text())

@@ -65,8 +65,8 @@ def test_an_interrupted_upload_resumes_skipping_what_arrived(local_api: str, tmp
                                 "--prefix", "resume-test")  # fmt: skip
     assert code == 0, err
     result = json.loads(out)
-    assert result["skipped"] == ["train.csv"]
-    assert sorted(result["uploaded"]) == ["metadata.csv", "validation.csv"]
+    assert result["skipped"] == ["train/churn.csv"]
+    assert sorted(result["uploaded"]) == ["metadata.csv", "validation/churn.csv"]
 
 
 def test_build_submit_watch_status_list_cancel(local_api: str) -> None:

@@ -1,7 +1,9 @@
 """Churn classifier: logistic regression by gradient descent, in plain Python (no dependencies).
 
-Runs as a SageMaker training script: data from SM_CHANNEL_TRAINING, hyperparameters as --name value, model to
-SM_MODEL_DIR. Prints `epoch=… loss=… val_accuracy=…`, which the job's metric definitions pick up.
+Runs as a SageMaker training script: every CSV in the train channel (SM_CHANNEL_TRAIN) and the validation
+channel (SM_CHANNEL_VALIDATION), hyperparameters as --name value, the model to SM_MODEL_DIR and an evaluation to
+SM_OUTPUT_DATA_DIR (SageMaker uploads it as output.tar.gz). Prints `epoch=… loss=… val_accuracy=…`, which the
+job's metric definitions pick up.
 """
 
 import argparse
@@ -14,9 +16,13 @@ import time
 FEATURES = ["tenure_months", "monthly_charges", "support_calls", "contract_months"]
 
 
-def load(path):
-    with open(path) as handle:
-        rows = list(csv.DictReader(handle))
+def load(folder):
+    """Every CSV file in a channel's folder, as script-mode examples read their channels."""
+    rows = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".csv"):
+            with open(os.path.join(folder, name)) as handle:
+                rows += list(csv.DictReader(handle))
     return [[float(r[f]) for f in FEATURES] for r in rows], [int(r["churned"]) for r in rows]
 
 
@@ -31,9 +37,8 @@ def main():
     parser.add_argument("--sleep_per_epoch", type=float, default=0.0)
     args, _ = parser.parse_known_args()
 
-    data_dir = os.environ.get("SM_CHANNEL_TRAINING", ".")
-    x_train, y_train = load(os.path.join(data_dir, "train.csv"))
-    x_val, y_val = load(os.path.join(data_dir, "validation.csv"))
+    x_train, y_train = load(os.environ["SM_CHANNEL_TRAIN"])
+    x_val, y_val = load(os.environ["SM_CHANNEL_VALIDATION"])
     means = [sum(col) / len(col) for col in zip(*x_train, strict=True)]
     stds = [
         max(1e-9, (sum((v - m) ** 2 for v in col) / len(col)) ** 0.5)
@@ -69,6 +74,8 @@ def main():
         json.dump(
             {"features": FEATURES, "weights": weights, "bias": bias, "means": means, "stds": stds}, handle
         )
+    with open(os.path.join(os.environ.get("SM_OUTPUT_DATA_DIR", "."), "evaluation.json"), "w") as handle:
+        json.dump({"validation_accuracy": correct / len(y_val), "validation_rows": len(y_val)}, handle)
     print("model saved", flush=True)
 
 

@@ -80,10 +80,14 @@ def suppress_reviewed_findings(
                   "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/trainforge/*"]),
             ]  # fmt: skip
         if handler == "dataset_uploaded":
-            findings.append(
+            findings += [
                 ("AwsSolutions-IAM5", "the worker reads what users drop under the dataset and job-spec prefixes only",
-                 [f"Resource::<{datasets}.Arn>/datasets/*", f"Resource::<{datasets}.Arn>/jobs/*"])
-            )  # fmt: skip
+                 [f"Resource::<{datasets}.Arn>/datasets/*", f"Resource::<{datasets}.Arn>/jobs/*"]),
+                ("AwsSolutions-IAM5",
+                 "each job's channel manifests (the exact keys it may read) are written as output/<job name>/input/"
+                 "<channel>.manifest: the job name is only known at submission, and nothing else may be written",
+                 [f"Resource::<{artifacts}.Arn>/output/*/input/*.manifest"]),
+            ]  # fmt: skip
         if role is not None:
             _suppress(role, *findings)
         if python_version != NEWEST_LAMBDA_PYTHON:

@@ -12,6 +12,17 @@ from trainforge.services.sagemaker_training_service import SageMakerTrainingServ
 from trainforge.services.training_config import TrainingConfig
 
 
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from trainforge.schema import alembic_config
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+HEAD = head_revision()
+
+
 def test_reconcile_heals_a_job_whose_events_went_missing(
     handlers: Any, db: Session, aws_resources: Any
 ) -> None:
@@ -75,7 +86,7 @@ def test_reconcile_asks_again_for_stuck_pending_jobs(handlers: Any, db: Session,
 def test_the_migration_resource_reports_the_revision(handlers: Any) -> None:
     module = handlers("migrate")
     created = invoke(module, {"RequestType": "Create", "ResourceProperties": {}})
-    assert created["PhysicalResourceId"] == "trainforge-schema" and created["Data"]["Revision"] == "0001"
-    assert invoke(module, {"RequestType": "Update"})["Data"]["Revision"] == "0001"
+    assert created["PhysicalResourceId"] == "trainforge-schema" and created["Data"]["Revision"] == HEAD
+    assert invoke(module, {"RequestType": "Update"})["Data"]["Revision"] == HEAD
     deleted = invoke(module, {"RequestType": "Delete", "PhysicalResourceId": "trainforge-schema"})
     assert deleted == {"PhysicalResourceId": "trainforge-schema"}

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from trainforge.aws import client, error_code
-from trainforge.services.sagemaker_training_service import sagemaker_trust_policy
+from trainforge.services.execution_roles import sagemaker_trust_policy
 from trainforge.settings import Settings
 
 

@@ -1,15 +1,18 @@
-"""Upload URLs for a dataset a client holds: one presigned PUT per file, and the manifest to put last."""
+"""Datasets into S3, files first and the manifest last: uploaded from a folder here (the contract's
+``upload_training_data``), or through presigned URLs for a client that holds them (``POST /datasets``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from trainforge.aws import error_code
-from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.aws import error_code, error_message
+from trainforge.errors import Problem, SageMakerConfigurationError, SageMakerError
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     DatasetManifest,
+    DatasetPreparationService,
     ManifestFile,
     check_relative_path,
     normalise_path,
@@ -18,6 +21,7 @@ from trainforge.services.training_config import config_from_dataset_settings
 from trainforge.settings import Settings
 
 URL_LIFETIME_SECONDS = 3600
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
 
 
 def stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
@@ -93,3 +97,65 @@ def presign_dataset_upload(
         "manifest": {"key": manifest_key, "url": url(manifest_key), "body": manifest.to_json()},
         "expires_in_seconds": URL_LIFETIME_SECONDS,
     }
+
+
+def upload_dataset_folder(
+    s3: Any,
+    datasets: DatasetPreparationService,
+    dataset_folder: str,
+    metadata_file: str,
+    s3_bucket: str,
+    s3_prefix: str,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+) -> str:
+    """Upload training data to S3.
+
+    Validates the folder against its metadata file, uploads every referenced file (multipart when large;
+    a file already there with the same sha256 is skipped, so an interrupted upload resumes), then the
+    metadata file, then the manifest: its arrival means the dataset is complete.
+
+    Returns:
+        S3 URI of uploaded data (``s3://bucket/prefix/``)
+
+    Raises:
+        SageMakerError: If upload fails (``DatasetValidationError`` listing every problem when invalid)
+    """
+    prefix = s3_prefix.strip("/")
+    reason = check_relative_path(prefix)
+    if reason:
+        raise SageMakerConfigurationError(f"s3_prefix {reason}", field="s3_prefix")
+    manifest = datasets.prepare(dataset_folder, metadata_file)
+    from boto3.s3.transfer import TransferConfig
+
+    transfer = TransferConfig(
+        multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD
+    )
+    folder = Path(dataset_folder)
+    try:
+        for entry in manifest.files:
+            key = f"{prefix}/{entry.path}"
+            if stored_sha256(s3, s3_bucket, key) == entry.sha256:
+                if progress:
+                    progress(entry.path, entry.size)
+                continue
+            callback = (lambda sent, path=entry.path: progress(path, sent)) if progress else None
+            s3.upload_file(
+                str(folder / entry.path), s3_bucket, key,
+                ExtraArgs={"Metadata": {"sha256": entry.sha256}}, Config=transfer, Callback=callback,
+            )  # fmt: skip
+        s3.upload_file(str(metadata_file), s3_bucket, f"{prefix}/{manifest.metadata_file}", Config=transfer)
+        s3.put_object(
+            Bucket=s3_bucket,
+            Key=f"{prefix}/{MANIFEST_NAME}",
+            Body=manifest.to_json().encode(),
+            ContentType="application/json",
+        )
+    except Exception as exc:
+        if isinstance(exc, SageMakerError):
+            raise
+        raise SageMakerError(
+            f"upload to s3://{s3_bucket}/{prefix}/ failed: {error_code(exc) or type(exc).__name__}: "
+            f"{error_message(exc)}; run it again: files already uploaded are skipped"
+        ) from exc
+    return f"s3://{s3_bucket}/{prefix}/"

@@ -1,0 +1,109 @@
+"""Reading jobs back: one job with its report and history, or a page of them, as the API and the contract show
+them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trainforge import repository
+from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
+from trainforge.models.database import TrainingJob, TrainingReport
+from trainforge.models.status import JOB_STATUS_RANK
+from trainforge.services.training_config import TrainingEnvironment
+
+
+def job_status(db: Session, job_id: int) -> dict[str, Any]:
+    """Get status of SageMaker training job (with its report and status history)."""
+    job = repository.get_job(db, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    result = job_to_dict(job, repository.report_of(db, job.id))
+    result["history"] = [
+        {"status": h.status, "secondary_status": h.secondary_status or None, "at": _iso(h.at)}
+        for h in repository.history_of(db, job.id)
+    ]
+    return result
+
+
+def jobs_page(
+    db: Session,
+    *,
+    status: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    job_name: str | None = None,
+) -> dict[str, Any]:
+    problems = []
+    if status is not None and status not in JOB_STATUS_RANK:
+        problems.append(Problem("status", f"must be one of {', '.join(JOB_STATUS_RANK)}"))
+    for name, moment in (("created_after", created_after), ("created_before", created_before)):
+        if moment is not None and not _in_utc_range(moment):
+            problems.append(Problem(name, "must be a time between years 1 and 9999 in UTC"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "job listing")
+    rows, next_cursor = repository.list_jobs(
+        db,
+        repository.JobFilters(
+            status=status, created_after=created_after, created_before=created_before, job_name=job_name
+        ),
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"jobs": [job_to_dict(job, report) for job, report in rows], "next_cursor": next_cursor}
+
+
+def _in_utc_range(moment: datetime) -> bool:
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat()
+
+
+def report_to_dict(report: TrainingReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "final_metrics": dict(report.final_metrics or {}),
+        "model_artifacts_uri": report.model_artifacts_uri,
+        "billable_seconds": report.billable_seconds,
+        "training_seconds": report.training_seconds,
+        "estimated_cost_usd": float(report.estimated_cost_usd)
+        if report.estimated_cost_usd is not None
+        else None,
+    }
+
+
+def job_to_dict(job: TrainingJob, report: TrainingReport | None) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "job_name": job.job_name,
+        "status": job.status,
+        "secondary_status": job.secondary_status,
+        "failure_reason": job.failure_reason,
+        "origin": job.origin,
+        "environment": job.environment or TrainingEnvironment.SAGEMAKER.value,
+        "instance_type": job.instance_type,
+        "instance_count": job.instance_count,
+        "image_uri": job.image_uri,
+        "input_uri": job.input_uri,
+        "output_uri": job.output_uri,
+        "sagemaker_arn": job.sagemaker_arn,
+        "notes": list(job.notes or []),
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "started_at": _iso(job.started_at),
+        "ended_at": _iso(job.ended_at),
+        "report": report_to_dict(report),
+    }

@@ -1,0 +1,97 @@
+"""The SageMaker calls a submission makes: paced creates with backoff, describe, quiet stops."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from trainforge.aws import error_code, error_message
+from trainforge.errors import RetryableSubmissionError, SageMakerJobError
+from trainforge.pacing import Pacer
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+    }
+)
+
+
+# SageMaker refused the job itself: retrying the same request cannot help.
+REFUSAL_CODES = frozenset(
+    {"ValidationException", "ResourceLimitExceeded", "AccessDeniedException", "AccessDenied"}
+)
+
+
+def _is_transient_transport_error(exc: BaseException) -> bool:
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, BotoConnectionError | HTTPClientError)
+
+
+def create_with_backoff(
+    sagemaker: Any,
+    request: dict[str, Any],
+    *,
+    pacer: Pacer,
+    timeout_seconds: float,
+    sleep: Callable[[float], None],
+) -> str | None:
+    """``CreateTrainingJob`` at the pacer's rate; throttling retried with jittered backoff until the deadline
+    (then :class:`RetryableSubmissionError`), SageMaker's refusals raised as :class:`SageMakerJobError`, and
+    ``ResourceInUse`` (the same name again) answered with the existing job's ARN."""
+    deadline = time.monotonic() + timeout_seconds
+    delay = min(0.25, pacer.interval)  # a throttle usually means "a moment later", not "much later"
+    while True:
+        pacer.wait()
+        try:
+            return str(sagemaker.create_training_job(**request)["TrainingJobArn"])
+        except Exception as exc:
+            code = error_code(exc)
+            if code == "ResourceInUse":
+                return existing_arn(sagemaker, request["TrainingJobName"])
+            if code in REFUSAL_CODES:
+                raise SageMakerJobError(
+                    f"SageMaker refused the job: {code}: {error_message(exc)}", field="config"
+                ) from exc
+            if not code and not _is_transient_transport_error(exc):
+                raise
+            wait = delay * (0.5 + random.random())  # noqa: S311 - jitter, not security
+            if time.monotonic() + wait > deadline:
+                raise RetryableSubmissionError(
+                    f"SageMaker is busy ({code or type(exc).__name__}); the job stays Pending and is retried"
+                ) from exc
+            sleep(wait)
+            delay = min(delay * 2, 8.0)
+
+
+def existing_arn(sagemaker: Any, job_name: str) -> str | None:
+    try:
+        return str(sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobArn"])
+    except Exception:
+        return None
+
+
+def describe_job(sagemaker: Any, job_name: str) -> dict[str, Any] | None:
+    """``DescribeTrainingJob``, or None when SageMaker does not know the job."""
+    try:
+        return dict(sagemaker.describe_training_job(TrainingJobName=job_name))
+    except Exception as exc:
+        if error_code(exc) in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
+
+
+def stop_quietly(sagemaker: Any, job_name: str) -> None:
+    """Stop a job; one that has already ended is left as it is."""
+    try:
+        sagemaker.stop_training_job(TrainingJobName=job_name)
+    except Exception as exc:
+        if error_code(exc) != "ValidationException":  # already ended: nothing to stop
+            raise

@@ -17,25 +17,20 @@ from sqlalchemy.orm import Session
 
 from trainforge import repository
 from trainforge.aws import client as aws_client
-from trainforge.aws import error_code, error_message
 from trainforge.errors import (
     DockerContainerError,
     InvalidJobConfigurationError,
-    JobConflictError,
     JobNotFoundError,
-    Problem,
     RetryableSubmissionError,
     SageMakerConfigurationError,
     SageMakerError,
     SageMakerJobError,
 )
-from trainforge.models.changes import JobStateChange
-from trainforge.models.database import TrainingJob
-from trainforge.models.status import TERMINAL_RANK, JobStatus
+from trainforge.models.status import JobStatus
 from trainforge.pacing import Pacer
 from trainforge.services import execution_roles, job_queries
 from trainforge.services.account_checks import AccountChecks
-from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
+from trainforge.services.cancellation import cancel_job
 from trainforge.services.dataset_preparation import DatasetPreparationService
 from trainforge.services.dataset_uploads import upload_dataset_folder
 from trainforge.services.image_builder import SageMakerContainerBuilder, StartedBuild, build_failure_reason
@@ -43,9 +38,9 @@ from trainforge.services.job_config import (
     IDEMPOTENCY_KEY_PATTERN,
     SageMakerJobConfig,
     request_problems,
-    submission_differences,
 )
 from trainforge.services.job_queries import job_to_dict, report_to_dict
+from trainforge.services.job_records import record_job, request_for
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
 from trainforge.services.sagemaker_calls import create_with_backoff, describe_job, stop_quietly
 from trainforge.services.training_config import TrainingConfig
@@ -234,55 +229,17 @@ class SageMakerTrainingService:
         source_uri: str | None = None,
     ) -> tuple[int, bool]:
         """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker."""
-        config.validate()
-        request = SageMakerJobConfig.from_training_config(
-            config,
-            input_data_s3_uri=s3_input_uri,
-            output_s3_uri=s3_output_uri,
-            role_arn=role_arn,
-            image_uri=image_uri,
-        )
-        problems = request_problems(request, self.settings)
-        if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
-            problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
-        if problems:
-            raise InvalidJobConfigurationError.from_problems(problems, "training job")
-        submission = {
-            "job_name": config.job_name,
-            "config": config.to_dict(),
-            "input_uri": s3_input_uri,
-            "output_uri": s3_output_uri,
-            "role_arn": role_arn,
-            "image_uri": image_uri,
-        }
-        job_id, created = repository.insert_pending_job(
+        return record_job(
             db,
-            {
-                **submission,
-                "idempotency_key": idempotency_key,
-                "origin": "trainforge",
-                "environment": config.environment.value,
-                "source_uri": source_uri,
-                "instance_type": config.instance_type,
-                "instance_count": config.instance_count,
-            },
+            self.settings,
+            config,
+            s3_input_uri,
+            s3_output_uri,
+            role_arn,
+            image_uri,
+            idempotency_key=idempotency_key,
+            source_uri=source_uri,
         )
-        if created:
-            repository.record_history(db, job_id, JobStatus.PENDING, None, None)
-        else:
-            existing = repository.get_job(db, job_id)
-            differences = submission_differences(existing, submission) if existing else ["job_name"]
-            if differences:
-                db.rollback()
-                raise JobConflictError(
-                    f"job {job_id} ({existing.job_name if existing else config.job_name}) was submitted with "
-                    f"the same {'idempotency key' if idempotency_key else 'job name'} but a different "
-                    f"{', '.join(differences)}: send the same request to get that job, or use a new "
-                    f"{'key' if idempotency_key else 'job name'} for a new job",
-                    problems=[Problem(name, "differs from the first submission") for name in differences],
-                )
-        db.commit()
-        return job_id, created
 
     def submit_training_job(
         self,
@@ -321,7 +278,7 @@ class SageMakerTrainingService:
         if job.status != JobStatus.PENDING:
             return False
         try:
-            request = self._request_for(job)
+            request = request_for(job, self.client("s3"), self.settings)
         except RetryableSubmissionError:
             db.rollback()
             raise
@@ -357,24 +314,6 @@ class SageMakerTrainingService:
                 stop_quietly(self.sagemaker, job.job_name)
         return True
 
-    def _request_for(self, job: TrainingJob) -> dict[str, Any]:
-        """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
-        config = TrainingConfig.from_dict(job.config or {})
-        input_uri, output_uri = job.input_uri or "", job.output_uri or ""
-        channels = None
-        source = read_manifest(self.client("s3"), input_uri, job.source_uri) if input_uri else None
-        if source is not None:
-            check_complete(self.client("s3"), input_uri, source, self.settings.dataset_wait_seconds)
-            channels = dataset_channels(self.client("s3"), config, input_uri, output_uri, source.manifest)
-        return SageMakerJobConfig.from_training_config(
-            config,
-            input_data_s3_uri=input_uri,
-            output_s3_uri=output_uri,
-            role_arn=job.role_arn or self.settings.execution_role_arn,
-            image_uri=job.image_uri or self.settings.default_image_uri,
-            channels=channels,
-        ).to_sagemaker_config()
-
     def describe(self, job_name: str) -> dict[str, Any] | None:
         """``DescribeTrainingJob``, or None when SageMaker does not know the job."""
         return describe_job(self.sagemaker, job_name)
@@ -386,51 +325,7 @@ class SageMakerTrainingService:
     def cancel_training_job(self, job_id: int, db: Session) -> bool:
         """Cancel SageMaker training job. True if a stop was requested or the job never left; False (job
         untouched) if it had already finished."""
-        job = repository.get_job(db, job_id)
-        if job is None:
-            raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
-        if job.status_rank >= TERMINAL_RANK:
-            return False
-        if job.status == JobStatus.PENDING:
-            changed = repository.finish_before_running(
-                db, job_id, JobStatus.STOPPED, "cancelled before submission"
-            )
-            db.commit()
-            if changed:
-                return True
-            db.refresh(job)
-            return self.cancel_training_job(job_id, db) if job.status_rank < TERMINAL_RANK else False
-        if job.status == JobStatus.STOPPING:
-            return True
-        description = self.describe(job.job_name)
-        if description is not None and description.get("TrainingJobStatus") in (
-            "Completed",
-            "Failed",
-            "Stopped",
-        ):
-            self.apply_description(db, description)
-            db.commit()
-            return False
-        try:
-            self.sagemaker.stop_training_job(TrainingJobName=job.job_name)
-        except Exception as exc:
-            code = error_code(exc)
-            if code == "ValidationException":  # it finished between the describe and the stop
-                latest = self.describe(job.job_name)
-                if latest is not None:
-                    self.apply_description(db, latest)
-                    db.commit()
-                return False
-            raise SageMakerJobError(
-                f"SageMaker could not stop {job.job_name}: {code or type(exc).__name__}: {error_message(exc)}"
-            ) from exc
-        repository.apply_job_state_change(
-            db,
-            JobStateChange(job_name=job.job_name, status=JobStatus.STOPPING, secondary_status="Stopping"),
-            record_external=False,
-        )
-        db.commit()
-        return True
+        return cancel_job(self, job_id, db)
 
     def apply_description(self, db: Session, description: dict[str, Any]) -> None:
         """Apply a ``DescribeTrainingJob`` answer through the same path as an event."""

@@ -1,0 +1,74 @@
+"""Cancelling a job: before it left (never sent), while it runs (StopTrainingJob), or not at all once it ended."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from trainforge import repository
+from trainforge.aws import error_code, error_message
+from trainforge.errors import JobNotFoundError, SageMakerJobError
+from trainforge.models.changes import JobStateChange
+from trainforge.models.status import TERMINAL_RANK, JobStatus
+
+
+class JobControl(Protocol):
+    """What cancelling needs of the service: SageMaker, a describe, and the path events take."""
+
+    @property
+    def sagemaker(self) -> Any: ...
+
+    def describe(self, job_name: str) -> dict[str, Any] | None: ...
+
+    def apply_description(self, db: Session, description: dict[str, Any]) -> None: ...
+
+
+def cancel_job(service: JobControl, job_id: int, db: Session) -> bool:
+    """Cancel SageMaker training job. True if a stop was requested or the job never left; False (job
+    untouched) if it had already finished."""
+    job = repository.get_job(db, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    if job.status_rank >= TERMINAL_RANK:
+        return False
+    if job.status == JobStatus.PENDING:
+        changed = repository.finish_before_running(
+            db, job_id, JobStatus.STOPPED, "cancelled before submission"
+        )
+        db.commit()
+        if changed:
+            return True
+        db.refresh(job)
+        return cancel_job(service, job_id, db) if job.status_rank < TERMINAL_RANK else False
+    if job.status == JobStatus.STOPPING:
+        return True
+    description = service.describe(job.job_name)
+    if description is not None and description.get("TrainingJobStatus") in (
+        "Completed",
+        "Failed",
+        "Stopped",
+    ):
+        service.apply_description(db, description)
+        db.commit()
+        return False
+    try:
+        service.sagemaker.stop_training_job(TrainingJobName=job.job_name)
+    except Exception as exc:
+        code = error_code(exc)
+        if code == "ValidationException":  # it finished between the describe and the stop
+            latest = service.describe(job.job_name)
+            if latest is not None:
+                service.apply_description(db, latest)
+                db.commit()
+            return False
+        raise SageMakerJobError(
+            f"SageMaker could not stop {job.job_name}: {code or type(exc).__name__}: {error_message(exc)}"
+        ) from exc
+    repository.apply_job_state_change(
+        db,
+        JobStateChange(job_name=job.job_name, status=JobStatus.STOPPING, secondary_status="Stopping"),
+        record_external=False,
+    )
+    db.commit()
+    return True

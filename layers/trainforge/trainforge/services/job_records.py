@@ -1,0 +1,105 @@
+"""Recording a job before it is sent (validated, idempotent, conflicts named), and the ``CreateTrainingJob``
+request for a recorded job, its input resolved when it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trainforge import repository
+from trainforge.errors import InvalidJobConfigurationError, JobConflictError, Problem
+from trainforge.models.database import TrainingJob
+from trainforge.models.status import JobStatus
+from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
+from trainforge.services.job_config import (
+    IDEMPOTENCY_KEY_PATTERN,
+    SageMakerJobConfig,
+    request_problems,
+    submission_differences,
+)
+from trainforge.services.training_config import TrainingConfig
+from trainforge.settings import Settings
+
+
+def record_job(
+    db: Session,
+    settings: Settings,
+    config: TrainingConfig,
+    s3_input_uri: str,
+    s3_output_uri: str,
+    role_arn: str,
+    image_uri: str,
+    *,
+    idempotency_key: str | None = None,
+    source_uri: str | None = None,
+) -> tuple[int, bool]:
+    """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker."""
+    config.validate()
+    request = SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri=s3_input_uri,
+        output_s3_uri=s3_output_uri,
+        role_arn=role_arn,
+        image_uri=image_uri,
+    )
+    problems = request_problems(request, settings)
+    if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
+        problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
+    if problems:
+        raise InvalidJobConfigurationError.from_problems(problems, "training job")
+    submission = {
+        "job_name": config.job_name,
+        "config": config.to_dict(),
+        "input_uri": s3_input_uri,
+        "output_uri": s3_output_uri,
+        "role_arn": role_arn,
+        "image_uri": image_uri,
+    }
+    job_id, created = repository.insert_pending_job(
+        db,
+        {
+            **submission,
+            "idempotency_key": idempotency_key,
+            "origin": "trainforge",
+            "environment": config.environment.value,
+            "source_uri": source_uri,
+            "instance_type": config.instance_type,
+            "instance_count": config.instance_count,
+        },
+    )
+    if created:
+        repository.record_history(db, job_id, JobStatus.PENDING, None, None)
+    else:
+        existing = repository.get_job(db, job_id)
+        differences = submission_differences(existing, submission) if existing else ["job_name"]
+        if differences:
+            db.rollback()
+            raise JobConflictError(
+                f"job {job_id} ({existing.job_name if existing else config.job_name}) was submitted with "
+                f"the same {'idempotency key' if idempotency_key else 'job name'} but a different "
+                f"{', '.join(differences)}: send the same request to get that job, or use a new "
+                f"{'key' if idempotency_key else 'job name'} for a new job",
+                problems=[Problem(name, "differs from the first submission") for name in differences],
+            )
+    db.commit()
+    return job_id, created
+
+
+def request_for(job: TrainingJob, s3: Any, settings: Settings) -> dict[str, Any]:
+    """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
+    config = TrainingConfig.from_dict(job.config or {})
+    input_uri, output_uri = job.input_uri or "", job.output_uri or ""
+    channels = None
+    source = read_manifest(s3, input_uri, job.source_uri) if input_uri else None
+    if source is not None:
+        check_complete(s3, input_uri, source, settings.dataset_wait_seconds)
+        channels = dataset_channels(s3, config, input_uri, output_uri, source.manifest)
+    return SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri=input_uri,
+        output_s3_uri=output_uri,
+        role_arn=job.role_arn or settings.execution_role_arn,
+        image_uri=job.image_uri or settings.default_image_uri,
+        channels=channels,
+    ).to_sagemaker_config()

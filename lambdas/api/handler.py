@@ -21,18 +21,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from sqlalchemy import text
 
-from trainforge import __version__, repository
+from trainforge import __version__
 from trainforge.aws import client
 from trainforge.errors import DockerContainerError, SageMakerConfigurationError, SageMakerError
 from trainforge.inputs import INVALID_TEXT_MESSAGE, MalformedJsonError, parse_json, unstorable_text_paths
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
-from trainforge.services.container_builds import build_to_dict, get_build, start_build
+from trainforge.services.container_builds import builds_page, get_build, start_build
 from trainforge.services.dataset_preparation import ManifestFile, channel_of
 from trainforge.services.dataset_uploads import presign_dataset_upload
+from trainforge.services.health import database_answers, is_database_unavailable
+from trainforge.services.job_queries import MAX_ID, MAX_PAGE_SIZE
 from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
 from trainforge.services.submissions import request_submission
 from trainforge.services.training_config import TrainingConfig
@@ -224,8 +225,6 @@ def domain_error(exc: SageMakerError) -> Response[Any]:
 
 @app.exception_handler(Exception)
 def unexpected(exc: Exception) -> Response[Any]:
-    from trainforge.db import is_database_unavailable
-
     if is_database_unavailable(exc):
         logger.warning("database unavailable", error=str(exc)[:500])
         return error(
@@ -272,14 +271,14 @@ def no_route(exc: Exception) -> Response[Any]:
 
 
 JobId = Annotated[
-    int, Path(ge=1, le=repository.MAX_ID, description="the job's id", openapi_examples={"job": {"value": 7}})
+    int, Path(ge=1, le=MAX_ID, description="the job's id", openapi_examples={"job": {"value": 7}})
 ]
-BuildId = Annotated[int, Path(ge=1, le=repository.MAX_ID, description="the build's id")]
+BuildId = Annotated[int, Path(ge=1, le=MAX_ID, description="the build's id")]
 Cursor = Annotated[
     str | None,
     Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"),
 ]
-Limit = Annotated[int, Query(ge=1, le=repository.MAX_PAGE_SIZE)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -317,13 +316,9 @@ def without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
     responses=api.responses({200: (api.Health, "alive; `database` says whether PostgreSQL answered")}),
 )
 def health() -> api.Health:
-    try:
-        with RUNTIME.sessions() as db:
-            db.execute(text("SELECT 1"))
-        database = True
-    except Exception:
+    database = database_answers(RUNTIME.sessions)
+    if not database:
         logger.warning("database unreachable")
-        database = False
     return api.Health(status="ok" if database else "degraded", database=database, version=__version__)
 
 
@@ -532,10 +527,7 @@ def build_status(build_id: BuildId) -> api.Build:
 )
 def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
     with RUNTIME.sessions() as db:
-        builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit)
-        return api.BuildPage(
-            builds=[api.Build.model_validate(build_to_dict(b)) for b in builds], next_cursor=next_cursor
-        )
+        return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

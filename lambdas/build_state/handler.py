@@ -8,12 +8,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge import repository
 from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.routing import CODEBUILD_STATE_CHANGE
 from trainforge.runtime import Runtime
-from trainforge.services.container_builds import build_change_from_event
+from trainforge.services.container_builds import build_change_from_event, record_build_state_change
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
@@ -31,7 +30,7 @@ def record(event: dict[str, Any]) -> str:
     except SageMakerConfigurationError as exc:
         raise PoisonEventError(exc.message) from exc
     logger.append_keys(build_id=change.build_id)
-    moved = RUNTIME.transaction(lambda db: repository.apply_build_state_change(db, change))
+    moved = RUNTIME.transaction(lambda db: record_build_state_change(db, change))
     if not moved:
         metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)
         return "stale"

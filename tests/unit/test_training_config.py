@@ -9,12 +9,9 @@ import botocore
 import pytest
 
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.services.training_config import (
-    INSTANCE_TYPE_PATTERN,
-    TRAINING_INSTANCE_FAMILIES,
-    TrainingConfig,
-    TrainingEnvironment,
-)
+from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
+from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, TRAINING_INSTANCE_FAMILIES
+from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
 
 
 def fields_of(error: SageMakerConfigurationError) -> set[str]:
@@ -50,7 +47,7 @@ def test_instance_types_are_checked(instance_type: str, reason: str) -> None:
     assert reason in caught.value.message
 
 
-def test_instance_families_cover_every_training_instance_botocore_knows() -> None:
+def test_instance_types_are_exactly_those_botocore_knows_for_training() -> None:
     model_dir = Path(botocore.__file__).parent / "data" / "sagemaker" / "2017-07-24"
     model_file = next(model_dir.glob("service-2.json*"))
     opener = gzip.open if model_file.suffix == ".gz" else open
@@ -62,6 +59,11 @@ def test_instance_families_cover_every_training_instance_botocore_knows() -> Non
         assert match, name
         families.add(match.group("family"))
     assert families <= TRAINING_INSTANCE_FAMILIES, families - TRAINING_INSTANCE_FAMILIES
+    listed = set(model["shapes"]["TrainingInstanceType"]["enum"])
+    assert listed == TRAINING_INSTANCE_TYPES, {
+        "add": sorted(listed - TRAINING_INSTANCE_TYPES),
+        "drop": sorted(TRAINING_INSTANCE_TYPES - listed),
+    }
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainforge.errors import Problem, SageMakerConfigurationError
-from trainforge.services.dataset_preparation import check_relative_path
+from trainforge.inputs import check_relative_path
 
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # registry[:port]/repository[:tag][@digest] — the reference grammar Docker and ECR accept, simplified.

@@ -43,22 +43,6 @@ def is_failover_error(exc: BaseException | None) -> bool:
     return code.startswith("08") or code in DISCONNECT_SQLSTATES
 
 
-def is_database_unavailable(exc: BaseException) -> bool:
-    """The database could not be reached or is failing over (not a fault of the statement): retry later."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-
-    if isinstance(exc, PoolTimeoutError):
-        return True
-    if isinstance(exc, DBAPIError):
-        return (
-            exc.connection_invalidated
-            or is_failover_error(exc.orig)
-            or isinstance(exc, InterfaceError | OperationalError)
-        )
-    return isinstance(exc, ConnectionError | TimeoutError)
-
-
 def url_from_secret(secret: dict[str, Any], host: str | None = None) -> URL:
     """Build a pg8000 URL from the JSON secret that RDS and ``DatabaseSecret`` write; ``host`` (the RDS Proxy's
     endpoint) replaces the cluster's."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,3 +127,23 @@ def parse_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     if not _depth_within(value, max_depth):
         raise MalformedJsonError("json_too_deep", f"JSON may be nested at most {max_depth} levels deep")
     return value
+
+
+def check_relative_path(raw: Any) -> str | None:
+    """The rule for every path inside a dataset; returns why ``raw`` is refused, or None."""
+    if not isinstance(raw, str) or not raw.strip():
+        return "is empty"
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        return "contains a control character"
+    if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
+        return "is absolute; paths must be relative to the dataset folder"
+    parts = raw.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "contains '..'; paths must stay inside the dataset folder"
+    if len(raw.encode()) > 900:
+        return "is longer than 900 bytes"
+    return None
+
+
+def normalise_path(raw: str) -> str:
+    return posixpath.normpath(raw.replace("\\", "/"))

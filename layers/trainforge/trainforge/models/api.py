@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trainforge.services.instance_types import TRAINING_INSTANCE_TYPES
-from trainforge.services.training_config import (
+from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
+from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
     JOB_NAME_PATTERN,
     MAX_CHANNELS,

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from trainforge import repository
 from trainforge.errors import BuildNotFoundError, Problem, SageMakerConfigurationError
-from trainforge.inputs import is_storable_text, storable
+from trainforge.inputs import check_relative_path, is_storable_text, storable
 from trainforge.models.changes import BuildStateChange
 from trainforge.models.database import ContainerBuild
 from trainforge.models.status import BUILD_STATUS_RANK, BuildStatus
-from trainforge.services.dataset_preparation import check_relative_path
 from trainforge.services.job_tracking import parse_time
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
 
@@ -178,3 +177,14 @@ def get_build(db: Session, build_row_id: int) -> dict[str, Any]:
     if build is None:
         raise BuildNotFoundError(f"no container build with id {build_row_id}", field="id")
     return build_to_dict(build)
+
+
+def record_build_state_change(db: Session, change: BuildStateChange) -> bool:
+    """Apply a CodeBuild state once and in order (the caller commits); True if the build moved."""
+    return repository.apply_build_state_change(db, change)
+
+
+def builds_page(db: Session, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+    """Container builds, newest first, and the next page's cursor."""
+    builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit)
+    return {"builds": [build_to_dict(b) for b in builds], "next_cursor": next_cursor}

@@ -14,7 +14,6 @@ import io
 import json
 import posixpath
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from trainforge.errors import DatasetValidationError, Problem
-from trainforge.inputs import MalformedJsonError, parse_json
-from trainforge.services.training_config import CHANNEL_NAME_PATTERN, DEFAULT_CHANNEL
+from trainforge.inputs import MalformedJsonError, check_relative_path, normalise_path, parse_json
+from trainforge.models.sagemaker_limits import CHANNEL_NAME_PATTERN, DEFAULT_CHANNEL
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "trainforge.dataset/1"
@@ -103,26 +102,6 @@ def dataset_job_name(dataset_uri: str, manifest: DatasetManifest) -> str:
     digest = hashlib.sha256(f"{folder}\n{manifest.content_digest()}".encode()).hexdigest()[:10]
     stem = re.sub(r"[^a-z0-9]+", "-", posixpath.basename(folder).lower()).strip("-")[:48].strip("-")
     return f"ds-{stem or 'dataset'}-{digest}"
-
-
-def check_relative_path(raw: Any) -> str | None:
-    """The rule for every path inside a dataset; returns why ``raw`` is refused, or None."""
-    if not isinstance(raw, str) or not raw.strip():
-        return "is empty"
-    if any(unicodedata.category(ch) == "Cc" for ch in raw):
-        return "contains a control character"
-    if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
-        return "is absolute; paths must be relative to the dataset folder"
-    parts = raw.replace("\\", "/").split("/")
-    if ".." in parts:
-        return "contains '..'; paths must stay inside the dataset folder"
-    if len(raw.encode()) > 900:
-        return "is longer than 900 bytes"
-    return None
-
-
-def normalise_path(raw: str) -> str:
-    return posixpath.normpath(raw.replace("\\", "/"))
 
 
 class DatasetPreparationService:

@@ -9,13 +9,12 @@ from typing import Any
 
 from trainforge.aws import error_code, error_message
 from trainforge.errors import Problem, SageMakerConfigurationError, SageMakerError
+from trainforge.inputs import check_relative_path, normalise_path
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     DatasetManifest,
     DatasetPreparationService,
     ManifestFile,
-    check_relative_path,
-    normalise_path,
 )
 from trainforge.services.training_config import config_from_dataset_settings
 from trainforge.settings import Settings

@@ -10,9 +10,10 @@ from typing import Any
 from trainforge.errors import Problem
 from trainforge.inputs import is_storable_text
 from trainforge.models.database import TrainingJob
+from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
 from trainforge.services.execution_roles import TRAINFORGE_TAG, is_trainforge_role
 from trainforge.services.input_channels import InputChannel, prefix_channels
-from trainforge.services.training_config import DEFAULT_CHANNEL, TrainingConfig, s3_uri_problem
+from trainforge.services.training_config import TrainingConfig, s3_uri_problem
 from trainforge.settings import Settings
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")

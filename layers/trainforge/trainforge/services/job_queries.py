@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from trainforge import repository
+from trainforge.repository import MAX_ID, MAX_PAGE_SIZE
+
+__all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", "report_to_dict"]
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
 from trainforge.models.database import TrainingJob, TrainingReport
 from trainforge.models.status import JOB_STATUS_RANK

@@ -15,9 +15,9 @@ from trainforge import repository
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.inputs import storable
 from trainforge.models.changes import ApplyOutcome, JobStateChange
+from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES
 from trainforge.pricing import estimate_cost_usd
-from trainforge.services.training_config import JOB_NAME_PATTERN
 
 Describe = Callable[[str], Mapping[str, Any] | None]
 

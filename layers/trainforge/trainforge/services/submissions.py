@@ -28,19 +28,18 @@ from trainforge.errors import (
     SageMakerError,
     SageMakerJobError,
 )
-from trainforge.inputs import MalformedJsonError, parse_json, printable
+from trainforge.inputs import MalformedJsonError, check_relative_path, parse_json, printable
+from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
     DatasetPreparationService,
-    check_relative_path,
     dataset_job_name,
 )
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import (
-    JOB_NAME_PATTERN,
     TrainingConfig,
     config_from_dataset_settings,
     s3_uri_problem,

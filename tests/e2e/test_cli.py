@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from trainforge.cli.client import ApiError, TrainforgeClient
-from trainforge.cli.main import Uploader
+from trainforge.cli.uploads import Uploader
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "churn"

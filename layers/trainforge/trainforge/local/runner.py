@@ -14,7 +14,6 @@ local build registered.
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -26,14 +25,15 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from trainforge.aws import client
+from trainforge.local.channel_data import download_channels
 from trainforge.local.events import aws_event
+from trainforge.local.local_job import LocalJob
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
     input_data_config,
@@ -43,7 +43,6 @@ from trainforge.local.training_toolkit import (
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
-TERMINAL = ("Completed", "Failed", "Stopped")
 LOG_TAIL_LINES = 20
 MAX_FAILURE_REASON = 1024
 
@@ -52,101 +51,6 @@ def _error(code: str, message: str, operation: str) -> ClientError:
     return ClientError(
         {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
     )
-
-
-def _millis(moment: datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
-
-
-class LocalJob:
-    """One job's state, kept the way DescribeTrainingJob reports it."""
-
-    def __init__(self, request: dict[str, Any], arn: str) -> None:
-        self.request = copy.deepcopy(request)
-        self.arn = arn
-        now = datetime.now(UTC)
-        self.status = "InProgress"
-        self.secondary = "Starting"
-        self.failure_reason: str | None = None
-        self.created = now
-        self.modified = now
-        self.started: datetime | None = None
-        self.ended: datetime | None = None
-        self.metrics: dict[str, float] = {}
-        self.artifacts: str | None = None
-        self.transitions: list[dict[str, Any]] = []
-        self.stop_requested = threading.Event()
-        self.lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return str(self.request["TrainingJobName"])
-
-    def describe(self, *, for_event: bool = False) -> dict[str, Any]:
-        with self.lock:
-            stamp: Callable[[datetime | None], Any] = _millis if for_event else (lambda d: d)
-            described: dict[str, Any] = {
-                "TrainingJobName": self.name,
-                "TrainingJobArn": self.arn,
-                "TrainingJobStatus": self.status,
-                "SecondaryStatus": self.secondary,
-                "HyperParameters": self.request.get("HyperParameters", {}),
-                "AlgorithmSpecification": self.request.get("AlgorithmSpecification", {}),
-                "RoleArn": self.request.get("RoleArn"),
-                "InputDataConfig": self.request.get("InputDataConfig", []),
-                "OutputDataConfig": self.request.get("OutputDataConfig", {}),
-                "ResourceConfig": self.request.get("ResourceConfig", {}),
-                "StoppingCondition": self.request.get("StoppingCondition", {}),
-                "CreationTime": stamp(self.created),
-                "LastModifiedTime": stamp(self.modified),
-                "SecondaryStatusTransitions": [
-                    {
-                        **t,
-                        "StartTime": stamp(t["StartTime"]),
-                        **({"EndTime": stamp(t["EndTime"])} if "EndTime" in t else {}),
-                    }
-                    for t in self.transitions
-                ],
-                "Environment": self.request.get("Environment", {}),
-                "EnableManagedSpotTraining": self.request.get("EnableManagedSpotTraining", False),
-            }
-            if self.started:
-                described["TrainingStartTime"] = stamp(self.started)
-            if self.ended:
-                described["TrainingEndTime"] = stamp(self.ended)
-            if self.failure_reason:
-                described["FailureReason"] = self.failure_reason
-            if self.status in TERMINAL:
-                described["FinalMetricDataList"] = [
-                    {"MetricName": k, "Value": v, "Timestamp": stamp(self.ended)}
-                    for k, v in self.metrics.items()
-                ]
-                described["BillableTimeInSeconds"] = (
-                    max(1, int((self.ended - self.started).total_seconds()))
-                    if self.started and self.ended
-                    else 0
-                )
-            if self.artifacts:
-                described["ModelArtifacts"] = {"S3ModelArtifacts": self.artifacts}
-            if for_event:
-                described["Tags"] = {t["Key"]: t["Value"] for t in self.request.get("Tags", [])}
-            return described
-
-    def move(self, status: str, secondary: str, message: str) -> None:
-        with self.lock:
-            now = datetime.now(UTC)
-            # SageMaker's clock is in milliseconds: keep every transition strictly later than the last.
-            if self.modified and now <= self.modified:
-                now = datetime.fromtimestamp((_millis(self.modified) or 0) / 1000 + 0.001, tz=UTC)
-            if self.transitions:
-                self.transitions[-1]["EndTime"] = now
-            self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
-            self.status, self.secondary, self.modified = status, secondary, now
-            if secondary == "Training" and self.started is None:
-                self.started = now
-            if status in TERMINAL:
-                self.ended = now
-                self.started = self.started or now
 
 
 class LocalSageMaker:
@@ -256,7 +160,7 @@ class LocalSageMaker:
             paths = self._lay_out(job, root)
             job.move("InProgress", "Downloading", "Downloading input data")
             self._publish(job)
-            self._download_channels(job, paths["input"] / "data")
+            download_channels(self.s3, job.request.get("InputDataConfig", []), paths["input"] / "data")
             code_dir, program, module_dir = self._code_for(job, root / "code")
             job.move("InProgress", "Training", "Training in progress")
             self._publish(job)
@@ -304,35 +208,6 @@ class LocalSageMaker:
         for name, content in files.items():
             (paths["config"] / name).write_text(json.dumps(content))
         return paths
-
-    def _download_channels(self, job: LocalJob, data_root: Path) -> None:
-        """Each channel's objects into ``input/data/<channel>``: everything under an ``S3Prefix``, exactly the
-        keys a ``ManifestFile`` lists (relative to its prefix), as SageMaker lays them out."""
-        for channel in job.request.get("InputDataConfig", []):
-            source = channel["DataSource"]["S3DataSource"]
-            target = data_root / channel["ChannelName"]
-            target.mkdir(parents=True, exist_ok=True)
-            for bucket, key, relative in self._channel_objects(source):
-                if not relative or ".." in relative.split("/"):
-                    continue
-                destination = target / relative
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                self.s3.download_file(bucket, key, str(destination))
-
-    def _channel_objects(self, source: dict[str, Any]) -> list[tuple[str, str, str]]:
-        bucket, _, prefix = str(source["S3Uri"]).removeprefix("s3://").partition("/")
-        if source.get("S3DataType") == "ManifestFile":
-            listing = json.loads(self.s3.get_object(Bucket=bucket, Key=prefix)["Body"].read())
-            base = str(listing[0]["prefix"])
-            base_bucket, _, base_key = base.removeprefix("s3://").partition("/")
-            return [(base_bucket, f"{base_key}{entry}", str(entry)) for entry in listing[1:]]
-        found = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            found += [
-                (bucket, item["Key"], item["Key"][len(prefix) :].lstrip("/"))
-                for item in page.get("Contents", [])
-            ]
-        return found
 
     def _code_for(self, job: LocalJob, code_root: Path) -> tuple[Path, str, str]:
         """The code's folder, its entry point, and SM_MODULE_DIR (the submit directory's URI, as the toolkit

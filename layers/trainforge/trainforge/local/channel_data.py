@@ -1,0 +1,38 @@
+"""A local job's input: each channel's objects laid out in ``input/data/<channel>`` as SageMaker lays them out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def download_channels(s3: Any, channels: list[dict[str, Any]], data_root: Path) -> None:
+    """Each channel's objects into ``input/data/<channel>``: everything under an ``S3Prefix``, exactly the
+    keys a ``ManifestFile`` lists (relative to its prefix), as SageMaker lays them out."""
+    for channel in channels:
+        source = channel["DataSource"]["S3DataSource"]
+        target = data_root / channel["ChannelName"]
+        target.mkdir(parents=True, exist_ok=True)
+        for bucket, key, relative in channel_objects(s3, source):
+            if not relative or ".." in relative.split("/"):
+                continue
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(destination))
+
+
+def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(bucket, key, path in the channel) of every object a channel's source names."""
+    bucket, _, prefix = str(source["S3Uri"]).removeprefix("s3://").partition("/")
+    if source.get("S3DataType") == "ManifestFile":
+        listing = json.loads(s3.get_object(Bucket=bucket, Key=prefix)["Body"].read())
+        base = str(listing[0]["prefix"])
+        base_bucket, _, base_key = base.removeprefix("s3://").partition("/")
+        return [(base_bucket, f"{base_key}{entry}", str(entry)) for entry in listing[1:]]
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [
+            (bucket, item["Key"], item["Key"][len(prefix) :].lstrip("/")) for item in page.get("Contents", [])
+        ]
+    return found

@@ -1,0 +1,107 @@
+"""One local training job's state, kept the way ``DescribeTrainingJob`` reports it, and moved the way SageMaker
+moves it (secondary statuses, transition times, metrics, artifacts)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+def _millis(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+class LocalJob:
+    """One job's state, kept the way DescribeTrainingJob reports it."""
+
+    def __init__(self, request: dict[str, Any], arn: str) -> None:
+        self.request = copy.deepcopy(request)
+        self.arn = arn
+        now = datetime.now(UTC)
+        self.status = "InProgress"
+        self.secondary = "Starting"
+        self.failure_reason: str | None = None
+        self.created = now
+        self.modified = now
+        self.started: datetime | None = None
+        self.ended: datetime | None = None
+        self.metrics: dict[str, float] = {}
+        self.artifacts: str | None = None
+        self.transitions: list[dict[str, Any]] = []
+        self.stop_requested = threading.Event()
+        self.lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(self.request["TrainingJobName"])
+
+    def describe(self, *, for_event: bool = False) -> dict[str, Any]:
+        with self.lock:
+            stamp: Callable[[datetime | None], Any] = _millis if for_event else (lambda d: d)
+            described: dict[str, Any] = {
+                "TrainingJobName": self.name,
+                "TrainingJobArn": self.arn,
+                "TrainingJobStatus": self.status,
+                "SecondaryStatus": self.secondary,
+                "HyperParameters": self.request.get("HyperParameters", {}),
+                "AlgorithmSpecification": self.request.get("AlgorithmSpecification", {}),
+                "RoleArn": self.request.get("RoleArn"),
+                "InputDataConfig": self.request.get("InputDataConfig", []),
+                "OutputDataConfig": self.request.get("OutputDataConfig", {}),
+                "ResourceConfig": self.request.get("ResourceConfig", {}),
+                "StoppingCondition": self.request.get("StoppingCondition", {}),
+                "CreationTime": stamp(self.created),
+                "LastModifiedTime": stamp(self.modified),
+                "SecondaryStatusTransitions": [
+                    {
+                        **t,
+                        "StartTime": stamp(t["StartTime"]),
+                        **({"EndTime": stamp(t["EndTime"])} if "EndTime" in t else {}),
+                    }
+                    for t in self.transitions
+                ],
+                "Environment": self.request.get("Environment", {}),
+                "EnableManagedSpotTraining": self.request.get("EnableManagedSpotTraining", False),
+            }
+            if self.started:
+                described["TrainingStartTime"] = stamp(self.started)
+            if self.ended:
+                described["TrainingEndTime"] = stamp(self.ended)
+            if self.failure_reason:
+                described["FailureReason"] = self.failure_reason
+            if self.status in TERMINAL:
+                described["FinalMetricDataList"] = [
+                    {"MetricName": k, "Value": v, "Timestamp": stamp(self.ended)}
+                    for k, v in self.metrics.items()
+                ]
+                described["BillableTimeInSeconds"] = (
+                    max(1, int((self.ended - self.started).total_seconds()))
+                    if self.started and self.ended
+                    else 0
+                )
+            if self.artifacts:
+                described["ModelArtifacts"] = {"S3ModelArtifacts": self.artifacts}
+            if for_event:
+                described["Tags"] = {t["Key"]: t["Value"] for t in self.request.get("Tags", [])}
+            return described
+
+    def move(self, status: str, secondary: str, message: str) -> None:
+        with self.lock:
+            now = datetime.now(UTC)
+            # SageMaker's clock is in milliseconds: keep every transition strictly later than the last.
+            if self.modified and now <= self.modified:
+                now = datetime.fromtimestamp((_millis(self.modified) or 0) / 1000 + 0.001, tz=UTC)
+            if self.transitions:
+                self.transitions[-1]["EndTime"] = now
+            self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+            self.status, self.secondary, self.modified = status, secondary, now
+            if secondary == "Training" and self.started is None:
+                self.started = now
+            if status in TERMINAL:
+                self.ended = now
+                self.started = self.started or now

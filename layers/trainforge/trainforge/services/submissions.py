@@ -209,15 +209,14 @@ class SubmissionWorker:
     def _dataset_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
         folder = posixpath.dirname(key)
         source = _source_uri(obj, key)
+        # Until the manifest is read, its content is unknown: a refusal is named for the object itself.
+        unread = job_name_for("ds", posixpath.basename(folder), obj, key)
         if body is None:
-            name = job_name_for("ds", posixpath.basename(folder), obj, key)
-            return self._reject(db, name, source, f"manifest s3://{obj.bucket}/{key} could not be read")
+            return self._reject(db, unread, source, f"manifest s3://{obj.bucket}/{key} could not be read")
         try:
             manifest = self.datasets.parse_manifest(body)
         except SageMakerConfigurationError as exc:
-            return self._reject(
-                db, job_name_for("ds", posixpath.basename(folder), obj, key), source, exc.message
-            )
+            return self._reject(db, unread, source, exc.message)
         # One dataset content, one job: the same files and settings again (a re-upload rewrites the manifest's
         # time and etag) name the same job and start nothing.
         name = dataset_job_name(f"s3://{obj.bucket}/{folder}/", manifest)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 
 def document() -> str:
-    from lambdas.api.handler import openapi_json
+    from lambdas.api.handler import app
+    from trainforge.api.app import openapi_json
 
-    return json.dumps(json.loads(openapi_json()), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(json.loads(openapi_json(app)), indent=2, ensure_ascii=False) + "\n"
 
 
 if __name__ == "__main__":

@@ -86,6 +86,32 @@ def record_job(
     return job_id, created
 
 
+def accept_job_request(
+    db: Session,
+    settings: Settings,
+    config: TrainingConfig,
+    input_uri: str,
+    *,
+    output_uri: str | None = None,
+    image_uri: str | None = None,
+    idempotency_key: str | None = None,
+    source_uri: str | None = None,
+) -> tuple[int, bool]:
+    """A job request from the API or an S3 drop, with Trainforge's defaults (the output prefix, the execution
+    role, the default image), recorded as Pending; returns (id, created)."""
+    return record_job(
+        db,
+        settings,
+        config,
+        input_uri,
+        output_uri or f"s3://{settings.artifacts_bucket}/{settings.output_prefix}",
+        settings.execution_role_arn,
+        image_uri or settings.default_image_uri,
+        idempotency_key=idempotency_key,
+        source_uri=source_uri,
+    )
+
+
 def request_for(job: TrainingJob, s3: Any, settings: Settings) -> dict[str, Any]:
     """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
     config = TrainingConfig.from_dict(job.config or {})

@@ -38,6 +38,7 @@ from trainforge.services.dataset_preparation import (
     DatasetPreparationService,
     dataset_job_name,
 )
+from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import (
     TrainingConfig,
@@ -263,10 +264,9 @@ class SubmissionWorker:
     def _record_and_submit(
         self, db: Session, config: TrainingConfig, input_uri: str, image_uri: str, source: str
     ) -> Outcome:
-        output = f"s3://{self.settings.artifacts_bucket}/{self.settings.output_prefix}"
         try:
-            job_id, created = self.service.record_training_job(
-                config, input_uri, output, self.settings.execution_role_arn, image_uri, db, source_uri=source
+            job_id, created = accept_job_request(
+                db, self.settings, config, input_uri, image_uri=image_uri, source_uri=source
             )
         except SageMakerConfigurationError as exc:
             return self._reject(db, config.job_name, source, exc.message)

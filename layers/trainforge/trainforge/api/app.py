@@ -1,0 +1,71 @@
+"""The API as one resolver: the resource routers, the error envelope, 405 for a known path's other methods, the
+OpenAPI document (with only what the API sends) and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+from trainforge import __version__
+from trainforge.api.door import allowed_methods
+from trainforge.api.errors import error, register_error_handlers
+from trainforge.api.routes import builds, datasets, jobs, setup
+from trainforge.runtime import Runtime
+
+TITLE = "Trainforge"
+DESCRIPTION = """The REST API: API Gateway proxy requests, validated against the models that generate this
+document. Every error is JSON ``{"error": {"code", "message", "field"?, "problems"?}}`` with the right status;
+nothing a client sends yields a 500."""
+
+
+def build_api(runtime: Runtime, logger: Logger, metrics: Metrics) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.enable_swagger(path="/swagger", title=TITLE, version=__version__, description=DESCRIPTION)
+    register_error_handlers(app, logger)
+    for resource in (setup, datasets, jobs, builds):
+        app.include_router(resource.router(runtime, logger, metrics))
+
+    @app.not_found
+    def no_route(exc: Exception) -> Response[Any]:
+        method, path = app.current_event.http_method, app.current_event.path
+        allowed = allowed_methods(app, path)
+        if allowed:
+            return error(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                f"{path} answers {', '.join(allowed)}, not {method}",
+                headers={"Allow": ", ".join(allowed)},
+            )
+        return error(HTTPStatus.NOT_FOUND, "no_route", f"no route {method} {path}")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> Response[Any]:
+        return Response(status_code=200, content_type="application/json", body=openapi_json(app))
+
+    return app
+
+
+def openapi_json(app: APIGatewayRestResolver) -> str:
+    document = json.loads(
+        app.get_openapi_json_schema(title=TITLE, version=__version__, description=DESCRIPTION)
+    )
+    return json.dumps(without_unused_schemas(document))
+
+
+def without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop the framework's default error schemas, which no operation answers with (every error is
+    ``ErrorResponse``), so the document names only what the API sends."""
+    schemas = document.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps({k: v for k, v in document.items() if k != "components"}) + json.dumps(
+            {k: v for k, v in schemas.items()}
+        )
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return document
+        for name in unused:
+            del schemas[name]

@@ -1,0 +1,63 @@
+"""Container builds through CodeBuild: start, status, list."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from trainforge.api.parameters import BuildId, Cursor, Limit
+from trainforge.models import api
+from trainforge.runtime import Runtime
+from trainforge.services.container_builds import builds_page, get_build, start_build
+
+
+def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
+    """The builds routes, served by ``runtime``'s settings, database and services."""
+    router = Router()
+
+    @router.post(
+        "/builds",
+        summary="Build a training image with CodeBuild",
+        tags=["builds"],
+        operation_id="startBuild",
+        responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
+    )
+    def create_build(request: api.BuildRequest) -> Response[api.Build]:
+        with runtime.sessions() as db:
+            build_id, _ = start_build(
+                db,
+                runtime.builder(),
+                base_image=request.base_image,
+                tag=request.tag,
+                files=request.files,
+                entry_point=request.entry_point,
+            )
+            body = api.Build.model_validate(get_build(db, build_id))
+        return Response(HTTPStatus.ACCEPTED, "application/json", body)
+
+    @router.get(
+        "/builds/<build_id>",
+        summary="A container build",
+        tags=["builds"],
+        operation_id="getBuild",
+        responses=api.responses({200: (api.Build, "the build")}, 404, 503),
+    )
+    def build_status(build_id: BuildId) -> api.Build:
+        with runtime.sessions() as db:
+            return api.Build.model_validate(get_build(db, build_id))
+
+    @router.get(
+        "/builds",
+        summary="Container builds, newest first",
+        tags=["builds"],
+        operation_id="listBuilds",
+        responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
+    )
+    def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
+        with runtime.sessions() as db:
+            return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
+
+    return router

@@ -1,0 +1,45 @@
+"""Datasets: presigned uploads, files first and the manifest last."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from trainforge.aws import client
+from trainforge.models import api
+from trainforge.runtime import Runtime
+from trainforge.services.dataset_preparation import ManifestFile, channel_of
+from trainforge.services.dataset_uploads import presign_dataset_upload
+
+
+def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
+    """The datasets routes, served by ``runtime``'s settings, database and services."""
+    router = Router()
+
+    @router.post(
+        "/datasets",
+        summary="Presigned upload URLs for a dataset's files and its manifest",
+        tags=["datasets"],
+        operation_id="createDatasetUpload",
+        responses=api.responses(
+            {200: (api.DatasetUploadResponse, "where to PUT each file, and the manifest last")},
+            400,
+            413,
+            415,
+            502,
+        ),
+    )
+    def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadResponse:
+        result = presign_dataset_upload(
+            runtime.settings,
+            client("s3", runtime.settings.region),
+            name=request.name,
+            metadata_file=request.metadata_file,
+            files=[
+                ManifestFile(f.path, f.size, f.sha256, channel_of(f.path, f.channel)) for f in request.files
+            ],
+            training=request.training,
+        )
+        return api.DatasetUploadResponse.model_validate(result)
+
+    return router

@@ -1,0 +1,145 @@
+"""Jobs: submit (queued), list, status, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from trainforge.api.parameters import Cursor, JobId, Limit
+from trainforge.models import api
+from trainforge.models.status import JOB_STATUS_RANK
+from trainforge.runtime import Runtime
+from trainforge.services.job_records import accept_job_request
+from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
+from trainforge.services.submissions import request_submission
+from trainforge.services.training_config import TrainingConfig
+
+
+def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
+    """The jobs routes, served by ``runtime``'s settings, database and services."""
+    router = Router()
+
+    @router.post(
+        "/jobs",
+        summary="Submit a training job (queued; SageMaker accepts about one a second)",
+        tags=["jobs"],
+        operation_id="submitJob",
+        responses=api.responses(
+            {
+                202: (api.JobStatus, "recorded and queued for submission"),
+                200: (api.JobStatus, "the same request (job name or Idempotency-Key) again: the first job"),
+            },
+            400,
+            409,
+            413,
+            415,
+            503,
+        ),
+    )
+    def submit_job(
+        request: api.JobRequest,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                pattern=IDEMPOTENCY_KEY_PATTERN.pattern,
+                description="1-255 visible ASCII characters; the same key and body again return the first job",
+            ),
+        ] = None,
+    ) -> Response[api.JobStatus]:
+        settings = runtime.settings
+        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
+        fields.setdefault("instance_type", settings.default_instance_type)
+        config = TrainingConfig.from_dict(fields)
+        dataset_uri = request.dataset_uri if request.dataset_uri.endswith("/") else f"{request.dataset_uri}/"
+        with runtime.sessions() as db:
+            job_id, created = accept_job_request(
+                db,
+                settings,
+                config,
+                dataset_uri,
+                output_uri=request.output_uri,
+                image_uri=request.image_uri,
+                idempotency_key=idempotency_key,
+            )
+            logger.append_keys(job_id=job_id, job_name=config.job_name)
+            status = runtime.training.get_job_status(job_id, db)
+        if status["status"] == "Pending":
+            try:
+                request_submission(settings, job_id)
+            except Exception:
+                logger.exception("submission request not sent; the reconciler will send it")
+        if created:
+            metrics.add_metric(name="JobsRequested", unit=MetricUnit.Count, value=1)
+        body = api.JobStatus.model_validate(status)
+        return Response(HTTPStatus.ACCEPTED if created else HTTPStatus.OK, "application/json", body)
+
+    @router.get(
+        "/jobs",
+        summary="Jobs, newest first, by page",
+        tags=["jobs"],
+        operation_id="listJobs",
+        responses=api.responses({200: (api.JobPage, "a page of jobs and the next page's cursor")}, 503),
+    )
+    def list_jobs(
+        status: Annotated[
+            str | None, Query(max_length=32, json_schema_extra={"enum": list(JOB_STATUS_RANK)})
+        ] = None,
+        job_name: Annotated[str | None, Query(max_length=63)] = None,
+        created_after: Annotated[datetime | None, Query()] = None,
+        created_before: Annotated[datetime | None, Query()] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> api.JobPage:
+        with runtime.sessions() as db:
+            page = runtime.training.list_training_jobs_page(
+                db,
+                status=status,
+                created_after=created_after,
+                created_before=created_before,
+                cursor=cursor,
+                limit=limit,
+                job_name=job_name,
+            )
+        return api.JobPage.model_validate(page)
+
+    @router.get(
+        "/jobs/<job_id>",
+        summary="A job's status, history and report",
+        tags=["jobs"],
+        operation_id="getJob",
+        responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
+    )
+    def job_status(job_id: JobId) -> api.JobStatus:
+        with runtime.sessions() as db:
+            return api.JobStatus.model_validate(runtime.training.get_job_status(job_id, db))
+
+    @router.post(
+        "/jobs/<job_id>/cancel",
+        summary="Cancel a job; false when it had already finished",
+        tags=["jobs"],
+        operation_id="cancelJob",
+        responses=api.responses(
+            {200: (api.CancelResponse, "whether a stop was requested, and the job")},
+            400,
+            404,
+            413,
+            415,
+            502,
+            503,
+        ),
+    )
+    def cancel_job(job_id: JobId) -> api.CancelResponse:
+        with runtime.sessions() as db:
+            cancelled = runtime.training.cancel_training_job(job_id, db)
+            status = runtime.training.get_job_status(job_id, db)
+        return api.CancelResponse(cancelled=cancelled, job=api.JobStatus.model_validate(status))
+
+    return router

@@ -23,6 +23,16 @@ STATUS_BY_CODE = {
 }
 
 
+def envelope(code: str, message: str, field: str | None = None, problems: Any = None) -> str:
+    """The one error body: ``{"error": {"code", "message", "field"?, "problems"?}}``."""
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        detail["field"] = field
+    if problems:
+        detail["problems"] = problems
+    return json.dumps({"error": detail})
+
+
 def error(
     status: int,
     code: str,
@@ -31,15 +41,10 @@ def error(
     problems: Any = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    detail: dict[str, Any] = {"code": code, "message": message}
-    if field:
-        detail["field"] = field
-    if problems:
-        detail["problems"] = problems
     return Response(
         status_code=status,
         content_type="application/json",
-        body=json.dumps({"error": detail}),
+        body=envelope(code, message, field, problems),
         headers=headers,
     )
 
@@ -60,15 +65,10 @@ class Refusal(Exception):
         self.problems = problems
 
     def as_proxy_response(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field:
-            detail["field"] = self.field
-        if self.problems:
-            detail["problems"] = self.problems
         return {
             "statusCode": int(self.status),
             "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": detail}),
+            "body": envelope(self.code, self.message, self.field, self.problems),
             "isBase64Encoded": False,
         }
 

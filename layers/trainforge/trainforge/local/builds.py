@@ -18,6 +18,7 @@ from typing import Any
 from trainforge.local.events import aws_event, eventbridge_sink
 from trainforge.local.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
+from trainforge.services.training_config import split_s3_uri
 from trainforge.settings import Settings
 
 NO_IMAGE_NOTE = "local mode: Dockerfile and buildspec validated; no image was built (no Docker here)"
@@ -33,7 +34,7 @@ class LocalContainerBuilder(SageMakerContainerBuilder):
     def start_build(self, base_image: str, tag: str) -> StartedBuild:
         build = super().start_build(base_image, tag)
         digest = build.source_uri.rsplit("/", 1)[-1].removesuffix(".zip")
-        bucket, _, key = build.source_uri.removeprefix("s3://").partition("/")
+        bucket, key = split_s3_uri(build.source_uri)
         archive = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         code_dir = Path(self.settings.local_work_dir) / "images" / digest / "code"
         code_dir.mkdir(parents=True, exist_ok=True)

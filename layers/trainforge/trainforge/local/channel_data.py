@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from trainforge.services.training_config import split_s3_uri
+
 
 def download_channels(s3: Any, channels: list[dict[str, Any]], data_root: Path) -> None:
     """Each channel's objects into ``input/data/<channel>``: everything under an ``S3Prefix``, exactly the
@@ -24,11 +26,11 @@ def download_channels(s3: Any, channels: list[dict[str, Any]], data_root: Path) 
 
 def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(bucket, key, path in the channel) of every object a channel's source names."""
-    bucket, _, prefix = str(source["S3Uri"]).removeprefix("s3://").partition("/")
+    bucket, prefix = split_s3_uri(str(source["S3Uri"]))
     if source.get("S3DataType") == "ManifestFile":
         listing = json.loads(s3.get_object(Bucket=bucket, Key=prefix)["Body"].read())
         base = str(listing[0]["prefix"])
-        base_bucket, _, base_key = base.removeprefix("s3://").partition("/")
+        base_bucket, base_key = split_s3_uri(base)
         return [(base_bucket, f"{base_key}{entry}", str(entry)) for entry in listing[1:]]
     found = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):

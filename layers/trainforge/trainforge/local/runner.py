@@ -40,6 +40,7 @@ from trainforge.local.training_toolkit import (
     resource_config,
     training_environment,
 )
+from trainforge.services.training_config import split_s3_uri
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
@@ -218,7 +219,7 @@ class LocalSageMaker:
         program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "train.py")
         source = str(hyper.get("sagemaker_submit_directory") or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or "")
         if source.startswith("s3://"):
-            bucket, _, key = source.removeprefix("s3://").partition("/")
+            bucket, key = split_s3_uri(source)
             archive = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             code_root.mkdir(parents=True, exist_ok=True)
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
@@ -341,7 +342,7 @@ class LocalSageMaker:
             for path in sorted(folder.rglob("*")):
                 tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
         output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        bucket, _, prefix = output.removeprefix("s3://").partition("/")
+        bucket, prefix = split_s3_uri(output)
         key = "/".join(p for p in (prefix, job.name, "output", name) if p)
         self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
         return f"s3://{bucket}/{key}"

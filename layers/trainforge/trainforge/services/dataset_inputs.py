@@ -28,7 +28,7 @@ from trainforge.services.dataset_preparation import (
 )
 from trainforge.services.dataset_uploads import stored_sha256
 from trainforge.services.input_channels import InputChannel, channel_options
-from trainforge.services.training_config import TrainingConfig
+from trainforge.services.training_config import TrainingConfig, s3_folder, split_s3_uri
 
 MAX_LISTED_PROBLEMS = 10
 
@@ -47,15 +47,10 @@ class DatasetSource:
     arrived_at: datetime
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def read_manifest(s3: Any, input_uri: str, source_uri: str | None = None) -> DatasetSource | None:
     """The manifest in the input folder, or None when there is none. When the job was started by a manifest
     version (``source_uri`` carries ``?versionId=``), that version is read, not whatever came after it."""
-    bucket, folder = split_s3_uri(input_uri if input_uri.endswith("/") else f"{input_uri}/")
+    bucket, folder = split_s3_uri(s3_folder(input_uri))
     extra: dict[str, Any] = {}
     if source_uri and source_uri.startswith(f"s3://{bucket}/{folder}{MANIFEST_NAME}?"):
         version = parse_qs(source_uri.partition("?")[2]).get("versionId")
@@ -74,7 +69,7 @@ def read_manifest(s3: Any, input_uri: str, source_uri: str | None = None) -> Dat
 
 def file_problems(s3: Any, input_uri: str, files: list[ManifestFile]) -> list[str]:
     """What S3 holds that differs from what the manifest promised: missing files, other sizes, other sha256."""
-    bucket, folder = split_s3_uri(input_uri if input_uri.endswith("/") else f"{input_uri}/")
+    bucket, folder = split_s3_uri(s3_folder(input_uri))
     sizes: dict[str, int] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
         sizes.update({item["Key"]: int(item["Size"]) for item in page.get("Contents", [])})
@@ -123,7 +118,7 @@ def check_complete(s3: Any, input_uri: str, source: DatasetSource, wait_seconds:
 def channel_listings(input_uri: str, manifest: DatasetManifest) -> dict[str, tuple[str, list[str]]]:
     """Per channel, a SageMaker manifest's prefix and keys: the channel's folder when all its files are in
     it (so ``train/a.csv`` is ``a.csv`` in the ``train`` channel), else the dataset folder."""
-    folder = input_uri if input_uri.endswith("/") else f"{input_uri}/"
+    folder = s3_folder(input_uri)
     by_channel: dict[str, list[str]] = defaultdict(list)
     for entry in manifest.files:
         by_channel[entry.channel].append(entry.path)
@@ -152,7 +147,7 @@ def dataset_channels(
     ]
     if problems:
         raise DatasetRejectedError.from_problems(problems, "job input")
-    bucket, key = split_s3_uri(output_uri if output_uri.endswith("/") else f"{output_uri}/")
+    bucket, key = split_s3_uri(s3_folder(output_uri))
     channels = []
     for name, (prefix, keys) in listings.items():
         if configured.get(name, {}).get("s3_uri"):

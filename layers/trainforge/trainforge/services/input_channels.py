@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainforge.services.training_config import TrainingConfig
+from trainforge.services.training_config import TrainingConfig, s3_folder
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def channel_options(channel: dict[str, Any]) -> dict[str, Any]:
 def prefix_channels(config: TrainingConfig, input_uri: str) -> list[InputChannel]:
     """Channels for input that is a plain S3 folder (no Trainforge manifest): a named channel without its own
     ``s3_uri`` reads the sub-folder of its name; none named means one ``training`` channel reading it all."""
-    base = input_uri if input_uri.endswith("/") else f"{input_uri}/"
+    base = s3_folder(input_uri)
     return [
         InputChannel(c["name"], c.get("s3_uri") or f"{base}{c['name']}/", **channel_options(c))
         for c in config.channels

@@ -318,6 +318,17 @@ def config_from_dataset_settings(
     return config, image_uri or None
 
 
+def s3_folder(uri: str) -> str:
+    """An S3 location as a folder (ending in '/'), so a prefix never matches a sibling (churn vs churn-v2)."""
+    return uri if uri.endswith("/") else f"{uri}/"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` as (bucket, key)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def s3_uri_problem(uri: Any) -> str | None:
     """Why ``uri`` is not an S3 location Trainforge accepts, or None. Dot segments are refused, not resolved:
     S3 keys are literal, so ``a/../b`` would name an object no one meant (and may escape a granted prefix)."""

@@ -19,7 +19,7 @@ from trainforge.runtime import Runtime
 from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
 from trainforge.services.submissions import request_submission
-from trainforge.services.training_config import TrainingConfig
+from trainforge.services.training_config import TrainingConfig, s3_folder
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -58,7 +58,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
         fields.setdefault("instance_type", settings.default_instance_type)
         config = TrainingConfig.from_dict(fields)
-        dataset_uri = request.dataset_uri if request.dataset_uri.endswith("/") else f"{request.dataset_uri}/"
+        dataset_uri = s3_folder(request.dataset_uri)
         with runtime.sessions() as db:
             job_id, created = accept_job_request(
                 db,

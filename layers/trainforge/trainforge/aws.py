@@ -1,4 +1,5 @@
-"""AWS clients: one per service and region, created on first use and reused for the life of the process.
+"""AWS clients: one per service and region, created on first use and reused for the life of the process, all
+from one boto3 Session (each Session loads its own copy of the endpoint data and credential chain).
 
 boto3 finds the endpoint itself (``AWS_ENDPOINT_URL`` reaches an emulator), so nothing here knows about tests.
 """
@@ -21,7 +22,8 @@ _CONFIG = Config(
 # top of it (with its own growing sleeps) would only stretch a burst.
 _SERVICE_CONFIG = {"sagemaker": _CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))}
 _clients: dict[tuple[str, str | None], Any] = {}
-_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+_lock = threading.Lock()  # botocore sessions are not safe to create clients from concurrently
 
 
 def client(service: str, region: str | None = None) -> Any:
@@ -32,16 +34,21 @@ def client(service: str, region: str | None = None) -> Any:
         with _lock:
             found = _clients.get(key)
             if found is None:
+                global _session  # noqa: PLW0603 - the process's one Session, made on first use
+                if _session is None:
+                    _session = boto3.session.Session()
                 config = _SERVICE_CONFIG.get(service, _CONFIG)
-                found = boto3.session.Session().client(service, region_name=region, config=config)
+                found = _session.client(service, region_name=region, config=config)
                 _clients[key] = found
     return found
 
 
 def reset_clients() -> None:
-    """Forget cached clients (after the endpoint or credentials in the environment changed)."""
+    """Forget cached clients and the Session (after the endpoint or credentials in the environment changed)."""
+    global _session  # noqa: PLW0603
     with _lock:
         _clients.clear()
+        _session = None
 
 
 def error_code(exc: BaseException) -> str:

@@ -20,18 +20,25 @@ from trainforge.models.sagemaker_limits import (
 )
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    """Every API model. Validators are built on first use, not at import: a container built for one request
+    pays only for the models that request touches."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     """Requests: unknown fields refused, and no coercion (``true`` is not a count, ``"5"`` is not a number)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class FieldProblem(BaseModel):
+class FieldProblem(Model):
     field: str = Field(description="where: a body field (dotted path), a query parameter or a header")
     message: str = Field(description="the rule it broke")
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     code: str = Field(
         description="stable, for programs: malformed_json, invalid_request, not_found, conflict, ..."
     )
@@ -40,7 +47,7 @@ class ErrorDetail(BaseModel):
     problems: list[FieldProblem] | None = Field(default=None, description="every field at fault")
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     """Every error the API answers has this body."""
 
     error: ErrorDetail
@@ -97,20 +104,20 @@ def responses(success: dict[int, tuple[type[BaseModel], str]], *errors: int) -> 
     return documented
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
     database: bool
     version: str
 
 
-class ConfigurationCheck(BaseModel):
+class ConfigurationCheck(Model):
     name: str
     ok: bool | None
     detail: str
     fix: str
 
 
-class ConfigurationReport(BaseModel):
+class ConfigurationReport(Model):
     valid: bool
     checks: list[ConfigurationCheck]
 
@@ -121,7 +128,7 @@ class RoleRequest(Strict):
     role_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+=,.@-]+$")
 
 
-class RoleResponse(BaseModel):
+class RoleResponse(Model):
     role_arn: str
 
 
@@ -166,7 +173,7 @@ class DatasetUploadRequest(Strict):
     )
 
 
-class PresignedUpload(BaseModel):
+class PresignedUpload(Model):
     path: str
     key: str
     url: str
@@ -174,13 +181,13 @@ class PresignedUpload(BaseModel):
     already_uploaded: bool = Field(description="an object with the same sha256 is there: skip it (resume)")
 
 
-class ManifestUpload(BaseModel):
+class ManifestUpload(Model):
     key: str
     url: str
     body: str = Field(description="upload this exact body last: its arrival means the dataset is complete")
 
 
-class DatasetUploadResponse(BaseModel):
+class DatasetUploadResponse(Model):
     dataset_uri: str
     uploads: list[PresignedUpload]
     manifest: ManifestUpload
@@ -256,7 +263,7 @@ class JobRequest(Strict):
     )
 
 
-class Report(BaseModel):
+class Report(Model):
     final_metrics: dict[str, float]
     model_artifacts_uri: str | None
     billable_seconds: int | None
@@ -264,13 +271,13 @@ class Report(BaseModel):
     estimated_cost_usd: float | None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     status: str
     secondary_status: str | None
     at: str | None
 
 
-class Job(BaseModel):
+class Job(Model):
     id: int
     job_name: str
     status: str
@@ -298,12 +305,12 @@ class JobStatus(Job):
     history: list[HistoryEntry]
 
 
-class JobPage(BaseModel):
+class JobPage(Model):
     jobs: list[Job]
     next_cursor: str | None
 
 
-class CancelResponse(BaseModel):
+class CancelResponse(Model):
     cancelled: bool
     job: JobStatus
 
@@ -328,7 +335,7 @@ class BuildRequest(Strict):
     files: dict[str, str] = Field(default_factory=dict, description="training code, path to text content")
 
 
-class Build(BaseModel):
+class Build(Model):
     id: int
     build_id: str
     project_name: str
@@ -343,6 +350,6 @@ class Build(BaseModel):
     updated_at: str | None
 
 
-class BuildPage(BaseModel):
+class BuildPage(Model):
     builds: list[Build]
     next_cursor: str | None

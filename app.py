@@ -34,6 +34,8 @@ def build_app(
         context={**cdk_json_context(), **(context or {})},
     )
     stage = str(app.node.try_get_context("stage") or "dev")
+    # `-c snapstart=true` (the CLI passes a string; cdk.json or tests may pass a bool)
+    snapstart = str(app.node.try_get_context("snapstart") or "false").lower() in ("true", "1", "yes")
     production = stage == "prod"
     stack = TrainforgeStack(
         app,
@@ -42,6 +44,7 @@ def build_app(
         production=production,
         layer_dir=OUTPUT,
         python_version=built_version(OUTPUT),
+        snapstart=snapstart,
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
             region=os.environ.get("CDK_DEFAULT_REGION", "us-east-1"),

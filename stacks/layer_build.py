@@ -55,7 +55,7 @@ def runtime_version() -> str:
 def _fingerprint(version: str) -> str:
     digest = hashlib.sha256(version.encode())
     digest.update(REQUIREMENTS.read_bytes())
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

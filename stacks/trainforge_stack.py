@@ -53,14 +53,20 @@ FUNCTIONS = [
     FunctionSpec(
         "reconcile", "Describes jobs whose events went missing", timeout_seconds=300, reserved_concurrency=1
     ),
-    FunctionSpec("migrate", "Runs schema migrations on deploy", timeout_seconds=300, reserved_concurrency=1),
+    FunctionSpec(
+        "migrate",
+        "Runs schema migrations on deploy",
+        timeout_seconds=300,
+        reserved_concurrency=1,
+        snapstart=False,
+    ),
 ]
 
 
 class TrainforgeStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
-        **kwargs: object,
+        snapstart: bool = False, **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production)
@@ -95,7 +101,7 @@ class TrainforgeStack(Stack):
         }
         functions = TrainforgeFunctions(
             self, "Functions", specs=FUNCTIONS, layer_dir=layer_dir, python_version=python_version,
-            vpc=network.vpc, environment=environment,
+            vpc=network.vpc, environment=environment, snapstart=snapstart,
         )  # fmt: skip
         fn = functions.functions
         database.allow_from(functions.security_group)
@@ -189,7 +195,8 @@ class TrainforgeStack(Stack):
         ):
             submissions = route.handler == "dataset_uploaded"
             routing.route(route, fn[route.handler], batch_size=5 if submissions else 10,
-                          max_concurrency=2 if submissions else None)  # fmt: skip
+                          max_concurrency=2 if submissions else None,
+                          entry_point=functions.entry_points[route.handler])  # fmt: skip
 
         reconcile_failures = sqs.Queue(
             self, "ReconcileInvocationFailures", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
@@ -202,11 +209,13 @@ class TrainforgeStack(Stack):
             schedule=events.Schedule.rate(Duration.minutes(5)),
             targets=[
                 targets.LambdaFunction(
-                    fn["reconcile"], dead_letter_queue=reconcile_failures, retry_attempts=2
+                    functions.entry_points["reconcile"],
+                    dead_letter_queue=reconcile_failures,
+                    retry_attempts=2,
                 )
             ],
         )
-        api = TrainforgeApi(self, "Api", function=fn["api"], stage_name=stage)
+        api = TrainforgeApi(self, "Api", function=functions.entry_points["api"], stage_name=stage)
         migration = TrainforgeSchemaMigration(self, "SchemaMigration", function=fn["migrate"])
         migration.resource.node.add_dependency(database.proxy)
         migration.resource.node.add_dependency(network.vpc)

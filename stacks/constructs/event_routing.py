@@ -64,9 +64,16 @@ class TrainforgeEventRouting(Construct):
         alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
 
     def route(
-        self, route: Route, function: lambda_.Function, *, batch_size: int, max_concurrency: int | None
+        self,
+        route: Route,
+        function: lambda_.Function,
+        *,
+        batch_size: int,
+        max_concurrency: int | None,
+        entry_point: lambda_.IFunction | None = None,
     ) -> None:
-        """Rule → queue (with DLQ) → function, with per-record failures reported back to SQS."""
+        """Rule → queue (with DLQ) → function (or its ``entry_point``, a SnapStart alias), with per-record
+        failures reported back to SQS."""
         name = "".join(part.title() for part in route.handler.split("_"))
         dead_letter = self._queue(f"{name}DeadLetters", dead_letter=None)
         timeout = function.timeout or Duration.seconds(30)
@@ -91,7 +98,7 @@ class TrainforgeEventRouting(Construct):
                 targets.SqsQueue(queue, dead_letter_queue=self.rule_dead_letters, retry_attempts=185)
             )
             self.rules[f"{route.handler}:{index}"] = rule
-        function.add_event_source(
+        (entry_point or function).add_event_source(
             sources.SqsEventSource(
                 queue,
                 batch_size=batch_size,

@@ -1,5 +1,10 @@
 """One Lambda function per handler in ``lambdas/``: arm64, the layer's Python, tracing on, its own log group and
-its own role (logs only to its log group; everything else granted by the stack, per function)."""
+its own role (logs only to its log group; everything else granted by the stack, per function).
+
+With SnapStart (opt-in: ``-c snapstart=true``, Python 3.12+), each eligible function publishes versions that
+start from a snapshot taken after init, and an alias ``live`` points at the newest: the API integration, the
+queues' event source mappings and the schedule invoke the alias (``entry_points``), never ``$LATEST``, which
+SnapStart does not cover."""
 
 from __future__ import annotations
 
@@ -25,6 +30,11 @@ class FunctionSpec:
     # The database's connections are bounded by concurrency x 1 connection per container.
     reserved_concurrency: int | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    # Deploy-time only (the schema migration runs once per deploy): a snapshot would never be reused.
+    snapstart: bool = True
+
+
+SNAPSTART_MIN_PYTHON = (3, 12)
 
 
 class TrainforgeFunctions(Construct):
@@ -38,9 +48,19 @@ class TrainforgeFunctions(Construct):
         python_version: str,
         vpc: ec2.IVpc,
         environment: dict[str, str],
+        snapstart: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        runtime = lambda_.Runtime(f"python{python_version}", lambda_.RuntimeFamily.PYTHON)
+        self.snapstart = snapstart
+        snapstart_capable = tuple(int(part) for part in python_version.split(".")) >= SNAPSTART_MIN_PYTHON
+        runtime = lambda_.Runtime(
+            f"python{python_version}", lambda_.RuntimeFamily.PYTHON, supports_snap_start=snapstart_capable
+        )
+        if snapstart and not snapstart_capable:
+            raise ValueError(
+                f"SnapStart for Python needs Python 3.12 or newer; the layer is built for {python_version} "
+                "(set TRAINFORGE_LAMBDA_PYTHON=3.12 or newer, or deploy without -c snapstart=true)"
+            )
         self.runtime = runtime
         self.layer = lambda_.LayerVersion(
             self,
@@ -59,8 +79,20 @@ class TrainforgeFunctions(Construct):
         )
         self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs over HTTPS")
         self.functions: dict[str, lambda_.Function] = {}
+        # What invokers call: the function itself, or with SnapStart its ``live`` alias.
+        self.entry_points: dict[str, lambda_.IFunction] = {}
         for spec in specs:
-            self.functions[spec.handler] = self._function(spec, runtime, vpc, environment)
+            function = self._function(spec, runtime, vpc, environment)
+            self.functions[spec.handler] = function
+            self.entry_points[spec.handler] = function
+            if snapstart and spec.snapstart:
+                self.entry_points[spec.handler] = lambda_.Alias(
+                    self,
+                    f"{spec.handler.replace('_', '-')}-live",
+                    alias_name="live",
+                    version=function.current_version,
+                    description="the newest published version, started from its SnapStart snapshot",
+                )
 
     def _function(
         self, spec: FunctionSpec, runtime: lambda_.Runtime, vpc: ec2.IVpc, environment: dict[str, str]
@@ -100,6 +132,9 @@ class TrainforgeFunctions(Construct):
                 resources=["*"],  # X-Ray has no resource types
             )
         )
+        snap_start = (
+            lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if self.snapstart and spec.snapstart else None
+        )
         function = lambda_.Function(
             self,
             name,
@@ -121,5 +156,6 @@ class TrainforgeFunctions(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.security_group],
             environment={**environment, **spec.environment, "POWERTOOLS_SERVICE_NAME": "trainforge"},
+            snap_start=snap_start,
         )
         return function

@@ -95,8 +95,8 @@ class LocalMode:
             self.router.stop()
         for module in self.handlers.values():
             runtime = getattr(module, "RUNTIME", None)
-            if runtime is not None and "engine" in runtime.__dict__:
-                runtime.engine.dispose()
+            if runtime is not None:
+                runtime.close()
         if self.aws:
             self.aws.stop()
 

@@ -3,6 +3,7 @@ HTTP, reached by boto3 through AWS_ENDPOINT_URL exactly as production code reach
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.db import mark_failovers_as_disconnects
 from trainforge.local.infrastructure import LocalAws, environment, postgres_server, scratch_database
 from trainforge.local.resources import provision
@@ -54,6 +56,14 @@ def db(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
     truncate_all(engine)
+
+
+@pytest.fixture
+def database(database_url: str, db: Session) -> Iterator[NativeDatabase]:
+    """The handlers' own connection to the test database (pg8000, autocommit); emptied afterwards like ``db``."""
+    native = NativeDatabase(lambda: ConnectionParameters.from_url(database_url))
+    yield native
+    native.close()
 
 
 def truncate_all(engine: Engine) -> None:
@@ -131,10 +141,11 @@ def handlers(handler_env: dict[str, str], db: Session) -> Iterator[Any]:
         return module
 
     yield load
+    gc.unfreeze()  # handlers freeze what their init made (for Lambda's sake); the test process reclaims it
     for module in loaded:
         runtime = getattr(module, "RUNTIME", None)
-        if runtime is not None and "engine" in runtime.__dict__:
-            runtime.engine.dispose()
+        if runtime is not None:
+            runtime.close()
 
 
 OPENAPI_DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"

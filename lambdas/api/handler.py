@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,12 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trainforge.api.app import build_api
 from trainforge.api.door import check_at_the_door
 from trainforge.api.errors import Refusal
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="api")
-RUNTIME = Runtime()
+RUNTIME = Runtime(clients=("s3", "sagemaker", "events"))
 app = build_api(RUNTIME, logger, metrics)
 
 
@@ -34,3 +38,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if principal:
         logger.append_keys(principal=principal)
     return app.resolve(event, context)
+
+
+end_of_init()

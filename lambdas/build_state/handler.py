@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -11,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.routing import CODEBUILD_STATE_CHANGE
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 from trainforge.services.container_builds import build_change_from_event, record_build_state_change
 
 logger = Logger(service="trainforge")
@@ -44,3 +48,6 @@ def record(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return batch_response(event, record, RUNTIME.settings, logger.error)
+
+
+end_of_init()

@@ -3,6 +3,10 @@ become SageMaker training jobs (one at a time, so CreateTrainingJob stays within
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from functools import cache
 from typing import Any
 
@@ -11,13 +15,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.delivery import batch_response
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 from trainforge.services.submissions import SubmissionWorker
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="dataset_uploaded")
-RUNTIME = Runtime()
+RUNTIME = Runtime(clients=("s3", "sagemaker"))
 OUTCOME_METRICS = {
     "submitted": "JobsSubmitted",
     "duplicate": "EventsIgnoredAsDuplicate",
@@ -34,8 +38,8 @@ def worker() -> SubmissionWorker:
 
 
 def submit(event: dict[str, Any]) -> str:
-    with RUNTIME.sessions() as db:
-        outcomes = worker().handle(event, db)
+    db = RUNTIME.database
+    outcomes = worker().handle(event, db)
     for outcome in outcomes:
         logger.append_keys(job_id=outcome.job_id, job_name=outcome.job_name)
         metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)
@@ -49,3 +53,6 @@ def submit(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return batch_response(event, submit, RUNTIME.settings, logger.error)
+
+
+end_of_init()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 from trainforge.schema import upgrade_to_head
 
 logger = Logger(service="trainforge")
@@ -25,3 +29,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     revision = upgrade_to_head(RUNTIME.engine)
     logger.info("schema migrated", revision=revision, request=request)
     return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"Revision": revision}}
+
+
+end_of_init()

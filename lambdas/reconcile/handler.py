@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 from trainforge.services.job_tracking import reconcile_stale_jobs
 from trainforge.services.submissions import request_submission
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="reconcile")
-RUNTIME = Runtime()
+RUNTIME = Runtime(clients=("sagemaker", "events"))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -24,7 +28,7 @@ RUNTIME = Runtime()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     settings = RUNTIME.settings
     counts = reconcile_stale_jobs(
-        RUNTIME.sessions,
+        RUNTIME.database,
         RUNTIME.training,
         older_than_minutes=settings.reconcile_after_minutes,
         request_submission=lambda job_id: request_submission(settings, job_id),
@@ -33,3 +37,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         metrics.add_metric(name=f"Reconcile{name.title()}", unit=MetricUnit.Count, value=value)
     logger.info("reconciliation done", extra=counts)
     return counts
+
+
+end_of_init()

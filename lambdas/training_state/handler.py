@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # init builds only what the container keeps: no collection while it loads
+
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,13 +16,13 @@ from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.status import JobStatus
 from trainforge.routing import SAGEMAKER_STATE_CHANGE
-from trainforge.runtime import Runtime
+from trainforge.runtime import Runtime, end_of_init
 from trainforge.services.job_tracking import record_state_change, state_change_from_description
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="training_state")
-RUNTIME = Runtime()
+RUNTIME = Runtime(clients=("sagemaker",))
 
 TERMINAL_METRICS: dict[str, str] = {
     JobStatus.COMPLETED: "JobsCompleted",
@@ -61,3 +65,6 @@ def record(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return batch_response(event, record, RUNTIME.settings, logger.error)
+
+
+end_of_init()

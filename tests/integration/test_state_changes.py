@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
+from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
 from trainforge.services.job_tracking import record_state_change, state_change_from_description
 
@@ -30,9 +33,22 @@ def lifecycle() -> list[dict[str, Any]]:
     return steps
 
 
+@pytest.fixture(autouse=True)
+def handlers_connection(database_url: str) -> Iterator[None]:
+    """State changes go through the handlers' own connection (autocommit), as in production."""
+    CONNECTION.append(NativeDatabase(lambda: ConnectionParameters.from_url(database_url)))
+    yield
+    CONNECTION.pop().close()
+
+
+CONNECTION: list[NativeDatabase] = []
+
+
 def apply(db: Session, description: dict[str, Any], record_external: bool = True) -> None:
-    record_state_change(db, state_change_from_description(description), record_external=record_external)
-    db.commit()
+    record_state_change(
+        CONNECTION[0], state_change_from_description(description), record_external=record_external
+    )
+    db.expire_all()  # the test's session reads afresh what the handlers' connection wrote
 
 
 def snapshot(db: Session) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import typing
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from trainforge.services import sagemaker_training_service as module
 from trainforge.services.dataset_preparation import DatasetPreparationService
@@ -42,7 +43,8 @@ def test_each_method_has_the_contract_signature(name: str, params: str, returns:
     ]
     wanted = [tuple(part.strip().split(": ")) for part in params.split(",")] if params else []
     assert [p.name for p in positional] == [w[0] for w in wanted]
-    hints = typing.get_type_hints(getattr(owner, name))
+    # The domain imports SQLAlchemy's Session for typing only (the handlers never load the ORM).
+    hints = typing.get_type_hints(getattr(owner, name), localns={"Session": Session})
     for param_name, type_name in wanted:
         assert _type_name(hints[param_name]) == type_name.replace("List", "list").replace("Dict", "dict")
     ours = _type_name(hints["return"])

@@ -1,9 +1,11 @@
-"""The database engine: one per process, safe over a network that fails.
+"""SQLAlchemy's engine and sessions (the contract's ``Session``-taking methods, migrations, local tools), and the
+adapter that lets the data-access module's statements run on a ``Session`` as they run on the handlers'
+connection (:mod:`trainforge.connection`).
 
 - The URL comes from ``DATABASE_URL`` or, in AWS, from the Secrets Manager secret RDS writes.
 - In AWS the connection uses TLS that verifies the server: pg8000's default context silently falls back to
   plaintext, so an explicit ``ssl.SSLContext`` is always passed (RDS Proxy presents an Amazon Trust Services
-  certificate, which the system store verifies; ``DATABASE_CA_BUNDLE`` points at another bundle).
+  certificate, verified against Amazon's roots; ``DATABASE_CA_BUNDLE`` points at another bundle).
 - A socket timeout bounds every wait, so a paused or failing-over Aurora cannot hang a function.
 - A failover (SQLSTATE 08xxx, 57P01, 25006), or the driver failing mid-call, counts as a disconnect: the pool
   drops the connection and
@@ -14,48 +16,30 @@
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import URL, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import URL, Engine, create_engine, event, text
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trainforge.connection import ConnectionParameters, is_failover_error, tls_context
 from trainforge.settings import Settings
 
 T = TypeVar("T")
 
-DISCONNECT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "25006"})
-
-
-def sqlstate(exc: BaseException | None) -> str:
-    """The SQLSTATE of a pg8000 error (its first argument is the server's field dict), or ''."""
-    args = getattr(exc, "args", ())
-    if args and isinstance(args[0], dict):
-        return str(args[0].get("C", ""))
-    return ""
-
-
-def is_failover_error(exc: BaseException | None) -> bool:
-    code = sqlstate(exc)
-    return code.startswith("08") or code in DISCONNECT_SQLSTATES
-
 
 def url_from_secret(secret: dict[str, Any], host: str | None = None) -> URL:
-    """Build a pg8000 URL from the JSON secret that RDS and ``DatabaseSecret`` write; ``host`` (the RDS Proxy's
-    endpoint) replaces the cluster's."""
-    missing = [k for k in ("username", "password", "host") if not secret.get(k)]
-    if missing:
-        raise ValueError(f"database secret lacks {', '.join(missing)}")
+    """A SQLAlchemy URL for the JSON secret RDS writes (see :meth:`ConnectionParameters.from_secret`)."""
+    p = ConnectionParameters.from_secret(secret, host)
     return URL.create(
         "postgresql+pg8000",
-        username=secret["username"],
-        password=secret["password"],
-        host=host or secret["host"],
-        port=int(secret.get("port") or 5432),
-        database=secret.get("dbname") or "postgres",
+        username=p.user,
+        password=p.password,
+        host=p.host,
+        port=p.port,
+        database=p.database,
     )
 
 
@@ -72,14 +56,6 @@ def resolve_url(settings: Settings, secrets_client: Any | None = None) -> URL:
     raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN must be set")
 
 
-def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """A context that verifies the server's certificate and host name."""
-    context = ssl.create_default_context(cafile=ca_bundle)
-    context.check_hostname = True
-    context.verify_mode = ssl.CERT_REQUIRED
-    return context
-
-
 def create_database_engine(
     settings: Settings, *, secrets_client: Any | None = None, pool_size: int = 1
 ) -> Engine:
@@ -88,6 +64,8 @@ def create_database_engine(
     connect_args: dict[str, Any] = {"timeout": settings.database_timeout_seconds}
     if settings.mode == "aws" and url.query.get("unix_sock") is None:
         connect_args["ssl_context"] = tls_context(settings.database_ca_bundle)
+    else:  # local: plaintext, said so (pg8000's default tries TLS unverified and falls back silently)
+        connect_args["ssl_context"] = False
     engine = create_engine(
         url,
         connect_args=connect_args,
@@ -128,3 +106,23 @@ def run_in_transaction(sessions: sessionmaker[Session], work: Callable[[Session]
                 continue
             raise
     raise AssertionError("unreachable")
+
+
+class SessionDatabase:
+    """A ``Session`` seen as a :class:`trainforge.connection.Database`: the same statements, in the session's
+    transaction (the caller, or the service's ``commit``, ends it)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = cast("CursorResult[Any]", self.session.execute(text(sql), dict(params or {})))
+        if not result.returns_rows:
+            return []
+        return [dict(row) for row in result.mappings()]
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

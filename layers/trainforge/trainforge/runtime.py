@@ -1,11 +1,14 @@
-"""What a process builds once and reuses: settings, the database engine, the services.
+"""What a process builds once and reuses: settings, the database connection, the services.
 
-Handlers create one :class:`Runtime` at module scope; the engine and clients are made on first use, so a cold
-start pays only for what the first request needs.
+Handlers create one :class:`Runtime` at module scope; the connection and clients are made on first use, so a
+cold start pays only for what the first request needs. The handlers' statements run on :attr:`database` (one
+pg8000 connection, autocommit, no SQLAlchemy); :attr:`engine` and :attr:`sessions` serve the migrations and
+callers of the contract's ``Session``-taking methods.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from trainforge.connection import Database, NativeDatabase
     from trainforge.services.sagemaker_training_service import (
         SageMakerContainerBuilder,
         SageMakerTrainingService,
@@ -25,8 +29,37 @@ T = TypeVar("T")
 
 
 class Runtime:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, clients: tuple[str, ...] = ()) -> None:
+        """``clients``: the AWS services this handler calls, made before a SnapStart snapshot (free there)."""
         self.settings = settings or Settings.from_env()
+        self.clients = clients
+        register_snapstart_hooks(self)
+
+    def before_snapshot(self) -> None:
+        """SnapStart: what init builds is in the snapshot, so build the clients and load the database driver
+        now (no network is used)."""
+        from trainforge.aws import client
+        from trainforge.connection import driver
+
+        driver()
+        secrets = ("secretsmanager",) if self.settings.database_secret_arn else ()
+        for service in (*self.clients, *secrets):
+            client(service, self.settings.region)
+
+    def after_restore(self) -> None:
+        """SnapStart: many containers resume from one snapshot. Sockets in it are dead and shared, so the
+        database connection is dropped (the next statement reconnects, reading the secret afresh: a rotation
+        is picked up), and randomness is reseeded so the containers' backoff jitter differs."""
+        import random
+
+        self.close()
+        random.seed()
+
+    @cached_property
+    def database(self) -> NativeDatabase:
+        from trainforge.connection import NativeDatabase, parameters_for
+
+        return NativeDatabase(lambda: parameters_for(self.settings))
 
     @cached_property
     def engine(self) -> Engine:
@@ -65,8 +98,33 @@ class Runtime:
 
         return SageMakerContainerBuilder(self.settings)
 
-    def transaction(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one transaction, once more on a fresh connection after a failover."""
-        from trainforge.db import run_in_transaction
+    def transaction(self, work: Callable[[Database], T]) -> T:
+        """Run ``work`` on the process's connection (each statement atomic), once more on a fresh connection
+        after a failover."""
+        return self.database.run(work)
 
-        return run_in_transaction(self.sessions, work)
+    def close(self) -> None:
+        """Drop the connection and the engine's pool (tests, local mode, SnapStart's after-restore hook)."""
+        if "database" in self.__dict__:
+            self.database.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def register_snapstart_hooks(runtime: Runtime) -> None:
+    """Register the runtime's hooks where Lambda offers them (Python 3.12+); a no-op anywhere else."""
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:
+        return
+    register_before_snapshot(runtime.before_snapshot)
+    register_after_restore(runtime.after_restore)
+
+
+def end_of_init() -> None:
+    """Called last by each handler module, which pauses the cyclic collector first: everything init builds (the
+    modules, clients, the resolver) lives as long as the container. Collecting while it loads only walks those
+    objects again and again (a full pass costs tens of ms after pydantic and botocore load); frozen, later
+    collections skip them, and a SnapStart snapshot holds them frozen too."""
+    gc.freeze()
+    gc.enable()

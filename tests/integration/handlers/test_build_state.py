@@ -41,13 +41,13 @@ def test_a_failed_build_keeps_the_reason(handlers: Any, db: Session) -> None:
 
 
 def test_a_build_started_by_trainforge_is_updated_in_place(
-    handlers: Any, db: Session, aws_resources: Any, tmp_path: Any
+    handlers: Any, db: Session, database: Any, aws_resources: Any, tmp_path: Any
 ) -> None:
     from trainforge.services.container_builds import start_build
     from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
 
     row_id, started = start_build(
-        db,
+        database,
         SageMakerContainerBuilder(aws_resources),
         base_image="python:3.12-slim",
         tag="v9",
@@ -71,7 +71,7 @@ def test_a_build_event_without_its_id_is_poison(handlers: Any, db: Session) -> N
 
 
 def test_a_build_whose_events_arrive_before_trainforge_records_it_keeps_every_fact(
-    handlers: Any, db: Session, aws_resources: Any
+    handlers: Any, db: Session, database: Any, aws_resources: Any
 ) -> None:
     from trainforge.services.container_builds import start_build
     from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
@@ -90,7 +90,7 @@ def test_a_build_whose_events_arrive_before_trainforge_records_it_keeps_every_fa
             return started
 
     row_id, started = start_build(
-        db,
+        database,
         EventsFirst(aws_resources),
         base_image="python:3.12-slim",
         tag="v9",

@@ -51,8 +51,8 @@ def test_every_handler_runs_with_only_a_database_an_endpoint_and_a_region(
             assert modules["dataset_uploaded"].RUNTIME.settings.training_environment == "local"
             for module in modules.values():
                 runtime = getattr(module, "RUNTIME", None)
-                if runtime is not None and "engine" in runtime.__dict__:
-                    runtime.engine.dispose()
+                if runtime is not None:
+                    runtime.close()
     finally:
         os.environ.update(kept)
     assert db.scalars(select(TrainingJob)).one().origin == "external"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import invoke, sqs_batch
+from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.delivery import PoisonEventError
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
 
@@ -175,10 +176,9 @@ def test_a_bare_poison_event_raises_for_lambdas_own_retry_and_destination(handle
 
 def test_when_the_database_is_down_records_fail_for_retry(handlers: Any, db: Session) -> None:
     module = handlers("training_state")
-    module.RUNTIME.__dict__["engine"] = __import__("sqlalchemy").create_engine(
-        "postgresql+pg8000://postgres@127.0.0.1:1/none", connect_args={"timeout": 1}
+    module.RUNTIME.__dict__["database"] = NativeDatabase(
+        lambda: ConnectionParameters.from_url("postgresql+pg8000://postgres@127.0.0.1:1/none", timeout=1)
     )
-    module.RUNTIME.__dict__.pop("sessions", None)
     batch = sqs_batch(load_event("sagemaker_training_completed.json"))
     result = invoke(module, batch)
     assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}

@@ -1,26 +1,22 @@
-"""Container builds: their state changes (one conditional statement each) and their listing."""
+"""Container builds: their state changes (one statement each) and their listing, in plain SQL with bound
+parameters (see :mod:`trainforge.repository.jobs`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
-
+from trainforge.connection import Database
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.models.changes import BuildStateChange
-from trainforge.models.database import ContainerBuild
-from trainforge.models.status import (
-    BUILD_STATUS_RANK,
-    TERMINAL_RANK,
-)
+from trainforge.models.rows import BuildRow, columns
+from trainforge.models.status import BUILD_STATUS_RANK, TERMINAL_RANK
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+
+_BUILD = columns(BuildRow, "b")
 
 # Builds likewise: the status by rank and the envelope's time; the facts (image, base image, source, digest,
 # logs) merged from every report, whether Trainforge's own record or CodeBuild's events came first.
-_APPLY_BUILD_STATE = text(
-    """
+_APPLY_BUILD_STATE = """
 WITH prior AS (
     SELECT status_rank, last_event_at FROM container_builds WHERE build_id = :build_id
 ), upserted AS (
@@ -54,12 +50,11 @@ SELECT EXISTS (
             AND p.last_event_at IS NOT DISTINCT FROM u.last_event_at)
 ) AS applied
 """
-)
 
 
-def apply_build_state_change(db: Session, change: BuildStateChange) -> bool:
+def apply_build_state_change(db: Database, change: BuildStateChange) -> bool:
     """Apply a CodeBuild state, once, in order (by status rank, then the envelope's time). True if it moved."""
-    row = db.execute(
+    (row,) = db.rows(
         _APPLY_BUILD_STATE,
         {
             "build_id": change.build_id,
@@ -75,47 +70,72 @@ def apply_build_state_change(db: Session, change: BuildStateChange) -> bool:
             "failure_reason": change.failure_reason,
             "event_time": change.event_time,
         },
-    ).one()
-    return bool(row.applied)
+    )
+    return bool(row["applied"])
 
 
-def insert_build(db: Session, values: dict[str, Any]) -> int:
-    """Record a build Trainforge started. Its CodeBuild events may have got there first: their status stays,
-    and what only Trainforge knows (base image, source) is merged in."""
-    statement = pg_insert(ContainerBuild).values(**values)
-    merged = {
-        name: func.coalesce(getattr(ContainerBuild, name), getattr(statement.excluded, name))
-        for name in ("base_image", "image_uri", "source_uri")
-    }
-    upsert = statement.on_conflict_do_update(
-        index_elements=[ContainerBuild.build_id],
-        set_={**merged, "created_at": func.least(ContainerBuild.created_at, statement.excluded.created_at)},
-    ).returning(ContainerBuild.id)
-    return int(db.execute(upsert).scalar_one())
+# Its CodeBuild events may have got there first: their status stays, and what only Trainforge knows (base
+# image, source) is merged in.
+_INSERT_BUILD = """
+INSERT INTO container_builds AS b (
+    build_id, project_name, base_image, image_uri, source_uri, status, status_rank, current_phase, log_url)
+VALUES (:build_id, :project_name, :base_image, :image_uri, :source_uri, :status, :status_rank, :current_phase,
+    :log_url)
+ON CONFLICT (build_id) DO UPDATE SET
+    base_image = COALESCE(b.base_image, EXCLUDED.base_image),
+    image_uri = COALESCE(b.image_uri, EXCLUDED.image_uri),
+    source_uri = COALESCE(b.source_uri, EXCLUDED.source_uri),
+    created_at = LEAST(b.created_at, EXCLUDED.created_at)
+RETURNING id
+"""
+_BUILD_FIELDS = (
+    "build_id",
+    "project_name",
+    "base_image",
+    "image_uri",
+    "source_uri",
+    "status",
+    "status_rank",
+    "current_phase",
+    "log_url",
+)
 
 
-def get_build(db: Session, build_row_id: int) -> ContainerBuild | None:
+def insert_build(db: Database, values: dict[str, Any]) -> int:
+    """Record a build Trainforge started."""
+    unknown = set(values) - set(_BUILD_FIELDS)
+    if unknown:
+        raise TypeError(f"not a build column: {', '.join(sorted(unknown))}")
+    (row,) = db.rows(_INSERT_BUILD, {name: values.get(name) for name in _BUILD_FIELDS})
+    return int(row["id"])
+
+
+def get_build(db: Database, build_row_id: int) -> BuildRow | None:
     if not 1 <= build_row_id <= MAX_ID:
         return None
-    return db.get(ContainerBuild, build_row_id)
+    rows = db.rows(f"SELECT {_BUILD} FROM container_builds b WHERE b.id = :id", {"id": build_row_id})
+    return BuildRow(**rows[0]) if rows else None
 
 
 def list_builds(
-    db: Session, *, cursor: str | None = None, limit: int = 50
-) -> tuple[list[ContainerBuild], str | None]:
+    db: Database, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[BuildRow], str | None]:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise SageMakerConfigurationError.from_problems(
             [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
         )
-    query = select(ContainerBuild)
+    params: dict[str, Any] = {"limit": limit + 1}
+    where = ""
     if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        query = query.where(tuple_(ContainerBuild.created_at, ContainerBuild.id) < tuple_(created_at, row_id))
-    rows = list(
-        db.scalars(
-            query.order_by(ContainerBuild.created_at.desc(), ContainerBuild.id.desc()).limit(limit + 1)
+        params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
+        where = "WHERE (b.created_at, b.id) < (CAST(:cursor_at AS timestamptz), CAST(:cursor_id AS bigint))"
+    rows = [
+        BuildRow(**row)
+        for row in db.rows(
+            f"SELECT {_BUILD} FROM container_builds b {where} ORDER BY b.created_at DESC, b.id DESC LIMIT :limit",
+            params,
         )
-    )
+    ]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

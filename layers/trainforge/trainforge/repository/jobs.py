@@ -1,34 +1,34 @@
-"""Training jobs: their state changes (one conditional statement each), history, reports and listing."""
+"""Training jobs: their state changes (one statement each), history, reports and listing.
+
+Every statement is plain SQL with bound parameters, run on a :class:`~trainforge.connection.Database` (the
+handlers' pipelined pg8000 connection, or a SQLAlchemy ``Session`` through its adapter): one set of statements,
+no ORM on the hot path.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
-
+from trainforge.connection import Database, json_param
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.models.changes import ApplyOutcome, JobStateChange
-from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
-from trainforge.models.status import (
-    JOB_STATUS_RANK,
-    TERMINAL_RANK,
-    JobStatus,
-)
+from trainforge.models.rows import HistoryRow, JobRow, ReportRow, column_names, columns
+from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+
+_JOB = columns(JobRow, "j")
+_REPORT = columns(ReportRow, "r", "r_")
+_HISTORY = columns(HistoryRow, "h")
 
 # One statement per state change: the upsert (or, for unknown jobs when external ones are not recorded, nothing),
 # the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote.
 # The status moves only forward ("advances": a higher rank, or the same rank below terminal and newer); the
 # job's facts (ARN, instance, role, image, data, times) are merged from every delivery in any order, so a job
 # first seen through a sparse event ends with everything later events report.
-_APPLY_JOB_STATE = text(
-    """
+_APPLY_JOB_STATE = """
 WITH prior AS (
     SELECT status_rank, last_modified_at FROM training_jobs WHERE job_name = :job_name
 ), upserted AS (
@@ -106,15 +106,14 @@ SELECT (SELECT id FROM target) AS job_id,
                    AND p.last_modified_at IS NOT DISTINCT FROM u.last_modified_at)
        ) AS applied
 """
-)
 
 
 def apply_job_state_change(
-    db: Session, change: JobStateChange, *, record_external: bool, estimated_cost_usd: Decimal | None = None
+    db: Database, change: JobStateChange, *, record_external: bool, estimated_cost_usd: Decimal | None = None
 ) -> ApplyOutcome:
     """Apply a SageMaker state, once, in order; record history and (when terminal) the report."""
     rank = JOB_STATUS_RANK[change.status]
-    row = db.execute(
+    (row,) = db.rows(
         _APPLY_JOB_STATE,
         {
             "job_name": change.job_name,
@@ -137,127 +136,198 @@ def apply_job_state_change(
             "at": change.last_modified_at or change.ended_at or change.started_at or change.created_at,
             "record_external": record_external,
             "terminal": rank == TERMINAL_RANK,
-            "final_metrics": json.dumps(change.final_metrics),
+            "final_metrics": json_param(change.final_metrics),
             "model_artifacts_uri": change.model_artifacts_uri,
             "billable_seconds": change.billable_seconds,
             "training_seconds": change.training_seconds,
             "estimated_cost_usd": estimated_cost_usd,
         },
-    ).one()
-    return ApplyOutcome(job_id=row.job_id, created=bool(row.created), applied=bool(row.applied))
-
-
-def insert_pending_job(db: Session, values: dict[str, Any]) -> tuple[int, bool]:
-    """Record a job before submission. Returns (id, created); an existing name or idempotency key wins."""
-    statement = (
-        pg_insert(TrainingJob)
-        .values(status=JobStatus.PENDING, status_rank=JOB_STATUS_RANK[JobStatus.PENDING], **values)
-        .on_conflict_do_nothing()
-        .returning(TrainingJob.id)
     )
-    new_id = db.execute(statement).scalar()
-    if new_id is not None:
-        return int(new_id), True
+    return ApplyOutcome(job_id=row["job_id"], created=bool(row["created"]), applied=bool(row["applied"]))
+
+
+# A new job and its first history row in one statement; a taken name or idempotency key inserts nothing.
+_INSERT_JOB = """
+WITH inserted AS (
+    INSERT INTO training_jobs (
+        job_name, idempotency_key, origin, environment, status, status_rank, failure_reason, config,
+        source_uri, input_uri, output_uri, role_arn, image_uri, instance_type, instance_count, ended_at)
+    VALUES (:job_name, :idempotency_key, :origin, :environment, :status, :rank, :failure_reason,
+        CAST(:config AS jsonb), :source_uri, :input_uri, :output_uri, :role_arn, :image_uri, :instance_type,
+        :instance_count, CASE WHEN CAST(:ended AS boolean) THEN now() END)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), history AS (
+    INSERT INTO training_job_status_history (job_id, status, secondary_status, at)
+    SELECT id, :status, '', now() FROM inserted
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM inserted
+"""
+_JOB_FIELDS = (
+    "job_name",
+    "idempotency_key",
+    "origin",
+    "environment",
+    "config",
+    "source_uri",
+    "input_uri",
+    "output_uri",
+    "role_arn",
+    "image_uri",
+    "instance_type",
+    "instance_count",
+)
+
+
+def _insert_job(db: Database, values: dict[str, Any], status: str, reason: str | None) -> tuple[int, bool]:
+    unknown = set(values) - set(_JOB_FIELDS)
+    if unknown:
+        raise TypeError(f"not a job column: {', '.join(sorted(unknown))}")
+    params = {name: values.get(name) for name in _JOB_FIELDS}
+    params["origin"] = params["origin"] or "trainforge"
+    params["environment"] = params["environment"] or "sagemaker"
+    params["config"] = json_param(params["config"]) if params["config"] is not None else None
+    inserted = db.rows(
+        _INSERT_JOB,
+        {
+            **params,
+            "status": status,
+            "rank": JOB_STATUS_RANK[status],
+            "failure_reason": reason,
+            "ended": status != JobStatus.PENDING,
+        },
+    )
+    if inserted:
+        return int(inserted[0]["id"]), True
     existing = find_job_for_submission(db, values["job_name"], values.get("idempotency_key"))
     if existing is None:  # a concurrent delete between the two statements: treat as a conflict to report
         raise SageMakerConfigurationError("job name is taken by a job being deleted", field="job_name")
     return existing.id, False
 
 
-def find_job_for_submission(db: Session, job_name: str, idempotency_key: str | None) -> TrainingJob | None:
-    if idempotency_key:
-        by_key = db.scalars(select(TrainingJob).where(TrainingJob.idempotency_key == idempotency_key)).first()
-        if by_key is not None:
-            return by_key
-    return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
+def insert_pending_job(db: Database, values: dict[str, Any]) -> tuple[int, bool]:
+    """Record a job (and its Pending history) before submission. Returns (id, created); an existing name or
+    idempotency key wins."""
+    return _insert_job(db, values, JobStatus.PENDING, None)
 
 
-def get_job(db: Session, job_id: int) -> TrainingJob | None:
+def insert_rejected_job(db: Database, values: dict[str, Any], reason: str) -> tuple[int, bool]:
+    """Record a request refused before it could become a job, with why, in one statement (a redelivery finds
+    the same row)."""
+    return _insert_job(db, values, JobStatus.REJECTED, reason)
+
+
+def _job(rows: list[dict[str, Any]]) -> JobRow | None:
+    return JobRow(**rows[0]) if rows else None
+
+
+def find_job_for_submission(db: Database, job_name: str, idempotency_key: str | None) -> JobRow | None:
+    """The job holding this idempotency key, else the one holding this name."""
+    return _job(
+        db.rows(
+            f"SELECT {_JOB} FROM training_jobs j WHERE j.job_name = :job_name "
+            "OR (CAST(:key AS text) IS NOT NULL AND j.idempotency_key = :key) "
+            "ORDER BY (j.idempotency_key IS NOT DISTINCT FROM CAST(:key AS text)) DESC LIMIT 1",
+            {"job_name": job_name, "key": idempotency_key or None},
+        )
+    )
+
+
+def get_job(db: Database, job_id: int) -> JobRow | None:
     if not 1 <= job_id <= MAX_ID:
         return None
-    return db.get(TrainingJob, job_id)
+    return _job(db.rows(f"SELECT {_JOB} FROM training_jobs j WHERE j.id = :id", {"id": job_id}))
 
 
-def get_job_by_name(db: Session, job_name: str) -> TrainingJob | None:
-    return db.scalars(select(TrainingJob).where(TrainingJob.job_name == job_name)).first()
+def get_job_by_name(db: Database, job_name: str) -> JobRow | None:
+    return _job(db.rows(f"SELECT {_JOB} FROM training_jobs j WHERE j.job_name = :name", {"name": job_name}))
 
 
-def mark_submitted(db: Session, job_id: int, arn: str | None, notes: list[str] | None = None) -> bool:
+_MARK_SUBMITTED = """
+WITH before AS (
+    SELECT id, status = 'Pending' AS was_pending FROM training_jobs WHERE id = :id FOR UPDATE
+), updated AS (
+    UPDATE training_jobs j SET
+        sagemaker_arn = :arn, notes = CAST(:notes AS jsonb), submitted_at = now(), updated_at = now(),
+        status = CASE WHEN b.was_pending THEN :in_progress ELSE j.status END,
+        status_rank = CASE WHEN b.was_pending THEN CAST(:in_progress_rank AS smallint) ELSE j.status_rank END,
+        secondary_status = CASE WHEN b.was_pending THEN 'Starting' ELSE j.secondary_status END
+    FROM before b WHERE j.id = b.id
+    RETURNING j.id, b.was_pending
+), history AS (
+    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
+    SELECT id, :in_progress, 'Starting', now() FROM updated WHERE was_pending
+    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
+)
+SELECT was_pending FROM updated
+"""
+
+
+def mark_submitted(db: Database, job_id: int, arn: str | None, notes: list[str] | None = None) -> bool:
     """SageMaker accepted the job: Pending becomes InProgress/Starting unless an event got there first."""
-    pending = TrainingJob.status == JobStatus.PENDING
-    was_pending = db.execute(
-        select(TrainingJob.id).where(TrainingJob.id == job_id, pending).with_for_update()
-    ).first()
-    db.execute(
-        update(TrainingJob)
-        .where(TrainingJob.id == job_id)
-        .values(
-            sagemaker_arn=arn,
-            notes=notes or [],
-            submitted_at=text("now()"),
-            updated_at=text("now()"),
-            status=_case(pending, JobStatus.IN_PROGRESS, TrainingJob.status),
-            status_rank=_case(pending, JOB_STATUS_RANK[JobStatus.IN_PROGRESS], TrainingJob.status_rank),
-            secondary_status=_case(pending, "Starting", TrainingJob.secondary_status),
-        )
+    rows = db.rows(
+        _MARK_SUBMITTED,
+        {
+            "id": job_id,
+            "arn": arn,
+            "notes": json_param(notes or []),
+            "in_progress": JobStatus.IN_PROGRESS,
+            "in_progress_rank": JOB_STATUS_RANK[JobStatus.IN_PROGRESS],
+        },
     )
-    if was_pending:
-        record_history(db, job_id, JobStatus.IN_PROGRESS, "Starting", None)
-    return was_pending is not None
+    return bool(rows and rows[0]["was_pending"])
 
 
-def _case(condition: Any, then: Any, otherwise: Any) -> Any:
-    return case((condition, then), else_=otherwise)
+_FINISH_BEFORE_RUNNING = """
+WITH updated AS (
+    UPDATE training_jobs SET status = :status, status_rank = CAST(:rank AS smallint), failure_reason = :reason,
+        ended_at = now(), updated_at = now()
+    WHERE id = :id AND status = 'Pending'
+    RETURNING id
+), history AS (
+    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
+    SELECT id, :status, '', now() FROM updated
+    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
+)
+SELECT id FROM updated
+"""
 
 
-def finish_before_running(db: Session, job_id: int, status: str, reason: str | None) -> bool:
+def finish_before_running(db: Database, job_id: int, status: str, reason: str | None) -> bool:
     """End a job that never ran (rejected, failed at submission, cancelled while pending). Only from Pending."""
-    result = db.execute(
-        update(TrainingJob)
-        .where(TrainingJob.id == job_id, TrainingJob.status == JobStatus.PENDING)
-        .values(
-            status=status,
-            status_rank=JOB_STATUS_RANK[status],
-            failure_reason=reason,
-            ended_at=text("now()"),
-            updated_at=text("now()"),
-        )
-        .returning(TrainingJob.id)
+    rows = db.rows(
+        _FINISH_BEFORE_RUNNING,
+        {"id": job_id, "status": status, "rank": JOB_STATUS_RANK[status], "reason": reason},
     )
-    changed = result.first() is not None
-    if changed:
-        record_history(db, job_id, status, None, None)
-    return changed
+    return bool(rows)
 
 
 def record_history(
-    db: Session, job_id: int, status: str, secondary_status: str | None, at: datetime | None
+    db: Database, job_id: int, status: str, secondary_status: str | None, at: datetime | None
 ) -> None:
     """The earliest report of each (status, secondary status) wins, whatever the order of arrival."""
-    statement = pg_insert(JobStatusHistory).values(
-        job_id=job_id, status=status, secondary_status=secondary_status or "", at=at or text("now()")
-    )
-    db.execute(
-        statement.on_conflict_do_update(
-            constraint="uq_job_status_transition",
-            set_={"at": statement.excluded.at},
-            where=statement.excluded.at < JobStatusHistory.at,
-        )
+    db.rows(
+        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
+        "VALUES (:job_id, :status, :secondary_status, COALESCE(CAST(:at AS timestamptz), now())) "
+        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
+        {"job_id": job_id, "status": status, "secondary_status": secondary_status or "", "at": at},
     )
 
 
-def history_of(db: Session, job_id: int) -> list[JobStatusHistory]:
-    return list(
-        db.scalars(
-            select(JobStatusHistory)
-            .where(JobStatusHistory.job_id == job_id)
-            .order_by(JobStatusHistory.at, JobStatusHistory.id)
-        )
+def history_of(db: Database, job_id: int) -> list[HistoryRow]:
+    rows = db.rows(
+        f"SELECT {_HISTORY} FROM training_job_status_history h WHERE h.job_id = :id ORDER BY h.at, h.id",
+        {"id": job_id},
     )
+    return [HistoryRow(**row) for row in rows]
 
 
-def report_of(db: Session, job_id: int) -> TrainingReport | None:
-    return db.scalars(select(TrainingReport).where(TrainingReport.job_id == job_id)).first()
+def report_of(db: Database, job_id: int) -> ReportRow | None:
+    rows = db.rows(
+        f"SELECT {columns(ReportRow, 'r')} FROM training_reports r WHERE r.job_id = :id", {"id": job_id}
+    )
+    return ReportRow(**rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -269,54 +339,65 @@ class JobFilters:
     job_name: str | None = None
 
 
+_REPORT_FIELDS = column_names(ReportRow)
+
+
+def _report(row: dict[str, Any]) -> ReportRow | None:
+    if row["r_id"] is None:
+        return None
+    return ReportRow(**{name: row[f"r_{name}"] for name in _REPORT_FIELDS})
+
+
 def list_jobs(
-    db: Session, filters: JobFilters, *, cursor: str | None = None, limit: int = 50
-) -> tuple[list[tuple[TrainingJob, TrainingReport | None]], str | None]:
+    db: Database, filters: JobFilters, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[tuple[JobRow, ReportRow | None]], str | None]:
     """A page of jobs, newest first, by keyset: as fast at a million rows as at a thousand."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise SageMakerConfigurationError.from_problems(
             [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
         )
-    query = select(TrainingJob, TrainingReport).outerjoin(
-        TrainingReport, TrainingReport.job_id == TrainingJob.id
-    )
-    if filters.status:
-        query = query.where(TrainingJob.status == filters.status)
-    if filters.origin:
-        query = query.where(TrainingJob.origin == filters.origin)
-    if filters.job_name:
-        query = query.where(TrainingJob.job_name == filters.job_name)
-    if filters.created_after:
-        query = query.where(TrainingJob.created_at >= filters.created_after)
-    if filters.created_before:
-        query = query.where(TrainingJob.created_at < filters.created_before)
+    conditions = []
+    params: dict[str, Any] = {"limit": limit + 1}
+    for name, condition in (
+        ("status", "j.status = :status"),
+        ("origin", "j.origin = :origin"),
+        ("job_name", "j.job_name = :job_name"),
+        ("created_after", "j.created_at >= CAST(:created_after AS timestamptz)"),
+        ("created_before", "j.created_at < CAST(:created_before AS timestamptz)"),
+    ):
+        value = getattr(filters, name)
+        if value:
+            conditions.append(condition)
+            params[name] = value
     if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        query = query.where(tuple_(TrainingJob.created_at, TrainingJob.id) < tuple_(created_at, row_id))
-    query = query.order_by(TrainingJob.created_at.desc(), TrainingJob.id.desc()).limit(limit + 1)
-    rows: list[tuple[TrainingJob, TrainingReport | None]] = [
-        (job, report) for job, report in db.execute(query).all()
-    ]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1][0]
-        next_cursor = encode_cursor(last.created_at, last.id)
-    return rows, next_cursor
-
-
-def jobs_to_reconcile(db: Session, older_than_minutes: float, limit: int = 100) -> list[TrainingJob]:
-    """Trainforge's jobs that are not finished and have heard nothing for a while (Pending ones included)."""
-    return list(
-        db.scalars(
-            select(TrainingJob)
-            .where(
-                TrainingJob.status_rank < TERMINAL_RANK,
-                TrainingJob.origin == "trainforge",
-                TrainingJob.updated_at
-                < text("now() - make_interval(secs => :seconds)").bindparams(seconds=older_than_minutes * 60),
-            )
-            .order_by(TrainingJob.updated_at)
-            .limit(limit)
+        params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
+        conditions.append(
+            "(j.created_at, j.id) < (CAST(:cursor_at AS timestamptz), CAST(:cursor_id AS bigint))"
         )
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = db.rows(
+        f"SELECT {_JOB}, {_REPORT} FROM training_jobs j LEFT JOIN training_reports r ON r.job_id = j.id "
+        f"{where} ORDER BY j.created_at DESC, j.id DESC LIMIT :limit",
+        params,
     )
+    page = [(JobRow(**{name: row[name] for name in _JOB_NAMES}), _report(row)) for row in rows]
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1][0]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return page, next_cursor
+
+
+_JOB_NAMES = column_names(JobRow)
+
+
+def jobs_to_reconcile(db: Database, older_than_minutes: float, limit: int = 100) -> list[JobRow]:
+    """Trainforge's jobs that are not finished and have heard nothing for a while (Pending ones included)."""
+    rows = db.rows(
+        f"SELECT {_JOB} FROM training_jobs j WHERE j.status_rank < :terminal_rank AND j.origin = 'trainforge' "
+        "AND j.updated_at < now() - make_interval(secs => CAST(:seconds AS double precision)) "
+        "ORDER BY j.updated_at LIMIT :limit",
+        {"terminal_rank": TERMINAL_RANK, "seconds": older_than_minutes * 60, "limit": limit},
+    )
+    return [JobRow(**row) for row in rows]

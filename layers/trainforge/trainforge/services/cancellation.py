@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
 from trainforge.aws import error_code, error_message
+from trainforge.connection import Database
 from trainforge.errors import JobNotFoundError, SageMakerJobError
 from trainforge.models.changes import JobStateChange
 from trainforge.models.status import TERMINAL_RANK, JobStatus
@@ -21,10 +20,10 @@ class JobControl(Protocol):
 
     def describe(self, job_name: str) -> dict[str, Any] | None: ...
 
-    def apply_description(self, db: Session, description: dict[str, Any]) -> None: ...
+    def apply_description(self, db: Database, description: dict[str, Any]) -> None: ...
 
 
-def cancel_job(service: JobControl, job_id: int, db: Session) -> bool:
+def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
     """Cancel SageMaker training job. True if a stop was requested or the job never left; False (job
     untouched) if it had already finished."""
     job = repository.get_job(db, job_id)
@@ -39,8 +38,8 @@ def cancel_job(service: JobControl, job_id: int, db: Session) -> bool:
         db.commit()
         if changed:
             return True
-        db.refresh(job)
-        return cancel_job(service, job_id, db) if job.status_rank < TERMINAL_RANK else False
+        current = repository.get_job(db, job_id)  # it left Pending meanwhile: cancel what it became
+        return cancel_job(service, job_id, db) if current and current.status_rank < TERMINAL_RANK else False
     if job.status == JobStatus.STOPPING:
         return True
     description = service.describe(job.job_name)

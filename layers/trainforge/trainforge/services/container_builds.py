@@ -8,13 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
+from trainforge.connection import Database
 from trainforge.errors import BuildNotFoundError, Problem, SageMakerConfigurationError
 from trainforge.inputs import check_relative_path, is_storable_text, storable
 from trainforge.models.changes import BuildStateChange
-from trainforge.models.database import ContainerBuild
+from trainforge.models.rows import BuildRow
 from trainforge.models.status import BUILD_STATUS_RANK, BuildStatus
 from trainforge.services.job_tracking import parse_time
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
@@ -23,7 +22,7 @@ MAX_INLINE_SOURCE_BYTES = 1024 * 1024
 
 
 def start_build(
-    db: Session,
+    db: Database,
     builder: SageMakerContainerBuilder,
     *,
     base_image: str,
@@ -155,7 +154,7 @@ def _failure_reason(info: Mapping[str, Any]) -> str | None:
     return None
 
 
-def build_to_dict(build: ContainerBuild) -> dict[str, Any]:
+def build_to_dict(build: BuildRow) -> dict[str, Any]:
     return {
         "id": build.id,
         "build_id": build.build_id,
@@ -172,19 +171,19 @@ def build_to_dict(build: ContainerBuild) -> dict[str, Any]:
     }
 
 
-def get_build(db: Session, build_row_id: int) -> dict[str, Any]:
+def get_build(db: Database, build_row_id: int) -> dict[str, Any]:
     build = repository.get_build(db, build_row_id)
     if build is None:
         raise BuildNotFoundError(f"no container build with id {build_row_id}", field="id")
     return build_to_dict(build)
 
 
-def record_build_state_change(db: Session, change: BuildStateChange) -> bool:
+def record_build_state_change(db: Database, change: BuildStateChange) -> bool:
     """Apply a CodeBuild state once and in order (the caller commits); True if the build moved."""
     return repository.apply_build_state_change(db, change)
 
 
-def builds_page(db: Session, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+def builds_page(db: Database, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
     """Container builds, newest first, and the next page's cursor."""
     builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit)
     return {"builds": [build_to_dict(b) for b in builds], "next_cursor": next_cursor}

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
-from trainforge.db import is_failover_error
+from trainforge.connection import Database, DatabaseUnavailableError, is_connection_lost
 
 
-def database_answers(sessions: Callable[[], Any]) -> bool:
+def database_answers(database: Callable[[], Database]) -> bool:
     """One round trip; False (never an exception) when the database cannot be reached."""
     try:
-        with sessions() as db:
-            db.execute(text("SELECT 1"))
+        database().rows("SELECT 1")
     except Exception:
         return False
     return True
@@ -23,15 +20,24 @@ def database_answers(sessions: Callable[[], Any]) -> bool:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or is failing over (not a fault of the statement): retry later."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    if isinstance(exc, DatabaseUnavailableError | ConnectionError | TimeoutError) or is_connection_lost(exc):
+        return True
+    if "sqlalchemy" in sys.modules:  # a Session's errors (the contract's path): never imported for this check
+        return _is_sqlalchemy_unavailable(exc)
+    return False
+
+
+def _is_sqlalchemy_unavailable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
     if isinstance(exc, PoolTimeoutError):
         return True
     if isinstance(exc, DBAPIError):
+        orig: Any = exc.orig
         return (
             exc.connection_invalidated
-            or is_failover_error(exc.orig)
+            or is_connection_lost(orig)
             or isinstance(exc, InterfaceError | OperationalError)
         )
-    return isinstance(exc, ConnectionError | TimeoutError)
+    return False

@@ -9,7 +9,7 @@ from typing import Any
 
 from trainforge.errors import Problem
 from trainforge.inputs import is_storable_text
-from trainforge.models.database import TrainingJob
+from trainforge.models.rows import JobRow
 from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
 from trainforge.services.execution_roles import TRAINFORGE_TAG, is_trainforge_role
 from trainforge.services.input_channels import InputChannel, prefix_channels
@@ -156,7 +156,7 @@ def request_problems(request: SageMakerJobConfig, settings: Settings | None = No
     return problems
 
 
-def submission_differences(job: TrainingJob, submission: dict[str, Any]) -> list[str]:
+def submission_differences(job: JobRow, submission: dict[str, Any]) -> list[str]:
     """The fields in which a repeated submission differs from the job already recorded (empty: the same)."""
     if job.origin != "trainforge" or job.config is None:
         return ["job_name"]  # a SageMaker job Trainforge did not start, or a rejected drop, holds the name

@@ -6,19 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
+from trainforge.connection import Database
 from trainforge.repository import MAX_ID, MAX_PAGE_SIZE
 
 __all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", "report_to_dict"]
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
-from trainforge.models.database import TrainingJob, TrainingReport
+from trainforge.models.rows import JobRow, ReportRow
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.services.training_config import TrainingEnvironment
 
 
-def job_status(db: Session, job_id: int) -> dict[str, Any]:
+def job_status(db: Database, job_id: int) -> dict[str, Any]:
     """Get status of SageMaker training job (with its report and status history)."""
     job = repository.get_job(db, job_id)
     if job is None:
@@ -32,7 +31,7 @@ def job_status(db: Session, job_id: int) -> dict[str, Any]:
 
 
 def jobs_page(
-    db: Session,
+    db: Database,
     *,
     status: str | None = None,
     created_after: datetime | None = None,
@@ -74,7 +73,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat()
 
 
-def report_to_dict(report: TrainingReport | None) -> dict[str, Any] | None:
+def report_to_dict(report: ReportRow | None) -> dict[str, Any] | None:
     if report is None:
         return None
     return {
@@ -88,7 +87,7 @@ def report_to_dict(report: TrainingReport | None) -> dict[str, Any] | None:
     }
 
 
-def job_to_dict(job: TrainingJob, report: TrainingReport | None) -> dict[str, Any]:
+def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
     return {
         "id": job.id,
         "job_name": job.job_name,

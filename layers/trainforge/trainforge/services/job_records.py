@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
+from trainforge.connection import Database
 from trainforge.errors import InvalidJobConfigurationError, JobConflictError, Problem
-from trainforge.models.database import TrainingJob
-from trainforge.models.status import JobStatus
+from trainforge.models.rows import JobRow
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
 from trainforge.services.job_config import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -23,7 +21,7 @@ from trainforge.settings import Settings
 
 
 def record_job(
-    db: Session,
+    db: Database,
     settings: Settings,
     config: TrainingConfig,
     s3_input_uri: str,
@@ -68,9 +66,7 @@ def record_job(
             "instance_count": config.instance_count,
         },
     )
-    if created:
-        repository.record_history(db, job_id, JobStatus.PENDING, None, None)
-    else:
+    if not created:
         existing = repository.get_job(db, job_id)
         differences = submission_differences(existing, submission) if existing else ["job_name"]
         if differences:
@@ -87,7 +83,7 @@ def record_job(
 
 
 def accept_job_request(
-    db: Session,
+    db: Database,
     settings: Settings,
     config: TrainingConfig,
     input_uri: str,
@@ -112,7 +108,7 @@ def accept_job_request(
     )
 
 
-def request_for(job: TrainingJob, s3: Any, settings: Settings) -> dict[str, Any]:
+def request_for(job: JobRow, s3: Any, settings: Settings) -> dict[str, Any]:
     """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
     config = TrainingConfig.from_dict(job.config or {})
     input_uri, output_uri = job.input_uri or "", job.output_uri or ""

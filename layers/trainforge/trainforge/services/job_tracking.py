@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
+from trainforge.connection import Database
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.inputs import storable
 from trainforge.models.changes import ApplyOutcome, JobStateChange
@@ -154,7 +153,7 @@ def complete_terminal_change(change: JobStateChange, describe: Describe | None) 
 
 
 def record_state_change(
-    db: Session, change: JobStateChange, *, record_external: bool, describe: Describe | None = None
+    db: Database, change: JobStateChange, *, record_external: bool, describe: Describe | None = None
 ) -> ApplyOutcome:
     """Apply one SageMaker state to the job's row, history and report (the caller commits)."""
     change = complete_terminal_change(change, describe)
@@ -179,7 +178,7 @@ def answer_with(description: Mapping[str, Any]) -> Describe:
 
 
 def reconcile_stale_jobs(
-    sessions: Callable[[], Session],
+    db: Database,
     service: Any,
     *,
     older_than_minutes: float,
@@ -189,30 +188,25 @@ def reconcile_stale_jobs(
     """Heal missed events: describe every unfinished job that has been silent too long and apply the answer
     through the same path as an event; ask again for the submission of jobs stuck in Pending."""
     counts = {"described": 0, "changed": 0, "unknown": 0, "resubmitted": 0, "errors": 0}
-    with sessions() as db:
-        stale = [
-            (job.id, job.job_name, job.status)
-            for job in repository.jobs_to_reconcile(db, older_than_minutes, limit)
-        ]
-    for job_id, job_name, status in stale:
+    stale = repository.jobs_to_reconcile(db, older_than_minutes, limit)
+    for job in stale:
         try:
-            if status == "Pending":
-                request_submission(job_id)
+            if job.status == "Pending":
+                request_submission(job.id)
                 counts["resubmitted"] += 1
                 continue
-            description = service.describe(job_name)
+            description = service.describe(job.job_name)
             counts["described"] += 1
             if description is None:
                 counts["unknown"] += 1
                 continue
-            with sessions() as db:
-                outcome = record_state_change(
-                    db,
-                    state_change_from_description(description),
-                    record_external=False,
-                    describe=answer_with(description),
-                )
-                db.commit()
+            outcome = record_state_change(
+                db,
+                state_change_from_description(description),
+                record_external=False,
+                describe=answer_with(description),
+            )
+            db.commit()
             counts["changed"] += int(outcome.applied)
         except Exception:
             counts["errors"] += 1

@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from trainforge import repository
 from trainforge.aws import client as aws_client
+from trainforge.connection import Database
 from trainforge.errors import (
     DockerContainerError,
     InvalidJobConfigurationError,
@@ -64,6 +63,9 @@ __all__ = [
     "report_to_dict",
     "request_problems",
 ]
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @runtime_checkable
@@ -223,12 +225,13 @@ class SageMakerTrainingService:
         s3_output_uri: str,
         role_arn: str,
         image_uri: str,
-        db: Session,
+        db: Session | Database,
         *,
         idempotency_key: str | None = None,
         source_uri: str | None = None,
     ) -> tuple[int, bool]:
         """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker."""
+        db = as_database(db)
         return record_job(
             db,
             self.settings,
@@ -266,12 +269,13 @@ class SageMakerTrainingService:
         self.submit_pending_job(job_id, db)
         return job_id
 
-    def submit_pending_job(self, job_id: int, db: Session) -> bool:
+    def submit_pending_job(self, job_id: int, db: Session | Database) -> bool:
         """Send a recorded Pending job to SageMaker. True if this call sent it; False if it had already left.
 
         Raises :class:`RetryableSubmissionError` when SageMaker stays busy past the deadline (the job stays
         Pending, so a queue can deliver it again), :class:`SageMakerJobError` when SageMaker refuses it.
         """
+        db = as_database(db)
         job = repository.get_job(db, job_id)
         if job is None:
             raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
@@ -308,8 +312,8 @@ class SageMakerTrainingService:
         was_pending = repository.mark_submitted(db, job_id, arn, notes)
         db.commit()
         if not was_pending:
-            db.refresh(job)
-            if job.status == JobStatus.STOPPED:
+            latest = repository.get_job(db, job_id)
+            if latest is not None and latest.status == JobStatus.STOPPED:
                 # Cancelled while SageMaker was accepting it: the job must not run unseen.
                 stop_quietly(self.sagemaker, job.job_name)
         return True
@@ -320,15 +324,16 @@ class SageMakerTrainingService:
 
     def get_job_status(self, job_id: int, db: Session) -> dict[str, Any]:
         """Get status of SageMaker training job (with its report and status history)."""
-        return job_queries.job_status(db, job_id)
+        return job_queries.job_status(as_database(db), job_id)
 
     def cancel_training_job(self, job_id: int, db: Session) -> bool:
         """Cancel SageMaker training job. True if a stop was requested or the job never left; False (job
         untouched) if it had already finished."""
-        return cancel_job(self, job_id, db)
+        return cancel_job(self, job_id, as_database(db))
 
-    def apply_description(self, db: Session, description: dict[str, Any]) -> None:
+    def apply_description(self, db: Session | Database, description: dict[str, Any]) -> None:
         """Apply a ``DescribeTrainingJob`` answer through the same path as an event."""
+        db = as_database(db)
         record_state_change(
             db,
             state_change_from_description(description),
@@ -359,7 +364,7 @@ class SageMakerTrainingService:
 
     def list_training_jobs_page(
         self,
-        db: Session,
+        db: Session | Database,
         *,
         status: str | None = None,
         created_after: datetime | None = None,
@@ -369,6 +374,7 @@ class SageMakerTrainingService:
         job_name: str | None = None,
     ) -> dict[str, Any]:
         """A page of jobs, newest first, and the next page's cursor."""
+        db = as_database(db)
         return job_queries.jobs_page(
             db,
             status=status,
@@ -378,3 +384,12 @@ class SageMakerTrainingService:
             limit=limit,
             job_name=job_name,
         )
+
+
+def as_database(db: Session | Database) -> Database:
+    """A :class:`Database` as it is; a SQLAlchemy ``Session`` (the contract's callers) through its adapter."""
+    if hasattr(db, "rows"):
+        return db
+    from trainforge.db import SessionDatabase
+
+    return SessionDatabase(db)

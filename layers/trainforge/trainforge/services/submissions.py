@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from sqlalchemy.orm import Session
-
 from trainforge import repository
 from trainforge.aws import client, error_code
+from trainforge.connection import Database
 from trainforge.delivery import PoisonEventError
 from trainforge.errors import (
     JobConflictError,
@@ -30,7 +29,6 @@ from trainforge.errors import (
 )
 from trainforge.inputs import MalformedJsonError, check_relative_path, parse_json, printable
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
-from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
@@ -140,7 +138,7 @@ class SubmissionWorker:
             self._s3 = client("s3", self.settings.region)
         return self._s3
 
-    def handle(self, event: Mapping[str, Any], db: Session) -> list[Outcome]:
+    def handle(self, event: Mapping[str, Any], db: Database) -> list[Outcome]:
         if event.get("source") == TRAINFORGE_SOURCE and event.get("detail-type") == JOB_REQUESTED:
             detail = event.get("detail")
             job_id = detail.get("job_id") if isinstance(detail, Mapping) else None
@@ -149,7 +147,7 @@ class SubmissionWorker:
             return [self.submit(db, job_id)]
         return [self.handle_object(obj, db) for obj in dropped_objects(event)]
 
-    def submit(self, db: Session, job_id: int) -> Outcome:
+    def submit(self, db: Database, job_id: int) -> Outcome:
         try:
             sent = self.service.submit_pending_job(job_id, db)
         except SageMakerJobError as exc:
@@ -163,7 +161,7 @@ class SubmissionWorker:
             "submitted" if sent else "duplicate", "sent to SageMaker" if sent else "already sent", job_id
         )
 
-    def handle_object(self, obj: DroppedObject, db: Session) -> Outcome:
+    def handle_object(self, obj: DroppedObject, db: Database) -> Outcome:
         if obj.bucket != self.settings.datasets_bucket:
             return Outcome("ignored", f"bucket {obj.bucket} is not the datasets bucket")
         decoded = unquote_plus(obj.key)
@@ -207,7 +205,7 @@ class SubmissionWorker:
             return key, body
         return candidates[0], None
 
-    def _dataset_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
+    def _dataset_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Database) -> Outcome:
         folder = posixpath.dirname(key)
         source = _source_uri(obj, key)
         # Until the manifest is read, its content is unknown: a refusal is named for the object itself.
@@ -230,7 +228,7 @@ class SubmissionWorker:
         image = image_uri or self.settings.default_image_uri
         return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image, source)
 
-    def _spec_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Session) -> Outcome:
+    def _spec_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Database) -> Outcome:
         stem = posixpath.splitext(posixpath.basename(key))[0]
         source = _source_uri(obj, key)
         derived = job_name_for("job", stem, obj, key)
@@ -262,7 +260,7 @@ class SubmissionWorker:
         return self._record_and_submit(db, config, dataset_uri, str(image_uri), source)
 
     def _record_and_submit(
-        self, db: Session, config: TrainingConfig, input_uri: str, image_uri: str, source: str
+        self, db: Database, config: TrainingConfig, input_uri: str, image_uri: str, source: str
     ) -> Outcome:
         try:
             job_id, created = accept_job_request(
@@ -278,13 +276,11 @@ class SubmissionWorker:
             return Outcome("duplicate", f"already started as job {job_id}", job_id, config.job_name)
         return Outcome(outcome.kind, outcome.detail, job_id, config.job_name)
 
-    def _reject(self, db: Session, job_name: str, source: str | None, reason: str) -> Outcome:
+    def _reject(self, db: Database, job_name: str, source: str | None, reason: str) -> Outcome:
         """Record the refusal as a Rejected job (once per object version), so the user can see why."""
-        job_id, created = repository.insert_pending_job(
-            db, {"job_name": job_name, "origin": "trainforge", "source_uri": source}
+        job_id, _ = repository.insert_rejected_job(
+            db, {"job_name": job_name, "origin": "trainforge", "source_uri": source}, reason[:4000]
         )
-        if created:
-            repository.finish_before_running(db, job_id, JobStatus.REJECTED, reason[:4000])
         db.commit()
         return Outcome("rejected", reason, job_id, job_name)
 

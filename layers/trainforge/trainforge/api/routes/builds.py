@@ -26,16 +26,16 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
     )
     def create_build(request: api.BuildRequest) -> Response[api.Build]:
-        with runtime.sessions() as db:
-            build_id, _ = start_build(
-                db,
-                runtime.builder(),
-                base_image=request.base_image,
-                tag=request.tag,
-                files=request.files,
-                entry_point=request.entry_point,
-            )
-            body = api.Build.model_validate(get_build(db, build_id))
+        db = runtime.database
+        build_id, _ = start_build(
+            db,
+            runtime.builder(),
+            base_image=request.base_image,
+            tag=request.tag,
+            files=request.files,
+            entry_point=request.entry_point,
+        )
+        body = api.Build.model_validate(get_build(db, build_id))
         return Response(HTTPStatus.ACCEPTED, "application/json", body)
 
     @router.get(
@@ -46,8 +46,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.Build, "the build")}, 404, 503),
     )
     def build_status(build_id: BuildId) -> api.Build:
-        with runtime.sessions() as db:
-            return api.Build.model_validate(get_build(db, build_id))
+        db = runtime.database
+        return api.Build.model_validate(get_build(db, build_id))
 
     @router.get(
         "/builds",
@@ -57,7 +57,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
     )
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
-        with runtime.sessions() as db:
-            return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
+        db = runtime.database
+        return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
 
     return router

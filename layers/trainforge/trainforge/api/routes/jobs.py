@@ -16,6 +16,7 @@ from trainforge.api.parameters import Cursor, JobId, Limit
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
+from trainforge.services import cancellation, job_queries
 from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
 from trainforge.services.submissions import request_submission
@@ -59,18 +60,18 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         fields.setdefault("instance_type", settings.default_instance_type)
         config = TrainingConfig.from_dict(fields)
         dataset_uri = s3_folder(request.dataset_uri)
-        with runtime.sessions() as db:
-            job_id, created = accept_job_request(
-                db,
-                settings,
-                config,
-                dataset_uri,
-                output_uri=request.output_uri,
-                image_uri=request.image_uri,
-                idempotency_key=idempotency_key,
-            )
-            logger.append_keys(job_id=job_id, job_name=config.job_name)
-            status = runtime.training.get_job_status(job_id, db)
+        db = runtime.database
+        job_id, created = accept_job_request(
+            db,
+            settings,
+            config,
+            dataset_uri,
+            output_uri=request.output_uri,
+            image_uri=request.image_uri,
+            idempotency_key=idempotency_key,
+        )
+        logger.append_keys(job_id=job_id, job_name=config.job_name)
+        status = job_queries.job_status(db, job_id)
         if status["status"] == "Pending":
             try:
                 request_submission(settings, job_id)
@@ -98,16 +99,16 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> api.JobPage:
-        with runtime.sessions() as db:
-            page = runtime.training.list_training_jobs_page(
-                db,
-                status=status,
-                created_after=created_after,
-                created_before=created_before,
-                cursor=cursor,
-                limit=limit,
-                job_name=job_name,
-            )
+        db = runtime.database
+        page = job_queries.jobs_page(
+            db,
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            cursor=cursor,
+            limit=limit,
+            job_name=job_name,
+        )
         return api.JobPage.model_validate(page)
 
     @router.get(
@@ -118,8 +119,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
     )
     def job_status(job_id: JobId) -> api.JobStatus:
-        with runtime.sessions() as db:
-            return api.JobStatus.model_validate(runtime.training.get_job_status(job_id, db))
+        db = runtime.database
+        return api.JobStatus.model_validate(job_queries.job_status(db, job_id))
 
     @router.post(
         "/jobs/<job_id>/cancel",
@@ -137,9 +138,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def cancel_job(job_id: JobId) -> api.CancelResponse:
-        with runtime.sessions() as db:
-            cancelled = runtime.training.cancel_training_job(job_id, db)
-            status = runtime.training.get_job_status(job_id, db)
+        db = runtime.database
+        cancelled = cancellation.cancel_job(runtime.training, job_id, db)
+        status = job_queries.job_status(db, job_id)
         return api.CancelResponse(cancelled=cancelled, job=api.JobStatus.model_validate(status))
 
     return router

@@ -26,7 +26,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.Health, "alive; `database` says whether PostgreSQL answered")}),
     )
     def health() -> api.Health:
-        database = database_answers(runtime.sessions)
+        database = database_answers(lambda: runtime.database)
         if not database:
             logger.warning("database unreachable")
         return api.Health(status="ok" if database else "degraded", database=database, version=__version__)

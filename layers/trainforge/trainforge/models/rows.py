@@ -1,0 +1,91 @@
+"""Rows as the data-access module returns them: plain values, no ORM (the handlers never import it).
+
+The columns mirror :mod:`trainforge.models.database`, which defines the schema; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    job_name: str
+    idempotency_key: str | None
+    origin: str
+    environment: str
+    status: str
+    status_rank: int
+    secondary_status: str | None
+    failure_reason: str | None
+    config: dict[str, Any] | None
+    source_uri: str | None
+    input_uri: str | None
+    output_uri: str | None
+    role_arn: str | None
+    image_uri: str | None
+    instance_type: str | None
+    instance_count: int | None
+    sagemaker_arn: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_modified_at: datetime | None
+    notes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    id: int
+    job_id: int
+    status: str
+    secondary_status: str
+    at: datetime
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    id: int
+    job_id: int
+    final_metrics: dict[str, float]
+    model_artifacts_uri: str | None
+    billable_seconds: int | None
+    training_seconds: int | None
+    estimated_cost_usd: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRow:
+    id: int
+    build_id: str
+    project_name: str
+    base_image: str | None
+    image_uri: str | None
+    image_digest: str | None
+    source_uri: str | None
+    status: str
+    status_rank: int
+    current_phase: str | None
+    log_url: str | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_event_at: datetime | None
+
+
+def columns(row_type: type, alias: str, prefix: str = "") -> str:
+    """``alias.col AS prefixcol, ...`` for a SELECT list, in the row type's field order."""
+    return ", ".join(f"{alias}.{f.name} AS {prefix}{f.name}" for f in fields(row_type))
+
+
+def column_names(row_type: type) -> list[str]:
+    return [f.name for f in fields(row_type)]

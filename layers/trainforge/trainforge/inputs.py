@@ -22,6 +22,9 @@ MAX_NUMBER_CHARS = 40  # longer than any count, size or hyperparameter a trainin
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 INVALID_TEXT_MESSAGE = "must not contain NUL characters or unpaired UTF-16 surrogates"
 
+# An Idempotency-Key header or a contract idempotency_key: 1-255 visible ASCII characters.
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
 
 class MalformedJsonError(ValueError):
     """A body that is not JSON Trainforge accepts; ``code`` says which rule it broke."""

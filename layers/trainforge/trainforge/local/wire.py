@@ -1,6 +1,6 @@
-"""A TCP proxy in front of PostgreSQL that counts round trips and can add latency each way: how the tests and
-the benchmark see, at the wire, what a statement costs (the driver's own counters would only say what it meant
-to send)."""
+"""A TCP proxy in front of PostgreSQL that counts round trips, can add latency each way, and can cut the
+database away: how the tests and the benchmark see, at the wire, what a statement costs (the driver's own
+counters would only say what it meant to send), and what a database going down looks like."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ class WireProxy:
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._closed = False
+        self._up = threading.Event()
+        self._up.set()
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -46,9 +48,17 @@ class WireProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if not self._up.is_set():
+                client.close()
+                continue
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            upstream = self._connect_upstream()
-            self._sockets += [client, upstream]
+            try:
+                upstream = self._connect_upstream()
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
             state = {"last": "server"}
             for source, target, side in ((client, upstream, "client"), (upstream, client, "server")):
                 threading.Thread(target=self._pipe, args=(source, target, side, state), daemon=True).start()
@@ -86,12 +96,23 @@ class WireProxy:
                 state["last"] = side
             pending.put((time.perf_counter() + self.delay, data))
 
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones, as a database going down does."""
+        self._up.clear()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+            self._sockets.clear()
+
+    def restore(self) -> None:
+        self._up.set()
+
     def close(self) -> None:
         self._closed = True
+        self.cut()
         self._listener.close()
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
 
     def __enter__(self) -> WireProxy:
         return self

@@ -16,8 +16,6 @@ from trainforge.services.input_channels import InputChannel, prefix_channels
 from trainforge.services.training_config import TrainingConfig, s3_uri_problem
 from trainforge.settings import Settings
 
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
-
 
 @dataclass
 class SageMakerJobConfig:

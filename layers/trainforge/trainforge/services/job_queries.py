@@ -14,7 +14,6 @@ __all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", 
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
 from trainforge.models.rows import JobRow, ReportRow
 from trainforge.models.status import JOB_STATUS_RANK
-from trainforge.services.training_config import TrainingEnvironment
 
 
 def job_status(db: Database, job_id: int) -> dict[str, Any]:
@@ -95,7 +94,7 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         "secondary_status": job.secondary_status,
         "failure_reason": job.failure_reason,
         "origin": job.origin,
-        "environment": job.environment or TrainingEnvironment.SAGEMAKER.value,
+        "environment": job.environment,  # NOT NULL, "sagemaker" by default
         "instance_type": job.instance_type,
         "instance_count": job.instance_count,
         "image_uri": job.image_uri,

@@ -8,10 +8,10 @@ from typing import Any
 from trainforge import repository
 from trainforge.connection import Database
 from trainforge.errors import InvalidJobConfigurationError, JobConflictError, Problem
+from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models.rows import JobRow
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
 from trainforge.services.job_config import (
-    IDEMPOTENCY_KEY_PATTERN,
     SageMakerJobConfig,
     request_problems,
     submission_differences,

@@ -25,6 +25,7 @@ from trainforge.errors import (
     SageMakerError,
     SageMakerJobError,
 )
+from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models.status import JobStatus
 from trainforge.pacing import Pacer
 from trainforge.services import execution_roles, job_queries
@@ -34,7 +35,6 @@ from trainforge.services.dataset_preparation import DatasetPreparationService
 from trainforge.services.dataset_uploads import upload_dataset_folder
 from trainforge.services.image_builder import SageMakerContainerBuilder, StartedBuild, build_failure_reason
 from trainforge.services.job_config import (
-    IDEMPOTENCY_KEY_PATTERN,
     SageMakerJobConfig,
     request_problems,
 )

@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from trainforge.api.parameters import BuildId, Cursor, Limit
 from trainforge.models import api
 from trainforge.runtime import Runtime
-from trainforge.services.container_builds import builds_page, get_build, start_build
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -26,6 +25,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
     )
     def create_build(request: api.BuildRequest) -> Response[api.Build]:
+        from trainforge.services.container_builds import get_build, start_build
+
         db = runtime.database
         build_id, _ = start_build(
             db,
@@ -46,6 +47,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.Build, "the build")}, 404, 503),
     )
     def build_status(build_id: BuildId) -> api.Build:
+        from trainforge.services.container_builds import get_build
+
         db = runtime.database
         return api.Build.model_validate(get_build(db, build_id))
 
@@ -57,6 +60,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
     )
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
+        from trainforge.services.container_builds import builds_page
+
         db = runtime.database
         return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
 

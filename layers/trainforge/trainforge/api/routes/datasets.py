@@ -8,8 +8,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from trainforge.aws import client
 from trainforge.models import api
 from trainforge.runtime import Runtime
-from trainforge.services.dataset_preparation import ManifestFile, channel_of
-from trainforge.services.dataset_uploads import presign_dataset_upload
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -30,6 +28,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadResponse:
+        from trainforge.services.dataset_preparation import ManifestFile, channel_of
+        from trainforge.services.dataset_uploads import presign_dataset_upload
+
         result = presign_dataset_upload(
             runtime.settings,
             client("s3", runtime.settings.region),

@@ -1,4 +1,5 @@
-"""Jobs: submit (queued), list, status, cancel."""
+"""Jobs: submit (queued), list, status, cancel. What only submitting needs is imported by that route, on its
+first call: a cold start for a status or a listing does not load the submission path."""
 
 from __future__ import annotations
 
@@ -13,14 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from trainforge.api.parameters import Cursor, JobId, Limit
+from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
 from trainforge.services import cancellation, job_queries
-from trainforge.services.job_records import accept_job_request
-from trainforge.services.sagemaker_training_service import IDEMPOTENCY_KEY_PATTERN
-from trainforge.services.submissions import request_submission
-from trainforge.services.training_config import TrainingConfig, s3_folder
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -55,6 +53,10 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             ),
         ] = None,
     ) -> Response[api.JobStatus]:
+        from trainforge.services.job_records import accept_job_request
+        from trainforge.services.submissions import request_submission
+        from trainforge.services.training_config import TrainingConfig, s3_folder
+
         settings = runtime.settings
         fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
         fields.setdefault("instance_type", settings.default_instance_type)

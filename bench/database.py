@@ -7,9 +7,10 @@ import random
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from statistics import median
 from typing import Any
 
-from bench.common import Row, median_of, row
+from bench.common import Row, row
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.local.infrastructure import scratch_database
 from trainforge.local.wire import WireProxy
@@ -160,11 +161,11 @@ FROM generate_series(1, :rows) AS i
 """
 
 
-def page_timings(url: str, rows: int, runs: int) -> dict[str, float]:
+def filled(url: str, rows: int) -> NativeDatabase:
+    """A scratch database with ``rows`` jobs, vacuumed and analysed, read through the API's connection."""
     from sqlalchemy import create_engine, text
 
     from trainforge.schema import upgrade_to_head
-    from trainforge.services.job_queries import jobs_page
 
     engine = create_engine(url)
     upgrade_to_head(engine)
@@ -174,35 +175,46 @@ def page_timings(url: str, rows: int, runs: int) -> dict[str, float]:
         # Settle the table first: autovacuum working on a fresh million rows would time itself, not the query.
         connection.execute(text("VACUUM ANALYZE training_jobs"))
     engine.dispose()
-    database = NativeDatabase(lambda: ConnectionParameters.from_url(url))  # as the API reads them
+    return NativeDatabase(lambda: ConnectionParameters.from_url(url))
+
+
+def page_queries(database: NativeDatabase) -> dict[str, dict[str, Any]]:
+    """The three pages timed: the first, the 101st (by cursor), and a status filter."""
+    from trainforge.services.job_queries import jobs_page
+
     deep = jobs_page(database, limit=50)
     for _ in range(100):  # 100 pages in: the cursor of row 5,000
         deep = jobs_page(database, limit=50, cursor=deep["next_cursor"])
-    cursor = deep["next_cursor"]
-
-    def page(**kwargs: Any) -> float:
-        started = time.perf_counter()
-        jobs_page(database, limit=50, **kwargs)
-        return time.perf_counter() - started
-
-    for _ in range(5):
-        page()
-    timings = {
-        "first page": median_of(runs, page),
-        "page 101 (cursor)": median_of(runs, lambda: page(cursor=cursor)),
-        "status=Failed": median_of(runs, lambda: page(status="Failed")),
-    }
-    database.close()
-    return timings
+    return {"first page": {}, "page 101 (cursor)": {"cursor": deep["next_cursor"]},
+            "status=Failed": {"status": "Failed"}}  # fmt: skip
 
 
 def listing(server_url: str, small: int, large: int, runs: int) -> list[Row]:
-    timings: dict[int, dict[str, float]] = {}
-    for rows in (small, large):
-        with scratch_database(server_url, f"trainforge_bench_list_{rows}") as url:
-            timings[rows] = page_timings(url, rows, runs)
-    return [
-        row(f"GET /jobs {name}: {large:,} vs {small:,} rows", timings[large][name] * 1000, timings[small][name] * 1000,
-            "ms", "<=", 1.2)
-        for name in timings[small]
-    ]  # fmt: skip
+    """Pages at ``large`` rows ÷ at ``small`` rows; the two databases are timed alternately, query by query."""
+    from trainforge.services.job_queries import jobs_page
+
+    with (
+        scratch_database(server_url, f"trainforge_bench_list_{small}") as small_url,
+        scratch_database(server_url, f"trainforge_bench_list_{large}") as large_url,
+    ):
+        databases = {small: filled(small_url, small), large: filled(large_url, large)}
+        queries = {size: page_queries(database) for size, database in databases.items()}
+
+        def page(size: int, name: str) -> float:
+            started = time.perf_counter()
+            jobs_page(databases[size], limit=50, **queries[size][name])
+            return time.perf_counter() - started
+
+        rows = []
+        for name in queries[small]:
+            for _ in range(5):  # warm both
+                page(small, name), page(large, name)
+            times: dict[int, list[float]] = {small: [], large: []}
+            for _ in range(runs):
+                for size in (small, large):
+                    times[size].append(page(size, name))
+            rows.append(row(f"GET /jobs {name}: {large:,} vs {small:,} rows", median(times[large]) * 1000,
+                            median(times[small]) * 1000, "ms", "<=", 1.2))  # fmt: skip
+        for database in databases.values():
+            database.close()
+    return rows

@@ -15,6 +15,7 @@ from typing import Any
 
 from local_mode.environment import LocalMode
 from trainforge.aws import client
+from trainforge.cli.output import dollars
 from trainforge.local.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 
@@ -110,8 +111,11 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
         uploaded[path] = uploaded.get(path, 0) + sent
         say(f"   {path}: {uploaded[path]:,} bytes")
 
+    # One dataset folder per run: the same folder and files again would (rightly) be "already trained", and the
+    # embedded PostgreSQL keeps its jobs between runs.
+    run = time.strftime("%Y%m%d-%H%M%S")
     dataset_uri = service.upload_training_data(
-        str(dataset), str(dataset / "metadata.csv"), settings.datasets_bucket, f"{settings.dataset_prefix}churn-demo",
+        str(dataset), str(dataset / "metadata.csv"), settings.datasets_bucket, f"{settings.dataset_prefix}churn-demo-{run}",
         progress=progress,
     )  # fmt: skip
     say(f"   {dataset_uri}")
@@ -124,10 +128,17 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     say(f"\n   job {finished['id']} {finished['job_name']}: {finished['status']}")
     for entry in finished["history"]:
         say(f"     {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}")
+    status, logs = call(api, "GET", f"/jobs/{finished['id']}/logs?limit=1000")
+    lines = logs["events"] if status == 200 else []
+    if not lines:
+        raise DemoFailed(f"the job's log lines were not readable through the API: {status} {logs}")
+    say(f"   its log ({len(lines)} lines, from CloudWatch Logs as SageMaker writes them), first and last:")
+    for event in [*lines[:3], *lines[-2:]]:
+        say(f"     {event['timestamp'][11:19]}  {event['instance']}  {event['message']}")
     say(f"   metrics: {json.dumps(report.get('final_metrics'))}")
     say(f"   model:   {report.get('model_artifacts_uri')}")
     say(
-        f"   billable seconds: {report.get('billable_seconds')}, estimated cost: ${report.get('estimated_cost_usd')}"
+        f"   billable seconds: {report.get('billable_seconds')}, estimated cost: {dollars(report.get('estimated_cost_usd'), billed_seconds=report.get('billable_seconds'))}"
     )
     accuracy = (report.get("final_metrics") or {}).get("validation:accuracy")
     if accuracy is None or accuracy < 0.7 or not report.get("model_artifacts_uri"):

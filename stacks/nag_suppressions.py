@@ -74,6 +74,11 @@ def suppress_reviewed_findings(
                 ("AwsSolutions-IAM5", "image build sources are written under the build-sources prefix only",
                  [f"Resource::<{artifacts}.Arn>/build-sources/*"]),
                 ("AwsSolutions-IAM5",
+                 "GET /jobs/{id}/logs reads (never writes) the streams SageMaker names per job and instance inside "
+                 "its one training log group",
+                 [f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*",
+                  f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*"]),
+                ("AwsSolutions-IAM5",
                  "execution roles created through POST /roles get user-chosen names under the /trainforge/ path, and "
                  "iam:CreateRole requires Trainforge's permissions boundary",
                  ["Resource::arn:aws:iam::<AWS::AccountId>:role/trainforge/*",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -177,6 +177,11 @@ class TrainforgeStack(Stack):
         allow("api", "MaintainCreatedRoles", ["iam:GetRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy",
               "iam:TagRole"], [created_roles])  # fmt: skip
         allow("api", "ReadQuotas", ["servicequotas:ListServiceQuotas"], ["*"])
+        # Training logs: read-only, SageMaker's log group only (its streams are named per job and instance).
+        training_logs = self.format_arn(service="logs", resource="log-group",
+                                        resource_name="/aws/sagemaker/TrainingJobs:*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)  # fmt: skip
+        allow("api", "ReadTrainingLogs", ["logs:DescribeLogStreams", "logs:FilterLogEvents"], [training_logs])
         for handler in ("api", "dataset_uploaded"):
             allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
 

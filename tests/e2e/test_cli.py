@@ -82,6 +82,14 @@ def test_build_submit_watch_status_list_cancel(local_api: str) -> None:
     code, out, err = trainforge(local_api, "submit", "--config", "examples/churn/job.yaml", "--wait")
     assert code == 0, out + err
     assert "Completed / Completed" in out and "metric validation:accuracy" in out
+    assert "algo-1  model saved" in out, "submit --wait shows the job's log lines as they come"
+    code, out, _ = trainforge(local_api, "logs", "churn-v1")
+    lines = out.splitlines()
+    assert code == 0 and lines[-1].endswith("algo-1  model saved") and "epoch=" in lines[0]
+    code, out, _ = trainforge(local_api, "logs", "churn-v1", "--follow", "--interval", "0.2")
+    assert code == 0 and out.splitlines()[-1] == "churn-v1: Completed"
+    code, out, _ = trainforge(local_api, "-o", "json", "logs", "churn-v1", "--instance", "algo-2")
+    assert code == 0 and out == ""
     code, out, _ = trainforge(local_api, "-o", "json", "status", "churn-v1")
     assert code == 0 and json.loads(out)["report"]["final_metrics"]["validation:accuracy"] > 0.7
     code, out, _ = trainforge(local_api, "list", "--status", "Completed", "--limit", "5")
@@ -99,6 +107,8 @@ def test_a_failed_job_exits_1(local_api: str, tmp_path: Path) -> None:
     }))  # fmt: skip
     code, out, _ = trainforge(local_api, "submit", "--config", str(config), "--wait")
     assert code == 1 and "Failed" in out
+    code, out, _ = trainforge(local_api, "logs", "no-code-job", "--follow", "--interval", "0.2")
+    assert code == 1 and out.splitlines()[-1].startswith("no-code-job: Failed: ")
 
 
 def test_usage_and_api_errors_say_what_to_do(local_api: str, tmp_path: Path) -> None:

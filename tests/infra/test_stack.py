@@ -84,6 +84,13 @@ def test_the_worker_writes_only_channel_manifests_and_lists_only_datasets(templa
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["datasets/*"]}}
 
 
+def test_the_api_reads_only_sagemakers_training_log_group(template: Any) -> None:
+    grants = [s for _, s in statements(template) if s.get("Sid") == "ReadTrainingLogs"]
+    assert len(grants) == 1
+    assert sorted(as_list(grants[0]["Action"])) == ["logs:DescribeLogStreams", "logs:FilterLogEvents"]
+    assert json.dumps(grants[0]["Resource"]).endswith(':log-group:/aws/sagemaker/TrainingJobs:*"]]}')
+
+
 def test_roles_created_through_the_api_carry_the_boundary(template: Any) -> None:
     creates = [s for _, s in statements(template) if "iam:CreateRole" in as_list(s["Action"])]
     assert len(creates) == 1 and "iam:PermissionsBoundary" in creates[0]["Condition"]["StringEquals"]

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
 from trainforge.local.runner import LocalSageMaker
+from trainforge.services.job_logs import job_logs
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig, SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
@@ -115,6 +116,11 @@ def test_a_job_runs_to_completion_with_metrics_and_model(local: Any) -> None:
     )
     stamps = [e["detail"]["LastModifiedTime"] for e in events]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    # The script's output is where SageMaker puts it: CloudWatch Logs, one stream for algo-1.
+    logs = job_logs(boto3.client("logs", region_name="us-east-1"), "local-ok")
+    assert [(e["instance"], e["message"]) for e in logs["events"]] == [
+        ("algo-1", f"epoch={n} loss={1.0 / (n + 1):.4f} val_acc={0.5 + n / 10:.2f}") for n in range(3)
+    ]
 
 
 def test_a_failing_script_fails_the_job_with_its_reason(local: Any) -> None:

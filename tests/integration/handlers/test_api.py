@@ -252,6 +252,7 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
     tested = {
         ("GET", "/health"), ("GET", "/config/validation"), ("POST", "/roles"), ("POST", "/datasets"),
         ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
+        ("GET", "/jobs/{job_id}/logs"),
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
     }  # fmt: skip
     assert documented == tested
@@ -266,3 +267,34 @@ def test_a_submission_that_cannot_be_queued_stays_pending(api: Any, db: Session)
     status, job = api("POST", "/jobs", {**JOB, "job_name": "queued-later"})
     assert status == 202
     assert db.scalars(select(TrainingJob).where(TrainingJob.id == job["id"])).one().status == "Pending"
+
+
+def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session) -> None:
+    import boto3
+
+    from trainforge.services.job_logs import LOG_GROUP
+
+    status, job = api("POST", "/jobs", {**JOB, "job_name": "logs-through-api"})
+    assert status == 202
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    for host, offset in (("algo-1", 0), ("algo-2", 5)):
+        stream = f"logs-through-api/{host}-1795867000"
+        logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[
+                {"timestamp": 1_795_867_000_000 + offset + 10 * n, "message": f"{host} {n}"} for n in range(3)
+            ],
+        )
+    status, first = api("GET", f"/jobs/{job['id']}/logs", query={"limit": "4"})
+    assert status == 200, first
+    assert [e["message"] for e in first["events"]] == ["algo-1 0", "algo-2 0", "algo-1 1", "algo-2 1"]
+    status, rest = api("GET", f"/jobs/{job['id']}/logs", query={"next_token": first["next_token"]})
+    assert [e["message"] for e in rest["events"]] == ["algo-1 2", "algo-2 2"]
+    status, one = api("GET", f"/jobs/{job['id']}/logs", query={"instance": "algo-2", "limit": "1"})
+    assert [e["instance"] for e in one["events"]] == ["algo-2"]
+    assert api("GET", "/jobs/999999/logs")[0] == 404
+    status, refused = api("GET", f"/jobs/{job['id']}/logs", query={"next_token": "Zm9yZ2Vk"})
+    assert status in (400, 422) and refused["error"]["field"] == "next_token"

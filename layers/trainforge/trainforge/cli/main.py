@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from trainforge.cli.client import ApiError, TrainforgeClient
+from trainforge.cli.output import print_new_logs, show_job, since_time
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
@@ -176,8 +177,9 @@ def load_config(path: Path) -> dict[str, Any]:
 )
 @click.option("--idempotency-key", default=None, help="the same key again returns the first job")
 @click.option("--wait", is_flag=True, help="follow the job until it ends")
+@click.option("--no-logs", is_flag=True, help="with --wait: status changes only, not the job's log lines")
 @pass_context
-def submit(obj: Context, config_path: Path, idempotency_key: str | None, wait: bool) -> None:
+def submit(obj: Context, config_path: Path, idempotency_key: str | None, wait: bool, no_logs: bool) -> None:
     """Submit a training job from a YAML or JSON file."""
     try:
         config = load_config(config_path)
@@ -186,7 +188,7 @@ def submit(obj: Context, config_path: Path, idempotency_key: str | None, wait: b
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     job = obj.client.request("POST", "/jobs", config, headers=headers)
     if wait:
-        follow(obj, job["id"])
+        follow(obj, job["id"], logs=not no_logs)
         return
     obj.emit(job, lambda: click.echo(f"submitted job {job['id']} {job['job_name']} ({job['status']})"))
 
@@ -200,23 +202,6 @@ def resolve_job(obj: Context, job: str) -> int:
     return int(page["jobs"][0]["id"])
 
 
-def show_job(job: Mapping[str, Any]) -> None:
-    click.echo(f"job {job['id']}  {job['job_name']}  {job['status']}"
-               + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
-    if job.get("failure_reason"):
-        click.echo(f"failure: {job['failure_reason']}")
-    for entry in job.get("history", []):
-        click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
-    report = job.get("report")
-    if report:
-        for name, value in sorted((report.get("final_metrics") or {}).items()):
-            click.echo(f"  metric {name} = {value}")
-        click.echo(f"  model: {report.get('model_artifacts_uri')}")
-        click.echo(
-            f"  billable: {report.get('billable_seconds')} s, estimated cost: ${report.get('estimated_cost_usd')}"
-        )
-
-
 @cli.command()
 @click.argument("job")
 @pass_context
@@ -226,9 +211,11 @@ def status(obj: Context, job: str) -> None:
     obj.emit(found, lambda: show_job(found))
 
 
-def follow(obj: Context, job_id: int, interval: float = 2.0) -> None:
-    """Print status changes until the job ends, then its report; exit 0 only if it completed."""
+def follow(obj: Context, job_id: int, interval: float = 2.0, *, logs: bool = True) -> None:
+    """Print status changes (and, with ``logs``, the job's log lines) until the job ends, then its report; exit 0
+    only if it completed."""
     seen: tuple[str, str | None] | None = None
+    token: str | None = None
     while True:
         job = obj.client.request("GET", f"/jobs/{job_id}")
         current = (job["status"], job.get("secondary_status"))
@@ -236,6 +223,8 @@ def follow(obj: Context, job_id: int, interval: float = 2.0) -> None:
             detail = f" / {current[1]}" if current[1] else ""
             click.echo(f"{time.strftime('%H:%M:%S')}  {job['job_name']}: {current[0]}{detail}")
             seen = current
+        if logs and not obj.json:
+            token = print_new_logs(obj, job_id, token, {})
         if job["status"] in TERMINAL_JOB:
             break
         time.sleep(interval)
@@ -245,11 +234,43 @@ def follow(obj: Context, job_id: int, interval: float = 2.0) -> None:
 
 @cli.command()
 @click.argument("job")
-@click.option("--interval", default=2.0, show_default=True, help="seconds between polls")
+@click.option(
+    "--follow",
+    "keep_following",
+    is_flag=True,
+    help="keep printing until the job ends; exit 1 unless it completed",
+)
+@click.option("--since", default=None, help="only lines from this long ago: 30s, 10m, 2h, 1d")
+@click.option("--instance", default=None, help="one instance's lines: algo-1, algo-2, ...")
+@click.option("--interval", default=2.0, show_default=True, help="seconds between polls with --follow")
 @pass_context
-def watch(obj: Context, job: str, interval: float) -> None:
-    """Follow a job: status changes as they arrive, then its report. Exits 1 unless it completed."""
-    follow(obj, resolve_job(obj, job), interval)
+def logs(
+    obj: Context, job: str, keep_following: bool, since: str | None, instance: str | None, interval: float
+) -> None:
+    """A job's training logs across its instances, oldest first (JOB is an id or a name)."""
+    job_id = resolve_job(obj, job)
+    query = {k: v for k, v in (("start_time", since and since_time(since)), ("instance", instance)) if v}
+    token = print_new_logs(obj, job_id, None, query)
+    while keep_following:
+        found = obj.client.request("GET", f"/jobs/{job_id}")
+        if found["status"] in TERMINAL_JOB:
+            token = print_new_logs(obj, job_id, token, query)  # what was written before the end arrived
+            if not obj.json:
+                click.echo(f"{found['job_name']}: {found['status']}"
+                           + (f": {found['failure_reason']}" if found.get("failure_reason") else ""))  # fmt: skip
+            sys.exit(0 if found["status"] == "Completed" else EXIT_FAILED)
+        time.sleep(interval)
+        token = print_new_logs(obj, job_id, token, query)
+
+
+@cli.command()
+@click.argument("job")
+@click.option("--interval", default=2.0, show_default=True, help="seconds between polls")
+@click.option("--no-logs", is_flag=True, help="status changes only, not the job's log lines")
+@pass_context
+def watch(obj: Context, job: str, interval: float, no_logs: bool) -> None:
+    """Follow a job: status changes and log lines as they arrive, then its report. Exits 1 unless it completed."""
+    follow(obj, resolve_job(obj, job), interval, logs=not no_logs)
 
 
 @cli.command(name="list")

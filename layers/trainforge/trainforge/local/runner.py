@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from trainforge.aws import client
 from trainforge.local.channel_data import download_channels
 from trainforge.local.events import aws_event
 from trainforge.local.local_job import LocalJob
+from trainforge.local.log_shipper import LogShipper
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
     input_data_config,
@@ -44,6 +46,7 @@ from trainforge.services.training_config import split_s3_uri
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
+LOGGER = logging.getLogger(__name__)
 LOG_TAIL_LINES = 20
 MAX_FAILURE_REASON = 1024
 
@@ -312,8 +315,8 @@ class LocalSageMaker:
         room = MAX_FAILURE_REASON - len(head)
         return head + (detail if len(detail) <= room else "…" + detail[-(room - 1) :])
 
-    @staticmethod
     def _stream(
+        self,
         job: LocalJob,
         process: subprocess.Popen[str],
         definitions: list[tuple[str, re.Pattern[str]]],
@@ -321,19 +324,26 @@ class LocalSageMaker:
         tail: list[str],
     ) -> None:
         assert process.stdout is not None
-        with log_path.open("w") as log:
-            for line in process.stdout:
-                log.write(line)
-                log.flush()
-                tail.append(line.rstrip())
-                del tail[:-LOG_TAIL_LINES]
-                for name, pattern in definitions:
-                    match = pattern.search(line)
-                    if match:
-                        try:
-                            job.metrics[name] = float(match.group(1))
-                        except (ValueError, IndexError):
-                            continue
+        shipper = LogShipper(client("logs", self.settings.region), job.name)
+        try:
+            with log_path.open("w") as log:
+                for line in process.stdout:
+                    log.write(line)
+                    log.flush()
+                    shipper.write(line)
+                    tail.append(line.rstrip())
+                    del tail[:-LOG_TAIL_LINES]
+                    for name, pattern in definitions:
+                        match = pattern.search(line)
+                        if match:
+                            try:
+                                job.metrics[name] = float(match.group(1))
+                            except (ValueError, IndexError):
+                                continue
+        finally:
+            shipper.close()
+            if shipper.failed:
+                LOGGER.warning("%s: logs not written to CloudWatch Logs: %s", job.name, shipper.failed[:300])
 
     def _upload_tar(self, job: LocalJob, folder: Path, name: str) -> str:
         """``model/`` as model.tar.gz and ``output/data/`` as output.tar.gz, where SageMaker puts them."""

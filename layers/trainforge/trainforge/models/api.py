@@ -310,6 +310,20 @@ class JobPage(Model):
     next_cursor: str | None
 
 
+class LogEvent(Model):
+    timestamp: str = Field(description="when the container wrote the line (UTC, ISO 8601)")
+    instance: str = Field(description="the instance that wrote it: algo-1, algo-2, ...")
+    message: str
+
+
+class LogPage(Model):
+    events: list[LogEvent] = Field(description="the job's log lines across its instances, oldest first")
+    next_token: str = Field(
+        description="pass it back to continue after the last event; returned even when no event is new yet, "
+        "so a client follows a running job by polling with it"
+    )
+
+
 class CancelResponse(Model):
     cancelled: bool
     job: JobStatus

@@ -29,6 +29,14 @@ def job_status(db: Database, job_id: int) -> dict[str, Any]:
     return result
 
 
+def job_name(db: Database, job_id: int) -> str:
+    """The SageMaker name of the job with this id."""
+    job = repository.get_job(db, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    return job.job_name
+
+
 def jobs_page(
     db: Database,
     *,

@@ -1,0 +1,61 @@
+"""What a job is doing: its training logs, as SageMaker writes them to CloudWatch Logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from trainforge.api.parameters import JobId
+from trainforge.models import api
+from trainforge.runtime import Runtime
+from trainforge.services import job_queries
+
+
+def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
+    """The job logs route, served by ``runtime``'s database and CloudWatch Logs."""
+    router = Router()
+
+    @router.get(
+        "/jobs/<job_id>/logs",
+        summary="A job's log lines across its instances, oldest first, by page (poll with next_token to follow)",
+        tags=["jobs"],
+        operation_id="getJobLogs",
+        responses=api.responses(
+            {200: (api.LogPage, "a page of log lines and the token to continue")}, 404, 502, 503
+        ),
+    )
+    def job_logs(
+        job_id: JobId,
+        start_time: Annotated[datetime | None, Query(description="only lines written at or after")] = None,
+        end_time: Annotated[datetime | None, Query(description="only lines written at or before")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        next_token: Annotated[
+            str | None,
+            Query(
+                max_length=4096, pattern=r"^[A-Za-z0-9_-]+$", description="next_token of the previous page"
+            ),
+        ] = None,
+        instance: Annotated[
+            str | None, Query(pattern=r"^algo-[1-9][0-9]{0,3}$", description="one instance's lines only")
+        ] = None,
+    ) -> api.LogPage:
+        from trainforge.aws import client
+        from trainforge.services.job_logs import job_logs as read_logs
+
+        name = job_queries.job_name(runtime.database, job_id)
+        page = read_logs(
+            client("logs", runtime.settings.region),
+            name,
+            start_time=start_time,
+            end_time=end_time,
+            limit=limit,
+            next_token=next_token,
+            instance=instance,
+        )
+        return api.LogPage.model_validate(page)
+
+    return router

@@ -1,0 +1,70 @@
+"""What the command prints: a job, its cost, its log lines."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from trainforge.cli.main import Context
+
+
+def dollars(amount: float | None, *, billed_seconds: int | None = None) -> str:
+    """A cost as a person reads it: ``$0.42``; ``< $0.01`` for a fraction of a cent (the report keeps four
+    decimals, so a second of a small instance is stored as 0 although it was billed); ``unknown`` without one."""
+    if amount is None:
+        return "unknown"
+    if 0 < amount < 0.01 or (amount == 0 and (billed_seconds or 0) > 0):
+        return "< $0.01"
+    return f"${amount:,.2f}"
+
+
+def show_job(job: Mapping[str, Any]) -> None:
+    click.echo(f"job {job['id']}  {job['job_name']}  {job['status']}"
+               + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
+    if job.get("failure_reason"):
+        click.echo(f"failure: {job['failure_reason']}")
+    for entry in job.get("history", []):
+        click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
+    report = job.get("report")
+    if report:
+        for name, value in sorted((report.get("final_metrics") or {}).items()):
+            click.echo(f"  metric {name} = {value}")
+        click.echo(f"  model: {report.get('model_artifacts_uri')}")
+        click.echo(
+            f"  billable: {report.get('billable_seconds')} s, estimated cost: {dollars(report.get('estimated_cost_usd'), billed_seconds=report.get('billable_seconds'))}"
+        )
+
+
+SINCE = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def since_time(text: str) -> str:
+    """``10m``, ``2h``, ``30s``, ``1d`` before now, as the API's ISO time."""
+    number, unit = text[:-1], text[-1:]
+    if not number.isdigit() or unit not in SINCE:
+        raise click.BadParameter("a number and s, m, h or d, such as 10m", param_hint="--since")
+    return datetime.fromtimestamp(time.time() - int(number) * SINCE[unit], UTC).isoformat()
+
+
+def print_new_logs(obj: Context, job_id: int, token: str | None, query: Mapping[str, Any]) -> str | None:
+    """Print every log line after ``token`` (all of them when None); return the token to continue from."""
+    while True:
+        page = obj.client.request(
+            "GET",
+            f"/jobs/{job_id}/logs",
+            query={**query, "limit": 1000, **({"next_token": token} if token else {})},
+        )
+        for event in page["events"]:
+            if obj.json:
+                click.echo(json.dumps(event))
+            else:
+                click.echo(f"{event['timestamp'][11:19]}  {event['instance']}  {event['message']}")
+        token = page["next_token"]
+        if not page["events"]:
+            return token

@@ -1,0 +1,164 @@
+"""A training job's logs, read where SageMaker writes them: CloudWatch Logs group ``/aws/sagemaker/TrainingJobs``,
+one stream per instance, ``<job-name>/algo-<n>-<epoch>``.
+
+Pages are continued with Trainforge's own token (the time of the last event returned and the ids of the events
+at that time): it stays valid when a new instance's stream appears between two polls, which CloudWatch's
+``nextToken`` (bound to the streams of the first call) does not, so a client can follow a running job with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from trainforge.aws import error_code, error_message
+from trainforge.errors import AwsRefusalError, Problem, SageMakerConfigurationError
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+INSTANCE_PATTERN = re.compile(r"^algo-[1-9][0-9]{0,3}$")
+MAX_LIMIT = 1000
+STREAMS_PER_CALL = 100  # FilterLogEvents takes at most 100 stream names
+MAX_MILLIS = 2**53  # CloudWatch takes epoch milliseconds from 0
+
+
+def encode_token(after_ms: int, seen: list[str]) -> str:
+    raw = json.dumps({"t": after_ms, "ids": seen}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[int, set[str]]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        after, seen = decoded["t"], decoded["ids"]
+        if (
+            not isinstance(after, int)
+            or not isinstance(seen, list)
+            or not all(isinstance(i, str) for i in seen)
+        ):
+            raise ValueError("malformed")
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise SageMakerConfigurationError(
+            "next_token is not one this API returned; pass next_token from the previous page",
+            field="next_token",
+        ) from None
+    return after, set(seen)
+
+
+def millis(moment: datetime) -> int:
+    """Epoch milliseconds, within what CloudWatch takes (a time without a zone is UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return min(max(int(aware.timestamp() * 1000), 0), MAX_MILLIS)
+
+
+def time_problem(name: str, moment: datetime | None) -> Problem | None:
+    if moment is None:
+        return None
+    try:
+        millis(moment)
+    except (OverflowError, ValueError, OSError):
+        return Problem(name, "must be a time between years 1 and 9999 in UTC")
+    return None
+
+
+def instance_of(stream: str) -> str:
+    """``job/algo-2-1700000000`` → ``algo-2``."""
+    tail = stream.split("/", 1)[-1]
+    return tail.rsplit("-", 1)[0] if tail.count("-") >= 2 else tail
+
+
+def job_streams(logs: Any, job_name: str, instance: str | None) -> list[str]:
+    prefix = f"{job_name}/{instance}-" if instance else f"{job_name}/"
+    names: list[str] = []
+    request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": prefix}
+    while True:
+        try:
+            response = logs.describe_log_streams(**request)
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":  # no job has logged in this account yet
+                return []
+            raise
+        names += [s["logStreamName"] for s in response.get("logStreams", [])]
+        if not response.get("nextToken"):
+            return sorted(names)
+        request["nextToken"] = response["nextToken"]
+
+
+def job_logs(
+    logs: Any,
+    job_name: str,
+    *,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    limit: int = 100,
+    next_token: str | None = None,
+    instance: str | None = None,
+) -> dict[str, Any]:
+    """Events of every instance's stream in time order, at most ``limit``; ``next_token`` continues after the
+    last one (and is returned even when the page is empty, so a poll can wait for more)."""
+    problems = []
+    if not 1 <= limit <= MAX_LIMIT:
+        problems.append(Problem("limit", f"must be between 1 and {MAX_LIMIT}"))
+    if instance is not None and not INSTANCE_PATTERN.fullmatch(instance):
+        problems.append(Problem("instance", "must name an instance as SageMaker does: algo-1, algo-2, ..."))
+    problems += [p for p in (time_problem("start_time", start_time), time_problem("end_time", end_time)) if p]
+    if not problems and start_time and end_time and millis(end_time) < millis(start_time):
+        problems.append(Problem("end_time", "must not be before start_time"))
+    if problems:
+        raise SageMakerConfigurationError.from_problems(problems, "log request")
+    after, seen = decode_token(next_token) if next_token else (None, set())
+    start = millis(start_time) if start_time else 0
+    if after is not None:
+        start = max(start, after)
+    try:
+        streams = job_streams(logs, job_name, instance)
+        events: list[dict[str, Any]] = []
+        for first in range(0, len(streams), STREAMS_PER_CALL):
+            chunk = streams[first : first + STREAMS_PER_CALL]
+            events += _events(logs, chunk, start, end_time, limit + len(seen))
+    except Exception as exc:
+        if not error_code(exc):
+            raise
+        raise AwsRefusalError(f"CloudWatch Logs refused: {error_code(exc)}: {error_message(exc)}") from exc
+    events = sorted(
+        (e for e in events if e["eventId"] not in seen), key=lambda e: (e["timestamp"], e["eventId"])
+    )[:limit]
+    if events:
+        last = events[-1]["timestamp"]
+        at_last = [e["eventId"] for e in events if e["timestamp"] == last]
+        token = encode_token(last, at_last + ([*seen] if after == last else []))
+    else:
+        token = next_token or encode_token(start, [])
+    return {
+        "events": [
+            {
+                "timestamp": datetime.fromtimestamp(e["timestamp"] / 1000, UTC).isoformat(),
+                "instance": instance_of(e["logStreamName"]),
+                "message": e["message"].rstrip("\n"),
+            }
+            for e in events
+        ],
+        "next_token": token,
+    }
+
+
+def _events(
+    logs: Any, streams: list[str], start: int, end_time: datetime | None, wanted: int
+) -> list[dict[str, Any]]:
+    """Up to ``wanted`` events of these streams from ``start`` on, following CloudWatch's own pages."""
+    # CloudWatch has interleaved the streams by time since 2019 and ignores the flag; emulators still need it.
+    request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNames": streams, "startTime": start,
+                               "limit": min(wanted, 10_000), "interleaved": True}  # fmt: skip
+    if end_time is not None:
+        request["endTime"] = millis(end_time)
+    found: list[dict[str, Any]] = []
+    while len(found) < wanted:
+        response = logs.filter_log_events(**request)
+        found += response.get("events", [])
+        if not response.get("nextToken"):
+            break
+        request["nextToken"] = response["nextToken"]
+    return found

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
@@ -193,3 +193,66 @@ def test_a_fact_filling_delivery_does_not_move_the_status(db: Session) -> None:
     db.refresh(job)
     assert (job.status, job.secondary_status) == ("Completed", "Completed")
     assert job.role_arn and job.image_uri and job.input_uri
+
+
+def test_a_healed_job_gets_every_step_sagemaker_lists_at_its_time(db: Session) -> None:
+    """The reconciler's describe carries SecondaryStatusTransitions (boto3 parses their times): the history
+    gets each step at the time SageMaker says it began, not only the final state."""
+    from datetime import UTC, datetime
+
+    from trainforge.services.job_tracking import reconcile_stale_jobs
+
+    apply(db, {**lifecycle()[0], "TrainingJobName": "healed"})  # the job was last heard of as Starting
+    db.execute(text("UPDATE training_jobs SET origin = 'trainforge', updated_at = now() - interval '1 hour'"))
+    db.commit()
+    at = [datetime(2026, 11, 29, 9, minute, tzinfo=UTC) for minute in range(6)]
+    described = {
+        **detail("sagemaker_training_completed.json"),
+        "TrainingJobName": "healed",
+        "SecondaryStatusTransitions": [
+            {
+                "Status": "Starting",
+                "StartTime": at[0],
+                "EndTime": at[1],
+                "StatusMessage": "Preparing the instances",
+            },
+            {
+                "Status": "Downloading",
+                "StartTime": at[1],
+                "EndTime": at[2],
+                "StatusMessage": "Downloading data",
+            },
+            {
+                "Status": "Training",
+                "StartTime": at[2],
+                "EndTime": at[4],
+                "StatusMessage": "Training in progress",
+            },
+            {
+                "Status": "Uploading",
+                "StartTime": at[4],
+                "EndTime": at[5],
+                "StatusMessage": "Uploading output",
+            },
+            {"Status": "Completed", "StartTime": at[5], "StatusMessage": "Training job completed"},
+        ],
+    }
+
+    class SageMaker:
+        def describe(self, job_name: str) -> dict[str, Any]:
+            return described
+
+    counts = reconcile_stale_jobs(
+        CONNECTION[0], SageMaker(), older_than_minutes=5, request_submission=lambda job_id: None
+    )
+    assert counts["described"] == 1 and counts["errors"] == 0
+    db.expire_all()
+    history = {(h.status, h.secondary_status): h.at for h in db.scalars(select(JobStatusHistory))}
+    assert history[("InProgress", "Downloading")] == at[1]
+    assert history[("InProgress", "Training")] == at[2]
+    assert history[("InProgress", "Uploading")] == at[4]
+    assert ("Completed", "Completed") in history
+    first_heard = datetime.fromtimestamp(lifecycle()[0]["LastModifiedTime"] / 1000, UTC)
+    assert history[("InProgress", "Starting")] == min(first_heard, at[0]), (
+        "the earliest report of a step wins"
+    )

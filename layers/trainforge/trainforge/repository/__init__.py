@@ -22,6 +22,7 @@ from trainforge.repository.jobs import (
     list_jobs,
     mark_submitted,
     record_history,
+    record_transitions,
     report_of,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
@@ -48,5 +49,6 @@ __all__ = [
     "list_jobs",
     "mark_submitted",
     "record_history",
+    "record_transitions",
     "report_of",
 ]

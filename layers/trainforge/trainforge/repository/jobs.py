@@ -315,6 +315,20 @@ def record_history(
     )
 
 
+def record_transitions(db: Database, job_id: int, transitions: list[tuple[str, str, datetime]]) -> None:
+    """Several (status, secondary status, time) at once, in one statement; the earliest report of each wins."""
+    if not transitions:
+        return
+    rows = [{"status": s, "secondary_status": sec, "at": at.isoformat()} for s, sec, at in transitions]
+    db.rows(
+        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
+        "SELECT CAST(:job_id AS bigint), t.status, t.secondary_status, t.at "
+        "FROM jsonb_to_recordset(CAST(:transitions AS jsonb)) AS t(status text, secondary_status text, at timestamptz) "
+        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
+        {"job_id": job_id, "transitions": json_param(rows)},
+    )
+
+
 def history_of(db: Database, job_id: int) -> list[HistoryRow]:
     rows = db.rows(
         f"SELECT {_HISTORY} FROM training_job_status_history h WHERE h.job_id = :id ORDER BY h.at, h.id",

@@ -15,7 +15,7 @@ from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.inputs import storable
 from trainforge.models.changes import ApplyOutcome, JobStateChange
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
-from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES
+from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES, JobStatus
 from trainforge.pricing import estimate_cost_usd
 
 Describe = Callable[[str], Mapping[str, Any] | None]
@@ -168,6 +168,27 @@ def record_state_change(
     )
 
 
+# SageMaker's secondary statuses, and the status each belongs to (DescribeTrainingJob's SecondaryStatus).
+STATUS_OF_SECONDARY = {
+    "Stopping": JobStatus.STOPPING, "Stopped": JobStatus.STOPPED, "MaxRuntimeExceeded": JobStatus.STOPPED,
+    "MaxWaitTimeExceeded": JobStatus.STOPPED, "Interrupted": JobStatus.STOPPED, "Completed": JobStatus.COMPLETED,
+    "Failed": JobStatus.FAILED,
+}  # fmt: skip
+
+
+def transitions_of(description: Mapping[str, Any]) -> list[tuple[str, str, datetime]]:
+    """``SecondaryStatusTransitions`` as history rows (status, secondary status, when it began); entries without a
+    usable name or time are skipped."""
+    found: list[tuple[str, str, datetime]] = []
+    for entry in description.get("SecondaryStatusTransitions") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        secondary, at = entry.get("Status"), parse_time(entry.get("StartTime"))
+        if isinstance(secondary, str) and secondary and len(secondary) <= 64 and at is not None:
+            found.append((STATUS_OF_SECONDARY.get(secondary, JobStatus.IN_PROGRESS), secondary, at))
+    return found
+
+
 def answer_with(description: Mapping[str, Any]) -> Describe:
     """A describe function that answers with a description already in hand (no second call)."""
 
@@ -206,6 +227,9 @@ def reconcile_stale_jobs(
                 record_external=False,
                 describe=answer_with(description),
             )
+            # The events that went missing carried the steps between: SageMaker lists them, with their times.
+            if outcome.job_id is not None:
+                repository.record_transitions(db, outcome.job_id, transitions_of(description))
             db.commit()
             counts["changed"] += int(outcome.applied)
         except Exception:

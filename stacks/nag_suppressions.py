@@ -67,17 +67,20 @@ def suppress_reviewed_findings(
                     ],
                 )
             )
+        if handler in ("api", "training_state"):
+            findings.append(
+                ("AwsSolutions-IAM5",
+                 "reads (never writes) the streams SageMaker names per job and instance inside its one training log "
+                 "group: the API for GET /jobs/{id}/logs, the state handler for a failed job's last lines",
+                 [f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*",
+                  f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*"])
+            )  # fmt: skip
         if handler == "api":
             findings += [
                 ("AwsSolutions-IAM5", "presigned dataset uploads (and the resume check) reach objects under the dataset prefix only",
                  [f"Resource::<{datasets}.Arn>/datasets/*"]),
                 ("AwsSolutions-IAM5", "image build sources are written under the build-sources prefix only",
                  [f"Resource::<{artifacts}.Arn>/build-sources/*"]),
-                ("AwsSolutions-IAM5",
-                 "GET /jobs/{id}/logs reads (never writes) the streams SageMaker names per job and instance inside "
-                 "its one training log group",
-                 [f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*",
-                  f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*"]),
                 ("AwsSolutions-IAM5",
                  "execution roles created through POST /roles get user-chosen names under the /trainforge/ path, and "
                  "iam:CreateRole requires Trainforge's permissions boundary",

@@ -56,8 +56,26 @@ def record(event: dict[str, Any]) -> str:
         return "stale"
     if change.status in TERMINAL_METRICS:
         metrics.add_metric(name=TERMINAL_METRICS[change.status], unit=MetricUnit.Count, value=1)
+    if change.status == JobStatus.FAILED and outcome.job_id is not None:
+        keep_log_tail(outcome.job_id, change.job_name)
     logger.info("state change applied", status=change.status, secondary_status=change.secondary_status)
     return "applied"
+
+
+def keep_log_tail(job_id: int, job_name: str) -> None:
+    """A failed job keeps its last log lines (its traceback). Reading them never fails the state change: it is
+    already applied, and the logs stay in CloudWatch."""
+    from trainforge.aws import client
+    from trainforge.services.job_logs import keep_failure_tail
+
+    try:
+        lines = RUNTIME.transaction(
+            lambda db: keep_failure_tail(db, client("logs", RUNTIME.settings.region), job_id, job_name)
+        )
+    except Exception:
+        logger.exception("the failed job's log lines could not be kept")
+        return
+    logger.info("failed job's log tail kept", lines=len(lines))
 
 
 @logger.inject_lambda_context(clear_state=True)

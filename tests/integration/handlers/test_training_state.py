@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -193,3 +194,51 @@ def test_unknown_jobs_are_not_recorded_when_the_ledger_is_off(handlers: Any, db:
     finally:
         os.environ.pop("TRAINFORGE_RECORD_EXTERNAL_JOBS")
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+def test_a_failed_job_keeps_the_last_lines_of_its_logs(handlers: Any, db: Session) -> None:
+    from trainforge.services.job_logs import LOG_GROUP, TAIL_LINES
+
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    traceback = ["Traceback (most recent call last):", '  File "train.py", line 9, in <module>',
+                 "ValueError: could not convert string to float: 'n/a'"]  # fmt: skip
+    algo_1 = [f"epoch {n}" for n in range(40)] + traceback  # written at +0 ... +42 ms
+    for host, first, written in (
+        ("algo-1", 0, algo_1),
+        ("algo-2", 0, ["worker ready"]),
+        ("algo-2", 35, ["worker done"]),
+    ):
+        stream = f"churn-model-1/{host}-1795867000"
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[
+                {"timestamp": 1_795_867_000_000 + first + n, "message": t} for n, t in enumerate(written)
+            ],
+        )
+    module = handlers("training_state")
+    assert invoke(module, sqs_batch(load_event("sagemaker_training_failed.json"))) == {
+        "batchItemFailures": []
+    }
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Failed" and job.log_tail is not None
+    assert len(job.log_tail) == TAIL_LINES
+    assert job.log_tail[-3:] == [f"algo-1: {line}" for line in traceback]
+    assert "algo-2: worker done" in job.log_tail, "the last lines of every instance, in time order"
+    assert "algo-2: worker ready" not in job.log_tail, "older than the last lines"
+    api = handlers("api")
+    from tests.lambda_support import api_request
+
+    shown = json.loads(invoke(api, api_request("GET", f"/jobs/{job.id}"))["body"])
+    assert shown["log_tail"][-1] == "algo-1: ValueError: could not convert string to float: 'n/a'"
+
+
+def test_a_failed_job_without_logs_is_recorded_all_the_same(handlers: Any, db: Session) -> None:
+    assert invoke(handlers("training_state"), sqs_batch(load_event("sagemaker_training_failed.json"))) == {
+        "batchItemFailures": []
+    }
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Failed" and job.log_tail is None

@@ -29,6 +29,10 @@ def show_job(job: Mapping[str, Any]) -> None:
                + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
     if job.get("failure_reason"):
         click.echo(f"failure: {job['failure_reason']}")
+    if job.get("log_tail"):
+        click.echo("last log lines:")
+        for line in job["log_tail"]:
+            click.echo(f"  | {line}")
     for entry in job.get("history", []):
         click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
     report = job.get("report")

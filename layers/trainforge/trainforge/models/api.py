@@ -294,6 +294,9 @@ class Job(Model):
     notes: list[str] = Field(
         default_factory=list, description="what ran differently from SageMaker (local mode)"
     )
+    log_tail: list[str] | None = Field(
+        default=None, description="a failed job's last log lines (its traceback), from CloudWatch Logs"
+    )
     created_at: str | None
     updated_at: str | None
     started_at: str | None

@@ -71,6 +71,8 @@ class TrainingJob(Base):
     last_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # What ran differently from SageMaker (local mode's stand-ins), said where the user reads the job.
     notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # A failed job's last log lines (bounded), so its traceback is read without opening CloudWatch.
+    log_tail: Mapped[list[str] | None] = mapped_column(JSONB)
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",

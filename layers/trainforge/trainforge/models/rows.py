@@ -37,6 +37,7 @@ class JobRow(NamedTuple):
     ended_at: datetime | None
     last_modified_at: datetime | None
     notes: list[str]
+    log_tail: list[str] | None
 
 
 class HistoryRow(NamedTuple):

@@ -24,6 +24,7 @@ from trainforge.repository.jobs import (
     record_history,
     record_transitions,
     report_of,
+    set_log_tail,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
@@ -51,4 +52,5 @@ __all__ = [
     "record_history",
     "record_transitions",
     "report_of",
+    "set_log_tail",
 ]

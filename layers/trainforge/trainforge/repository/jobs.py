@@ -329,6 +329,15 @@ def record_transitions(db: Database, job_id: int, transitions: list[tuple[str, s
     )
 
 
+def set_log_tail(db: Database, job_id: int, lines: list[str]) -> bool:
+    """Keep a failed job's last log lines (only while it is Failed: a late event never re-labels another end)."""
+    rows = db.rows(
+        "UPDATE training_jobs SET log_tail = CAST(:lines AS jsonb) WHERE id = :id AND status = 'Failed' RETURNING id",
+        {"id": job_id, "lines": json_param(lines)},
+    )
+    return bool(rows)
+
+
 def history_of(db: Database, job_id: int) -> list[HistoryRow]:
     rows = db.rows(
         f"SELECT {_HISTORY} FROM training_job_status_history h WHERE h.job_id = :id ORDER BY h.at, h.id",

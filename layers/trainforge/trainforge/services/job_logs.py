@@ -15,8 +15,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from trainforge import repository
 from trainforge.aws import error_code, error_message
+from trainforge.connection import Database
 from trainforge.errors import AwsRefusalError, Problem, SageMakerConfigurationError
+from trainforge.inputs import storable
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 INSTANCE_PATTERN = re.compile(r"^algo-[1-9][0-9]{0,3}$")
@@ -162,3 +165,32 @@ def _events(
             break
         request["nextToken"] = response["nextToken"]
     return found
+
+
+TAIL_LINES = 30
+MAX_TAIL_LINE = 1000  # characters kept of each line
+
+
+def last_lines(logs: Any, job_name: str, count: int = TAIL_LINES) -> list[str]:
+    """The job's last ``count`` log lines across its instances, oldest first (``algo-n: message`` when it ran on
+    several)."""
+    streams = job_streams(logs, job_name, None)
+    events: list[tuple[int, str, str]] = []
+    for stream in streams:
+        response = logs.get_log_events(
+            logGroupName=LOG_GROUP, logStreamName=stream, startFromHead=False, limit=count
+        )
+        events += [(e["timestamp"], instance_of(stream), e["message"]) for e in response.get("events", [])]
+    several = len(streams) > 1
+    return [
+        (f"{host}: {text}" if several else text).rstrip("\n")[:MAX_TAIL_LINE]
+        for _, host, text in sorted(events)[-count:]
+    ]
+
+
+def keep_failure_tail(db: Database, logs: Any, job_id: int, job_name: str) -> list[str]:
+    """Read a failed job's last log lines and keep them on its record; returns them (none if there were none)."""
+    lines = [storable(line) for line in last_lines(logs, job_name)]
+    if lines:
+        repository.set_log_tail(db, job_id, lines)
+    return lines

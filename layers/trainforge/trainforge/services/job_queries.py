@@ -110,6 +110,7 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         "output_uri": job.output_uri,
         "sagemaker_arn": job.sagemaker_arn,
         "notes": list(job.notes or []),
+        "log_tail": list(job.log_tail) if job.log_tail is not None else None,
         "created_at": _iso(job.created_at),
         "updated_at": _iso(job.updated_at),
         "started_at": _iso(job.started_at),

@@ -94,3 +94,17 @@ def test_a_forged_token_or_bad_bounds_are_refused_naming_the_field(logs: Any) ->
             job_logs(logs, "any", **kwargs)
         fields = {p.field for p in raised.value.problems} | {raised.value.field}
         assert field in fields, (kwargs, raised.value.message)
+
+
+def test_lines_written_in_the_same_millisecond_keep_their_order(logs: Any) -> None:
+    from trainforge.services.job_logs import last_lines
+
+    written = [
+        "Traceback (most recent call last):",
+        '  File "train.py", line 6',
+        "    x = float(r)",
+        "ValueError: n/a",
+    ]
+    write(logs, "same-ms/algo-1-1795867000", [(7, line) for line in written])
+    assert [e["message"] for e in read_all(logs, "same-ms", limit=3)] == written
+    assert last_lines(logs, "same-ms", count=3) == written[1:]

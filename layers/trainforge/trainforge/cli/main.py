@@ -218,13 +218,13 @@ def follow(obj: Context, job_id: int, interval: float = 2.0, *, logs: bool = Tru
     token: str | None = None
     while True:
         job = obj.client.request("GET", f"/jobs/{job_id}")
+        if logs and not obj.json:  # lines written up to this status first, then the status
+            token = print_new_logs(obj, job_id, token, {})
         current = (job["status"], job.get("secondary_status"))
         if current != seen and not obj.json:
             detail = f" / {current[1]}" if current[1] else ""
             click.echo(f"{time.strftime('%H:%M:%S')}  {job['job_name']}: {current[0]}{detail}")
             seen = current
-        if logs and not obj.json:
-            token = print_new_logs(obj, job_id, token, {})
         if job["status"] in TERMINAL_JOB:
             break
         time.sleep(interval)

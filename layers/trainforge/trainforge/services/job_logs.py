@@ -126,9 +126,9 @@ def job_logs(
         if not error_code(exc):
             raise
         raise AwsRefusalError(f"CloudWatch Logs refused: {error_code(exc)}: {error_message(exc)}") from exc
-    events = sorted(
-        (e for e in events if e["eventId"] not in seen), key=lambda e: (e["timestamp"], e["eventId"])
-    )[:limit]
+    # A stable sort by time alone: lines of one millisecond keep the order CloudWatch gave them (their order in
+    # the stream), which their text or event ids do not say.
+    events = sorted((e for e in events if e["eventId"] not in seen), key=lambda e: e["timestamp"])[:limit]
     if events:
         last = events[-1]["timestamp"]
         at_last = [e["eventId"] for e in events if e["timestamp"] == last]
@@ -184,7 +184,7 @@ def last_lines(logs: Any, job_name: str, count: int = TAIL_LINES) -> list[str]:
     several = len(streams) > 1
     return [
         (f"{host}: {text}" if several else text).rstrip("\n")[:MAX_TAIL_LINE]
-        for _, host, text in sorted(events)[-count:]
+        for _, host, text in sorted(events, key=lambda e: e[0])[-count:]  # stable: a stream's own order
     ]
 
 

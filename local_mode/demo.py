@@ -15,6 +15,7 @@ from typing import Any
 
 from local_mode.environment import LocalMode
 from trainforge.aws import client
+from trainforge.cli.charts import terminal_charts
 from trainforge.cli.output import dollars
 from trainforge.local.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
@@ -135,6 +136,13 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     say(f"   its log ({len(lines)} lines, from CloudWatch Logs as SageMaker writes them), first and last:")
     for event in [*lines[:3], *lines[-2:]]:
         say(f"     {event['timestamp'][11:19]}  {event['instance']}  {event['message']}")
+    status, curves = call(api, "GET", f"/jobs/{finished['id']}/metrics")
+    loss = (curves.get("series") or {}).get("train:loss") if status == 200 else None
+    if not loss:
+        raise DemoFailed(f"the job's loss curve was not readable through the API: {status} {curves}")
+    say(f"   its loss curve ({len(loss)} points of {curves['period_seconds']} s, from CloudWatch metrics):")
+    for line in terminal_charts({"train:loss": loss}, width=64, height=12).splitlines():
+        say(f"     {line}")
     say(f"   metrics: {json.dumps(report.get('final_metrics'))}")
     say(f"   model:   {report.get('model_artifacts_uri')}")
     say(

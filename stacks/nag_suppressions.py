@@ -52,7 +52,13 @@ def suppress_reviewed_findings(
             (
                 "AwsSolutions-IAM5",
                 "ec2 network-interface actions (Lambda in a VPC) and X-Ray trace writes support no resource-level "
-                "permissions; they are the only actions granted on *",
+                "permissions"
+                + (
+                    ", nor do CloudWatch's ListMetrics and GetMetricData (read-only: GET /jobs/{id}/metrics)"
+                    if handler == "api"
+                    else ""
+                )
+                + "; they are the only actions granted on *",
                 ["Resource::*"],
             ),
         ]

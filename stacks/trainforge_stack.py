@@ -182,6 +182,8 @@ class TrainforgeStack(Stack):
                                         resource_name="/aws/sagemaker/TrainingJobs:*",
                                         arn_format=ArnFormat.COLON_RESOURCE_NAME)  # fmt: skip
         allow("api", "ReadTrainingLogs", ["logs:DescribeLogStreams", "logs:FilterLogEvents"], [training_logs])
+        # Metric curves: ListMetrics and GetMetricData have no resource types (read-only).
+        allow("api", "ReadTrainingMetrics", ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"], ["*"])
         allow("training_state", "ReadFailedJobsLogTail", ["logs:DescribeLogStreams", "logs:GetLogEvents"],
               [training_logs])  # fmt: skip
         for handler in ("api", "dataset_uploaded"):

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,13 @@ def test_build_submit_watch_status_list_cancel(local_api: str) -> None:
     assert code == 0 and out.splitlines()[-1] == "churn-v1: Completed"
     code, out, _ = trainforge(local_api, "-o", "json", "logs", "churn-v1", "--instance", "algo-2")
     assert code == 0 and out == ""
+    png = Path(tempfile.mkdtemp()) / "churn.png"
+    code, out, err = trainforge(local_api, "metrics", "churn-v1", "--png", str(png))
+    assert code == 0, err
+    assert "train:loss" in out and "validation:accuracy" in out and "final validation:accuracy = " in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, _ = trainforge(local_api, "-o", "json", "metrics", "churn-v1")
+    assert code == 0 and json.loads(out)["series"]["train:loss"]
     code, out, _ = trainforge(local_api, "-o", "json", "status", "churn-v1")
     assert code == 0 and json.loads(out)["report"]["final_metrics"]["validation:accuracy"] > 0.7
     code, out, _ = trainforge(local_api, "list", "--status", "Completed", "--limit", "5")
@@ -98,6 +106,24 @@ def test_build_submit_watch_status_list_cancel(local_api: str) -> None:
     assert code == 0 and "already finished" in out
     code, out, _ = trainforge(local_api, "watch", "churn-v1", "--interval", "0.2")
     assert code == 0 and "Completed" in out
+
+
+def test_logs_follow_a_running_job_until_it_ends(local_api: str, tmp_path: Path) -> None:
+    config = tmp_path / "slow.json"
+    config.write_text(json.dumps({
+        "job_name": "churn-slow", "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:churn",
+        "hyperparameters": {"epochs": 100, "learning_rate": 0.5, "sleep_per_epoch": 0.03},
+        "metric_definitions": [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}],
+    }))  # fmt: skip
+    code, out, err = trainforge(local_api, "-o", "json", "submit", "--config", str(config))
+    assert code == 0, err
+    assert json.loads(out)["status"] in ("Pending", "InProgress")
+    code, out, err = trainforge(local_api, "logs", "churn-slow", "--follow", "--interval", "0.2")
+    lines = out.splitlines()
+    assert code == 0, out + err
+    assert lines[-1] == "churn-slow: Completed" and lines[-2].endswith("model saved")
+    assert sum("epoch=" in line for line in lines) == 10, "every line once, none lost between polls"
 
 
 def test_a_failed_job_exits_1(local_api: str, tmp_path: Path) -> None:

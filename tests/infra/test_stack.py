@@ -13,7 +13,7 @@ ALLOWED_ON_ANY_RESOURCE = {
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments",
     "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
-    "servicequotas:ListServiceQuotas",
+    "servicequotas:ListServiceQuotas", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData",
     # CDK's own helpers (log retention, bucket notifications), not Trainforge's functions
     "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "s3:PutBucketNotification",
 }  # fmt: skip

@@ -7,6 +7,7 @@ import io
 import json
 import tarfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from trainforge.local.runner import LocalSageMaker
 from trainforge.services.job_logs import job_logs
+from trainforge.services.job_metrics import job_metrics
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig, SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
@@ -116,6 +118,11 @@ def test_a_job_runs_to_completion_with_metrics_and_model(local: Any) -> None:
     )
     stamps = [e["detail"]["LastModifiedTime"] for e in events]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    # Each metric definition's matches are where SageMaker publishes them (the script's epochs fall within one
+    # second here, so each series averages them: the values themselves are checked on a slower run below).
+    curves = job_metrics(boto3.client("cloudwatch", region_name="us-east-1"), "local-ok",
+                         started=datetime.now(UTC) - timedelta(minutes=2), ended=None)["series"]  # fmt: skip
+    assert sorted(curves) == ["train:loss", "val:acc"] and all(curves.values())
     # The script's output is where SageMaker puts it: CloudWatch Logs, one stream for algo-1.
     logs = job_logs(boto3.client("logs", region_name="us-east-1"), "local-ok")
     assert [(e["instance"], e["message"]) for e in logs["events"]] == [
@@ -190,3 +197,16 @@ def test_cancelling_a_running_job_through_the_service_returns_true(
     assert service.cancel_training_job(job_id, db) is True
     assert service.get_job_status(job_id, db)["status"] == "Stopping"
     wait_until(runner, "svc-cancel", ("Stopped",))
+
+
+def test_metric_values_are_published_as_they_match(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**request("local-curve", SLEEP="1.05"))  # one epoch a second: one point each
+    assert (
+        wait_until(runner, "local-curve", ("Completed", "Failed"), timeout=60)["TrainingJobStatus"]
+        == "Completed"
+    )
+    curves = job_metrics(boto3.client("cloudwatch", region_name="us-east-1"), "local-curve",
+                         started=datetime.now(UTC) - timedelta(minutes=2), ended=None)["series"]  # fmt: skip
+    assert [p["value"] for p in curves["train:loss"]] == [1.0, 0.5, 0.3333]
+    assert [p["value"] for p in curves["val:acc"]] == [0.5, 0.6, 0.7]

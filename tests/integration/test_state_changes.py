@@ -256,3 +256,28 @@ def test_a_healed_job_gets_every_step_sagemaker_lists_at_its_time(db: Session) -
     assert history[("InProgress", "Starting")] == min(first_heard, at[0]), (
         "the earliest report of a step wins"
     )
+
+
+def test_a_failed_job_says_how_far_it_got(db: Session) -> None:
+    from trainforge.services.job_queries import job_status
+
+    base = load_event("sagemaker_training_in_progress.json")["detail"]
+    steps = [
+        {
+            **base,
+            "TrainingJobName": "far",
+            "SecondaryStatus": "Downloading",
+            "LastModifiedTime": 1795867000000,
+        },
+        {**base, "TrainingJobName": "far", "SecondaryStatus": "Training", "LastModifiedTime": 1795867010000},
+        {
+            **detail("sagemaker_training_failed.json"),
+            "TrainingJobName": "far",
+            "LastModifiedTime": 1795867052000,
+        },
+    ]
+    for step in reversed(steps):  # in any order
+        apply(db, step)
+    job_id = db.scalars(select(TrainingJob.id)).one()
+    progress = job_status(CONNECTION[0], job_id)["progress"]
+    assert progress == {"furthest_step": "Training", "trained_seconds": 42}

@@ -252,7 +252,7 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
     tested = {
         ("GET", "/health"), ("GET", "/config/validation"), ("POST", "/roles"), ("POST", "/datasets"),
         ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
-        ("GET", "/jobs/{job_id}/logs"),
+        ("GET", "/jobs/{job_id}/logs"), ("GET", "/jobs/{job_id}/metrics"),
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
     }  # fmt: skip
     assert documented == tested
@@ -298,3 +298,28 @@ def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session
     assert api("GET", "/jobs/999999/logs")[0] == 404
     status, refused = api("GET", f"/jobs/{job['id']}/logs", query={"next_token": "Zm9yZ2Vk"})
     assert status in (400, 422) and refused["error"]["field"] == "next_token"
+
+
+def test_a_jobs_metric_curves_are_read_through_the_api(api: Any, db: Session) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+
+    from trainforge.services.job_metrics import NAMESPACE
+
+    status, job = api("POST", "/jobs", {**JOB, "job_name": "curves-through-api"})
+    assert status == 202
+    now = datetime.now(UTC).replace(microsecond=0)
+    boto3.client("cloudwatch", region_name="us-east-1").put_metric_data(
+        Namespace=NAMESPACE,
+        MetricData=[
+            {"MetricName": "train:loss", "Dimensions": [{"Name": "TrainingJobName", "Value": "curves-through-api"}],
+             "Value": value, "Timestamp": now + timedelta(seconds=n), "StorageResolution": 1}
+            for n, value in enumerate([0.9, 0.4, 0.2])
+        ],
+    )  # fmt: skip
+    status, curves = api("GET", f"/jobs/{job['id']}/metrics")
+    assert status == 200, curves
+    assert [p["value"] for p in curves["series"]["train:loss"]] == [0.9, 0.4, 0.2]
+    assert curves["period_seconds"] == 1 and curves["final_metrics"] == {}
+    assert api("GET", "/jobs/999999/metrics")[0] == 404

@@ -273,6 +273,33 @@ def watch(obj: Context, job: str, interval: float, no_logs: bool) -> None:
     follow(obj, resolve_job(obj, job), interval, logs=not no_logs)
 
 
+@cli.command()
+@click.argument("job")
+@click.option("--png", "png_path", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the charts to this PNG file")  # fmt: skip
+@pass_context
+def metrics(obj: Context, job: str, png_path: Path | None) -> None:
+    """A job's metric curves: a chart per metric in the terminal (JOB is an id or a name)."""
+    from trainforge.cli.charts import png_chart, terminal_charts
+
+    job_id = resolve_job(obj, job)
+    found = obj.client.request("GET", f"/jobs/{job_id}/metrics")
+    if png_path is not None:
+        png_chart(found["series"], png_path, f"job {job_id}: {job}")
+
+    def human() -> None:
+        if not any(found["series"].values()):
+            click.echo("(no metric values yet)")
+        else:
+            click.echo(terminal_charts(found["series"]))
+        for name, value in sorted(found["final_metrics"].items()):
+            click.echo(f"final {name} = {value}")
+        if png_path is not None:
+            click.echo(f"chart written to {png_path}")
+
+    obj.emit(found, human)
+
+
 @cli.command(name="list")
 @click.option(
     "--status", "status_filter", default=None, help="Pending, InProgress, Completed, Failed, Stopped, ..."

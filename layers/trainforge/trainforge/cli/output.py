@@ -29,6 +29,11 @@ def show_job(job: Mapping[str, Any]) -> None:
                + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
     if job.get("failure_reason"):
         click.echo(f"failure: {job['failure_reason']}")
+    progress = job.get("progress") or {}
+    if job.get("status") in ("Failed", "Stopped") and progress.get("furthest_step"):
+        trained = progress.get("trained_seconds")
+        click.echo(f"got as far as: {progress['furthest_step']}"
+                   + (f", after {trained} s of training" if trained is not None else ""))  # fmt: skip
     if job.get("log_tail"):
         click.echo("last log lines:")
         for line in job["log_tail"]:

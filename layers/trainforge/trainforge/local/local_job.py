@@ -6,14 +6,18 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _millis(moment: datetime | None) -> int | None:
-    return int(moment.timestamp() * 1000) if moment else None
+    """Epoch milliseconds, floored in integers (a float product can land a millisecond short)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1) if moment else None
 
 
 class LocalJob:
@@ -94,8 +98,9 @@ class LocalJob:
         with self.lock:
             now = datetime.now(UTC)
             # SageMaker's clock is in milliseconds: keep every transition strictly later than the last.
-            if self.modified and now <= self.modified:
-                now = datetime.fromtimestamp((_millis(self.modified) or 0) / 1000 + 0.001, tz=UTC)
+            # Compared in milliseconds: two moves 0.4 ms apart are different datetimes but the same SageMaker time.
+            if self.modified and (_millis(now) or 0) <= (_millis(self.modified) or 0):
+                now = EPOCH + timedelta(milliseconds=(_millis(self.modified) or 0) + 1)
             if self.transitions:
                 self.transitions[-1]["EndTime"] = now
             self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})

@@ -35,13 +35,14 @@ from trainforge.aws import client
 from trainforge.local.channel_data import download_channels
 from trainforge.local.events import aws_event
 from trainforge.local.local_job import LocalJob
-from trainforge.local.log_shipper import LogShipper
+from trainforge.local.log_shipper import LogShipper, MetricPublisher
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
     input_data_config,
     resource_config,
     training_environment,
 )
+from trainforge.local.unemulated import differences_from_sagemaker
 from trainforge.services.training_config import split_s3_uri
 from trainforge.settings import Settings
 
@@ -325,6 +326,7 @@ class LocalSageMaker:
     ) -> None:
         assert process.stdout is not None
         shipper = LogShipper(client("logs", self.settings.region), job.name)
+        publisher = MetricPublisher(client("cloudwatch", self.settings.region), job.name)
         try:
             with log_path.open("w") as log:
                 for line in process.stdout:
@@ -337,13 +339,18 @@ class LocalSageMaker:
                         match = pattern.search(line)
                         if match:
                             try:
-                                job.metrics[name] = float(match.group(1))
+                                value = float(match.group(1))
                             except (ValueError, IndexError):
                                 continue
+                            job.metrics[name] = value
+                            publisher.record(name, value)
         finally:
-            shipper.close()
-            if shipper.failed:
-                LOGGER.warning("%s: logs not written to CloudWatch Logs: %s", job.name, shipper.failed[:300])
+            for sender, what in ((shipper, "logs"), (publisher, "metrics")):
+                sender.close()
+                if sender.failed:
+                    LOGGER.warning(
+                        "%s: %s not written to CloudWatch: %s", job.name, what, sender.failed[:300]
+                    )
 
     def _upload_tar(self, job: LocalJob, folder: Path, name: str) -> str:
         """``model/`` as model.tar.gz and ``output/data/`` as output.tar.gz, where SageMaker puts them."""
@@ -360,30 +367,7 @@ class LocalSageMaker:
     @staticmethod
     def unemulated(request: dict[str, Any]) -> list[str]:
         """What of this request local mode runs differently from SageMaker, for the job's record."""
-        notes = []
-        resources = request.get("ResourceConfig", {})
-        count = int(resources.get("InstanceCount", 1))
-        if count > 1:
-            notes.append(f"local mode runs one host (algo-1), not {count}; ShardedByS3Key reads every file")
-        for channel in request.get("InputDataConfig", []):
-            mode = channel.get("InputMode") or request.get("AlgorithmSpecification", {}).get(
-                "TrainingInputMode"
-            )
-            if mode in ("Pipe", "FastFile"):
-                notes.append(
-                    f"channel {channel['ChannelName']}: {mode} input runs as File (files on disk) locally"
-                )
-            if channel.get("CompressionType") == "Gzip":
-                notes.append(f"channel {channel['ChannelName']}: Gzip data is not decompressed locally")
-        if request.get("EnableManagedSpotTraining"):
-            notes.append(
-                "spot capacity is not emulated locally: the job starts at once and is never interrupted"
-            )
-        if request.get("CheckpointConfig"):
-            notes.append("checkpoints are not synced to S3 locally (/opt/ml/checkpoints is not provided)")
-        if str(resources.get("InstanceType", "")).startswith(("ml.p", "ml.g", "ml.trn")):
-            notes.append(f"no accelerator locally: {resources['InstanceType']} runs on this machine's CPUs")
-        return notes
+        return differences_from_sagemaker(request)
 
 
 _instances: dict[str, LocalSageMaker] = {}

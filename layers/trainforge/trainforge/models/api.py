@@ -304,13 +304,34 @@ class Job(Model):
     report: Report | None
 
 
+class Progress(Model):
+    furthest_step: str | None = Field(
+        description="the last step it reached while running: Downloading, Training, ..."
+    )
+    trained_seconds: int | None = Field(
+        description="from the start of its Training step to the next step or its end"
+    )
+
+
 class JobStatus(Job):
     history: list[HistoryEntry]
+    progress: Progress | None = Field(default=None, description="how far the job got")
 
 
 class JobPage(Model):
     jobs: list[Job]
     next_cursor: str | None
+
+
+class MetricPoint(Model):
+    timestamp: str = Field(description="the start of the period the value averages (UTC, ISO 8601)")
+    value: float
+
+
+class JobMetrics(Model):
+    period_seconds: int = Field(description="each point averages the values of this many seconds")
+    series: dict[str, list[MetricPoint]] = Field(description="each metric definition's values, oldest first")
+    final_metrics: dict[str, float] = Field(description="the values SageMaker reported when the job ended")
 
 
 class LogEvent(Model):

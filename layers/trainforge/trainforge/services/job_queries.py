@@ -12,7 +12,7 @@ from trainforge.repository import MAX_ID, MAX_PAGE_SIZE
 
 __all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", "report_to_dict"]
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
-from trainforge.models.rows import JobRow, ReportRow
+from trainforge.models.rows import HistoryRow, JobRow, ReportRow
 from trainforge.models.status import JOB_STATUS_RANK
 
 
@@ -22,11 +22,27 @@ def job_status(db: Database, job_id: int) -> dict[str, Any]:
     if job is None:
         raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
     result = job_to_dict(job, repository.report_of(db, job.id))
+    history = repository.history_of(db, job.id)
     result["history"] = [
         {"status": h.status, "secondary_status": h.secondary_status or None, "at": _iso(h.at)}
-        for h in repository.history_of(db, job.id)
+        for h in history
     ]
+    result["progress"] = progress_of(job, history)
     return result
+
+
+def progress_of(job: JobRow, history: list[HistoryRow]) -> dict[str, Any]:
+    """How far a job got: the last step it reached while running, and how long it trained (from the start of
+    its Training step to the next step, or to its end)."""
+    running = [h for h in history if h.status == "InProgress" and h.secondary_status]
+    training = next((h for h in running if h.secondary_status == "Training"), None)
+    trained = None
+    if training is not None:
+        after = [h.at for h in history if h.at > training.at]
+        until = min(after) if after else job.ended_at
+        if until is not None:
+            trained = max(int((until - training.at).total_seconds()), 0)
+    return {"furthest_step": running[-1].secondary_status if running else None, "trained_seconds": trained}
 
 
 def job_name(db: Database, job_id: int) -> str:
@@ -35,6 +51,20 @@ def job_name(db: Database, job_id: int) -> str:
     if job is None:
         raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
     return job.job_name
+
+
+def job_window(db: Database, job_id: int) -> dict[str, Any]:
+    """A job's name, when it started and ended, and its final metrics: where to look for its curves."""
+    job = repository.get_job(db, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    report = repository.report_of(db, job_id)
+    return {
+        "job_name": job.job_name,
+        "started_at": job.started_at or job.created_at,
+        "ended_at": job.ended_at,
+        "final_metrics": dict(report.final_metrics or {}) if report else {},
+    }
 
 
 def jobs_page(

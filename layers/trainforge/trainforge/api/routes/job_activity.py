@@ -1,4 +1,5 @@
-"""What a job is doing: its training logs, as SageMaker writes them to CloudWatch Logs."""
+"""What a job is doing: its training logs and metric curves, read where SageMaker writes them (CloudWatch Logs and
+CloudWatch metrics)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from trainforge.services import job_queries
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
-    """The job logs route, served by ``runtime``'s database and CloudWatch Logs."""
+    """The job activity routes, served by ``runtime``'s database and CloudWatch."""
     router = Router()
 
     @router.get(
@@ -57,5 +58,27 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             instance=instance,
         )
         return api.LogPage.model_validate(page)
+
+    @router.get(
+        "/jobs/<job_id>/metrics",
+        summary="A job's metric curves (each metric definition's values over time) and final values",
+        tags=["jobs"],
+        operation_id="getJobMetrics",
+        responses=api.responses(
+            {200: (api.JobMetrics, "every metric's series, oldest first")}, 404, 502, 503
+        ),
+    )
+    def job_metrics(job_id: JobId) -> api.JobMetrics:
+        from trainforge.aws import client
+        from trainforge.services.job_metrics import job_metrics as read_metrics
+
+        window = job_queries.job_window(runtime.database, job_id)
+        curves = read_metrics(
+            client("cloudwatch", runtime.settings.region),
+            window["job_name"],
+            started=window["started_at"],
+            ended=window["ended_at"],
+        )
+        return api.JobMetrics.model_validate({**curves, "final_metrics": window["final_metrics"]})
 
     return router

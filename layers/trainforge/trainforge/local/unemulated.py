@@ -1,0 +1,29 @@
+"""What local mode runs differently from SageMaker: said on the job's record, never silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def differences_from_sagemaker(request: dict[str, Any]) -> list[str]:
+    """What of this request local mode runs differently from SageMaker, for the job's record."""
+    notes = []
+    resources = request.get("ResourceConfig", {})
+    count = int(resources.get("InstanceCount", 1))
+    if count > 1:
+        notes.append(f"local mode runs one host (algo-1), not {count}; ShardedByS3Key reads every file")
+    for channel in request.get("InputDataConfig", []):
+        mode = channel.get("InputMode") or request.get("AlgorithmSpecification", {}).get("TrainingInputMode")
+        if mode in ("Pipe", "FastFile"):
+            notes.append(
+                f"channel {channel['ChannelName']}: {mode} input runs as File (files on disk) locally"
+            )
+        if channel.get("CompressionType") == "Gzip":
+            notes.append(f"channel {channel['ChannelName']}: Gzip data is not decompressed locally")
+    if request.get("EnableManagedSpotTraining"):
+        notes.append("spot capacity is not emulated locally: the job starts at once and is never interrupted")
+    if request.get("CheckpointConfig"):
+        notes.append("checkpoints are not synced to S3 locally (/opt/ml/checkpoints is not provided)")
+    if str(resources.get("InstanceType", "")).startswith(("ml.p", "ml.g", "ml.trn")):
+        notes.append(f"no accelerator locally: {resources['InstanceType']} runs on this machine's CPUs")
+    return notes

@@ -1,0 +1,107 @@
+"""A training job's metric curves, read where SageMaker publishes each metric definition's matches: CloudWatch,
+namespace ``/aws/sagemaker/TrainingJobs``, dimension ``TrainingJobName`` (as the SageMaker SDK's
+``TrainingJobAnalytics`` reads them), averaged over each period."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from trainforge.aws import error_code, error_message
+from trainforge.errors import AwsRefusalError
+
+NAMESPACE = "/aws/sagemaker/TrainingJobs"
+JOB_DIMENSION = "TrainingJobName"
+HIGH_RESOLUTION_FOR = timedelta(hours=3)  # CloudWatch keeps 1-second points for 3 hours, then 1-minute ones
+QUERIES_PER_CALL = 500
+
+
+def period_for(start: datetime, now: datetime) -> int:
+    """1 second while the job's data is young enough for CloudWatch's high resolution, else 60."""
+    return 1 if now - start < HIGH_RESOLUTION_FOR else 60
+
+
+def metric_names(cloudwatch: Any, job_name: str) -> list[str]:
+    request: dict[str, Any] = {
+        "Namespace": NAMESPACE,
+        "Dimensions": [{"Name": JOB_DIMENSION, "Value": job_name}],
+    }
+    names: set[str] = set()
+    while True:
+        response = cloudwatch.list_metrics(**request)
+        for metric in response.get("Metrics", []):
+            dimensions = metric.get("Dimensions", [])
+            if dimensions == [{"Name": JOB_DIMENSION, "Value": job_name}]:
+                names.add(metric["MetricName"])
+        if not response.get("NextToken"):
+            return sorted(names)
+        request["NextToken"] = response["NextToken"]
+
+
+def job_metrics(
+    cloudwatch: Any,
+    job_name: str,
+    *,
+    started: datetime,
+    ended: datetime | None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Every metric's series (oldest first) between the job's start and end (or now), and the period used."""
+    now = now or datetime.now(UTC)
+    start = started.astimezone(UTC) - timedelta(minutes=1)
+    end = min((ended or now).astimezone(UTC) + timedelta(minutes=1), now + timedelta(minutes=1))
+    period = period_for(start, now)
+    try:
+        names = metric_names(cloudwatch, job_name)
+        series: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for first in range(0, len(names), QUERIES_PER_CALL):
+            chunk = names[first : first + QUERIES_PER_CALL]
+            _read(cloudwatch, job_name, chunk, start, end, period, series)
+    except Exception as exc:
+        if not error_code(exc):
+            raise
+        raise AwsRefusalError(f"CloudWatch refused: {error_code(exc)}: {error_message(exc)}") from exc
+    return {"period_seconds": period, "series": series}
+
+
+def _read(
+    cloudwatch: Any,
+    job_name: str,
+    names: list[str],
+    start: datetime,
+    end: datetime,
+    period: int,
+    series: dict[str, list[dict[str, Any]]],
+) -> None:
+    queries = [
+        {
+            "Id": f"m{index}",
+            "Label": name,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": NAMESPACE,
+                    "MetricName": name,
+                    "Dimensions": [{"Name": JOB_DIMENSION, "Value": job_name}],
+                },
+                "Period": period,
+                "Stat": "Average",
+            },
+        }
+        for index, name in enumerate(names)
+    ]
+    by_id = {query["Id"]: name for query, name in zip(queries, names, strict=True)}
+    request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end,
+                               "ScanBy": "TimestampAscending"}  # fmt: skip
+    while True:
+        response = cloudwatch.get_metric_data(**request)
+        for result in response.get("MetricDataResults", []):
+            name = by_id.get(result.get("Id", ""))
+            if name is None:
+                continue
+            for moment, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+                series[name].append({"timestamp": moment.astimezone(UTC).isoformat(), "value": value})
+        if not response.get("NextToken"):
+            break
+        request["NextToken"] = response["NextToken"]
+    for points in series.values():
+        points.sort(key=lambda point: point["timestamp"])

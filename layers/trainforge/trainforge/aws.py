@@ -7,10 +7,14 @@ boto3 finds the endpoint itself (``AWS_ENDPOINT_URL`` reaches an emulator), so n
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from trainforge.errors import AwsRefusalError
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -64,3 +68,15 @@ def error_message(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Message", "")) or str(exc)
     return str(exc)
+
+
+@contextmanager
+def refused_as(service: str) -> Iterator[None]:
+    """An AWS service refusing Trainforge's own call (its permissions, a limit, a throttle) becomes an
+    :class:`AwsRefusalError` naming the service and its code; anything else passes through."""
+    try:
+        yield
+    except Exception as exc:
+        if not error_code(exc):
+            raise
+        raise AwsRefusalError(f"{service} refused: {error_code(exc)}: {error_message(exc)}") from exc

@@ -8,6 +8,7 @@ change is never half-applied.
 from __future__ import annotations
 
 from trainforge.repository.builds import apply_build_state_change, get_build, insert_build, list_builds
+from trainforge.repository.history import history_of, record_history, record_transitions, report_of
 from trainforge.repository.jobs import (
     JobFilters,
     apply_job_state_change,
@@ -15,15 +16,11 @@ from trainforge.repository.jobs import (
     finish_before_running,
     get_job,
     get_job_by_name,
-    history_of,
     insert_pending_job,
     insert_rejected_job,
     jobs_to_reconcile,
     list_jobs,
     mark_submitted,
-    record_history,
-    record_transitions,
-    report_of,
     set_log_tail,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor

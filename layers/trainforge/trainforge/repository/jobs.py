@@ -15,13 +15,12 @@ from typing import Any
 from trainforge.connection import Database, json_param
 from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.models.changes import ApplyOutcome, JobStateChange
-from trainforge.models.rows import HistoryRow, JobRow, ReportRow, column_names, columns
+from trainforge.models.rows import JobRow, ReportRow, column_names, columns
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 _JOB = columns(JobRow, "j")
 _REPORT = columns(ReportRow, "r", "r_")
-_HISTORY = columns(HistoryRow, "h")
 
 # One statement per state change: the upsert (or, for unknown jobs when external ones are not recorded, nothing),
 # the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote.
@@ -303,32 +302,6 @@ def finish_before_running(db: Database, job_id: int, status: str, reason: str | 
     return bool(rows)
 
 
-def record_history(
-    db: Database, job_id: int, status: str, secondary_status: str | None, at: datetime | None
-) -> None:
-    """The earliest report of each (status, secondary status) wins, whatever the order of arrival."""
-    db.rows(
-        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
-        "VALUES (:job_id, :status, :secondary_status, COALESCE(CAST(:at AS timestamptz), now())) "
-        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
-        {"job_id": job_id, "status": status, "secondary_status": secondary_status or "", "at": at},
-    )
-
-
-def record_transitions(db: Database, job_id: int, transitions: list[tuple[str, str, datetime]]) -> None:
-    """Several (status, secondary status, time) at once, in one statement; the earliest report of each wins."""
-    if not transitions:
-        return
-    rows = [{"status": s, "secondary_status": sec, "at": at.isoformat()} for s, sec, at in transitions]
-    db.rows(
-        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
-        "SELECT CAST(:job_id AS bigint), t.status, t.secondary_status, t.at "
-        "FROM jsonb_to_recordset(CAST(:transitions AS jsonb)) AS t(status text, secondary_status text, at timestamptz) "
-        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
-        {"job_id": job_id, "transitions": json_param(rows)},
-    )
-
-
 def set_log_tail(db: Database, job_id: int, lines: list[str]) -> bool:
     """Keep a failed job's last log lines (only while it is Failed: a late event never re-labels another end)."""
     rows = db.rows(
@@ -336,21 +309,6 @@ def set_log_tail(db: Database, job_id: int, lines: list[str]) -> bool:
         {"id": job_id, "lines": json_param(lines)},
     )
     return bool(rows)
-
-
-def history_of(db: Database, job_id: int) -> list[HistoryRow]:
-    rows = db.rows(
-        f"SELECT {_HISTORY} FROM training_job_status_history h WHERE h.job_id = :id ORDER BY h.at, h.id",
-        {"id": job_id},
-    )
-    return [HistoryRow(**row) for row in rows]
-
-
-def report_of(db: Database, job_id: int) -> ReportRow | None:
-    rows = db.rows(
-        f"SELECT {columns(ReportRow, 'r')} FROM training_reports r WHERE r.job_id = :id", {"id": job_id}
-    )
-    return ReportRow(**rows[0]) if rows else None
 
 
 @dataclass(frozen=True)

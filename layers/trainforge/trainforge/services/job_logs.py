@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trainforge import repository
-from trainforge.aws import error_code, error_message
+from trainforge.aws import error_code, refused_as
 from trainforge.connection import Database
-from trainforge.errors import AwsRefusalError, Problem, SageMakerConfigurationError
+from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.inputs import storable
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -116,16 +116,12 @@ def job_logs(
     start = millis(start_time) if start_time else 0
     if after is not None:
         start = max(start, after)
-    try:
+    events: list[dict[str, Any]] = []
+    with refused_as("CloudWatch Logs"):
         streams = job_streams(logs, job_name, instance)
-        events: list[dict[str, Any]] = []
         for first in range(0, len(streams), STREAMS_PER_CALL):
             chunk = streams[first : first + STREAMS_PER_CALL]
             events += _events(logs, chunk, start, end_time, limit + len(seen))
-    except Exception as exc:
-        if not error_code(exc):
-            raise
-        raise AwsRefusalError(f"CloudWatch Logs refused: {error_code(exc)}: {error_message(exc)}") from exc
     # A stable sort by time alone: lines of one millisecond keep the order CloudWatch gave them (their order in
     # the stream), which their text or event ids do not say.
     events = sorted((e for e in events if e["eventId"] not in seen), key=lambda e: e["timestamp"])[:limit]

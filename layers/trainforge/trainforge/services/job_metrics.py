@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from trainforge.aws import error_code, error_message
-from trainforge.errors import AwsRefusalError
+from trainforge.aws import refused_as
 
 NAMESPACE = "/aws/sagemaker/TrainingJobs"
 JOB_DIMENSION = "TrainingJobName"
@@ -51,16 +50,12 @@ def job_metrics(
     start = started.astimezone(UTC) - timedelta(minutes=1)
     end = min((ended or now).astimezone(UTC) + timedelta(minutes=1), now + timedelta(minutes=1))
     period = period_for(start, now)
-    try:
+    with refused_as("CloudWatch"):
         names = metric_names(cloudwatch, job_name)
         series: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
         for first in range(0, len(names), QUERIES_PER_CALL):
             chunk = names[first : first + QUERIES_PER_CALL]
             _read(cloudwatch, job_name, chunk, start, end, period, series)
-    except Exception as exc:
-        if not error_code(exc):
-            raise
-        raise AwsRefusalError(f"CloudWatch refused: {error_code(exc)}: {error_message(exc)}") from exc
     return {"period_seconds": period, "series": series}
 
 

@@ -108,3 +108,17 @@ def test_lines_written_in_the_same_millisecond_keep_their_order(logs: Any) -> No
     write(logs, "same-ms/algo-1-1795867000", [(7, line) for line in written])
     assert [e["message"] for e in read_all(logs, "same-ms", limit=3)] == written
     assert last_lines(logs, "same-ms", count=3) == written[1:]
+
+
+def test_a_burst_in_one_millisecond_pages_through_with_a_small_token(logs: Any) -> None:
+    written = [f"line {n}" for n in range(250)]
+    write(logs, "burst/algo-1-1795867000", [(3, line) for line in written])
+    token, found = None, []
+    for _ in range(10):
+        page = job_logs(logs, "burst", limit=100, next_token=token)
+        assert len(page["next_token"]) < 60, "the token's size does not grow with the lines it skips"
+        found += [e["message"] for e in page["events"]]
+        if not page["events"]:
+            break
+        token = page["next_token"]
+    assert found == written

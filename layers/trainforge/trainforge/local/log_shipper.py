@@ -35,6 +35,9 @@ class _Batches:
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._flusher = threading.Thread(target=self._flush_while_running, daemon=True)
+
+    def start(self) -> None:
+        """Begin sending (a subclass calls it once what it sends to exists)."""
         self._flusher.start()
 
     def _add(self, item: dict[str, Any]) -> None:
@@ -58,7 +61,8 @@ class _Batches:
 
     def close(self) -> None:
         self._done.set()
-        self._flusher.join(timeout=5)
+        if self._flusher.is_alive():
+            self._flusher.join(timeout=5)
         self.flush()
 
     def _flush_while_running(self) -> None:
@@ -85,6 +89,7 @@ class LogShipper(_Batches):
                         raise
         except Exception as exc:
             self.failed = f"{type(exc).__name__}: {exc}"
+        self.start()
 
     def write(self, line: str) -> None:
         self._add({"timestamp": int(time.time() * 1000), "message": line.rstrip("\n") or " "})
@@ -100,6 +105,7 @@ class MetricPublisher(_Batches):
         self.cloudwatch = cloudwatch
         self.dimensions = [{"Name": JOB_DIMENSION, "Value": job_name}]
         super().__init__()
+        self.start()
 
     def record(self, name: str, value: float) -> None:
         self._add({"MetricName": name, "Dimensions": self.dimensions, "Value": value,

@@ -1,9 +1,10 @@
 """A training job's logs, read where SageMaker writes them: CloudWatch Logs group ``/aws/sagemaker/TrainingJobs``,
 one stream per instance, ``<job-name>/algo-<n>-<epoch>``.
 
-Pages are continued with Trainforge's own token (the time of the last event returned and the ids of the events
-at that time): it stays valid when a new instance's stream appears between two polls, which CloudWatch's
+Pages are continued with Trainforge's own token (the time of the last event returned and how many events at that
+time were returned): it stays valid when a new instance's stream appears between two polls, which CloudWatch's
 ``nextToken`` (bound to the streams of the first call) does not, so a client can follow a running job with it.
+Its size is bounded whatever the job prints in one millisecond.
 """
 
 from __future__ import annotations
@@ -26,29 +27,28 @@ INSTANCE_PATTERN = re.compile(r"^algo-[1-9][0-9]{0,3}$")
 MAX_LIMIT = 1000
 STREAMS_PER_CALL = 100  # FilterLogEvents takes at most 100 stream names
 MAX_MILLIS = 2**53  # CloudWatch takes epoch milliseconds from 0
+MAX_SAME_MILLISECOND = 1_000_000
 
 
-def encode_token(after_ms: int, seen: list[str]) -> str:
-    raw = json.dumps({"t": after_ms, "ids": seen}, separators=(",", ":")).encode()
+def encode_token(after_ms: int, returned_at_after: int) -> str:
+    raw = json.dumps({"t": after_ms, "n": returned_at_after}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> tuple[int, set[str]]:
+def decode_token(token: str) -> tuple[int, int]:
     try:
         decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after, seen = decoded["t"], decoded["ids"]
-        if (
-            not isinstance(after, int)
-            or not isinstance(seen, list)
-            or not all(isinstance(i, str) for i in seen)
-        ):
+        after, returned = decoded["t"], decoded["n"]
+        if not isinstance(after, int) or not isinstance(returned, int) or isinstance(after | returned, bool):
             raise ValueError("malformed")
+        if not 0 <= after <= MAX_MILLIS or not 0 <= returned <= MAX_SAME_MILLISECOND:
+            raise ValueError("out of range")
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise SageMakerConfigurationError(
             "next_token is not one this API returned; pass next_token from the previous page",
             field="next_token",
         ) from None
-    return after, set(seen)
+    return after, returned
 
 
 def millis(moment: datetime) -> int:
@@ -112,25 +112,29 @@ def job_logs(
         problems.append(Problem("end_time", "must not be before start_time"))
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "log request")
-    after, seen = decode_token(next_token) if next_token else (None, set())
+    after, skip = decode_token(next_token) if next_token else (None, 0)
     start = millis(start_time) if start_time else 0
-    if after is not None:
-        start = max(start, after)
+    if after is not None and after >= start:
+        start = after
+    else:
+        skip = 0  # the time filter starts after the token's time: nothing there to skip
     events: list[dict[str, Any]] = []
     with refused_as("CloudWatch Logs"):
         streams = job_streams(logs, job_name, instance)
         for first in range(0, len(streams), STREAMS_PER_CALL):
             chunk = streams[first : first + STREAMS_PER_CALL]
-            events += _events(logs, chunk, start, end_time, limit + len(seen))
+            events += _events(logs, chunk, start, end_time, limit + skip)
     # A stable sort by time alone: lines of one millisecond keep the order CloudWatch gave them (their order in
-    # the stream), which their text or event ids do not say.
-    events = sorted((e for e in events if e["eventId"] not in seen), key=lambda e: e["timestamp"])[:limit]
+    # the stream), which their text or event ids do not say. The first ``skip`` of them at the token's time were
+    # returned by the previous page.
+    events = sorted(events, key=lambda e: e["timestamp"])
+    events = events[min(skip, sum(1 for e in events if e["timestamp"] == start)) :][:limit]
     if events:
         last = events[-1]["timestamp"]
-        at_last = [e["eventId"] for e in events if e["timestamp"] == last]
-        token = encode_token(last, at_last + ([*seen] if after == last else []))
+        at_last = sum(1 for e in events if e["timestamp"] == last) + (skip if last == start else 0)
+        token = encode_token(last, at_last)
     else:
-        token = next_token or encode_token(start, [])
+        token = next_token or encode_token(start, 0)
     return {
         "events": [
             {

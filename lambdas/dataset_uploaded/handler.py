@@ -38,8 +38,7 @@ def worker() -> SubmissionWorker:
 
 
 def submit(event: dict[str, Any]) -> str:
-    db = RUNTIME.database
-    outcomes = worker().handle(event, db)
+    outcomes = worker().handle(event, RUNTIME.database)
     for outcome in outcomes:
         logger.append_keys(job_id=outcome.job_id, job_name=outcome.job_name)
         metrics.add_metric(name=OUTCOME_METRICS[outcome.kind], unit=MetricUnit.Count, value=1)

@@ -2,8 +2,7 @@
 
 Handlers create one :class:`Runtime` at module scope; the connection and clients are made on first use, so a
 cold start pays only for what the first request needs. The handlers' statements run on :attr:`database` (one
-pg8000 connection, autocommit, no SQLAlchemy); :attr:`engine` and :attr:`sessions` serve the migrations and
-callers of the contract's ``Session``-taking methods.
+pg8000 connection, autocommit, no SQLAlchemy); :attr:`engine` serves the migrations.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from trainforge.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-    from sqlalchemy.orm import Session, sessionmaker
 
     from trainforge.connection import Database, NativeDatabase
     from trainforge.services.sagemaker_training_service import (
@@ -67,12 +65,6 @@ class Runtime:
 
         # One connection per Lambda container: concurrency x 1 bounds the database's connections.
         return create_database_engine(self.settings, pool_size=1 if self.settings.mode == "aws" else 4)
-
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        from trainforge.db import session_factory
-
-        return session_factory(self.engine)
 
     @cached_property
     def training(self) -> SageMakerTrainingService:

@@ -49,8 +49,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     def build_status(build_id: BuildId) -> api.Build:
         from trainforge.services.container_builds import get_build
 
-        db = runtime.database
-        return api.Build.model_validate(get_build(db, build_id))
+        return api.Build.model_validate(get_build(runtime.database, build_id))
 
     @router.get(
         "/builds",
@@ -62,7 +61,6 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
         from trainforge.services.container_builds import builds_page
 
-        db = runtime.database
-        return api.BuildPage.model_validate(builds_page(db, cursor=cursor, limit=limit))
+        return api.BuildPage.model_validate(builds_page(runtime.database, cursor=cursor, limit=limit))
 
     return router

@@ -101,9 +101,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> api.JobPage:
-        db = runtime.database
         page = job_queries.jobs_page(
-            db,
+            runtime.database,
             status=status,
             created_after=created_after,
             created_before=created_before,
@@ -121,8 +120,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
     )
     def job_status(job_id: JobId) -> api.JobStatus:
-        db = runtime.database
-        return api.JobStatus.model_validate(job_queries.job_status(db, job_id))
+        return api.JobStatus.model_validate(job_queries.job_status(runtime.database, job_id))
 
     @router.post(
         "/jobs/<job_id>/cancel",

@@ -7,7 +7,9 @@ report fewer billable seconds).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 TRAINING_PRICE_PER_HOUR_USD: dict[str, Decimal] = {
     k: Decimal(v)
@@ -47,3 +49,21 @@ def estimate_cost_usd(
     count = instance_count or 1
     cost = price * Decimal(billable_seconds) * Decimal(count) / Decimal(3600)
     return cost.quantize(_CENT_FRACTION, rounding=ROUND_HALF_UP)
+
+
+def cost_ceiling_usd(config: Mapping[str, Any] | None) -> Decimal | None:
+    """The most a job can cost before it runs: price × instances × its longest possible billed time (max runtime,
+    or for spot the max wait, which includes it). None when the job has no recorded settings or an unpriced type.
+    """
+    if not config:
+        return None
+    spot = config.get("use_spot_instances") is True
+    limit = config.get("max_wait_seconds") if spot else config.get("max_runtime_seconds")
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    count = config.get("instance_count")
+    return estimate_cost_usd(
+        config.get("instance_type"),
+        count if isinstance(count, int) and not isinstance(count, bool) else 1,
+        limit,
+    )

@@ -323,3 +323,11 @@ def test_a_jobs_metric_curves_are_read_through_the_api(api: Any, db: Session) ->
     assert [p["value"] for p in curves["series"]["train:loss"]] == [0.9, 0.4, 0.2]
     assert curves["period_seconds"] == 1 and curves["final_metrics"] == {}
     assert api("GET", "/jobs/999999/metrics")[0] == 404
+
+
+def test_a_submission_answers_its_cost_ceiling_before_it_runs(api: Any, db: Session) -> None:
+    status, job = api("POST", "/jobs", {**JOB, "job_name": "priced-1", "max_runtime_seconds": 7200})
+    assert status == 202 and job["status"] == "Pending"
+    assert job["cost_ceiling_usd"] == 0.46  # ml.m5.xlarge at $0.23 an hour, at most 2 hours
+    status, shown = api("GET", f"/jobs/{job['id']}")
+    assert shown["cost_ceiling_usd"] == 0.46 and shown["report"] is None

@@ -40,6 +40,8 @@ def show_job(job: Mapping[str, Any]) -> None:
             click.echo(f"  | {line}")
     for entry in job.get("history", []):
         click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
+    if job.get("cost_ceiling_usd") is not None:
+        click.echo(f"  cost ceiling: {dollars(job['cost_ceiling_usd'])} (at most, before it runs)")
     report = job.get("report")
     if report:
         for name, value in sorted((report.get("final_metrics") or {}).items()):

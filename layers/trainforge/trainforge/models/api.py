@@ -302,6 +302,12 @@ class Job(Model):
     started_at: str | None
     ended_at: str | None
     report: Report | None
+    cost_ceiling_usd: float | None = Field(
+        default=None,
+        description="the most the job can cost, known before it runs: the hourly price of its instance type × "
+        "its instance count × its max runtime (for spot, its max wait); from Trainforge's bundled us-east-1 "
+        "on-demand price table; null for a type the table lacks or a job Trainforge did not submit",
+    )
 
 
 class Progress(Model):

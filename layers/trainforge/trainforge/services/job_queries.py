@@ -4,6 +4,7 @@ them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from trainforge import repository
@@ -14,6 +15,7 @@ __all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", 
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
 from trainforge.models.rows import HistoryRow, JobRow, ReportRow
 from trainforge.models.status import JOB_STATUS_RANK
+from trainforge.pricing import cost_ceiling_usd
 
 
 def job_status(db: Database, job_id: int) -> dict[str, Any]:
@@ -146,4 +148,9 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
         "report": report_to_dict(report),
+        "cost_ceiling_usd": _dollars(cost_ceiling_usd(job.config)),
     }
+
+
+def _dollars(amount: Decimal | None) -> float | None:
+    return float(amount) if amount is not None else None

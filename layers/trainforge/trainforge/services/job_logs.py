@@ -75,19 +75,15 @@ def instance_of(stream: str) -> str:
 
 def job_streams(logs: Any, job_name: str, instance: str | None) -> list[str]:
     prefix = f"{job_name}/{instance}-" if instance else f"{job_name}/"
-    names: list[str] = []
-    request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNamePrefix": prefix}
-    while True:
-        try:
-            response = logs.describe_log_streams(**request)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":  # no job has logged in this account yet
-                return []
-            raise
-        names += [s["logStreamName"] for s in response.get("logStreams", [])]
-        if not response.get("nextToken"):
-            return sorted(names)
-        request["nextToken"] = response["nextToken"]
+    pages = logs.get_paginator("describe_log_streams").paginate(
+        logGroupName=LOG_GROUP, logStreamNamePrefix=prefix
+    )
+    try:
+        return sorted(s["logStreamName"] for page in pages for s in page.get("logStreams", []))
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":  # no job has logged in this account yet
+            return []
+        raise
 
 
 def job_logs(
@@ -154,17 +150,13 @@ def _events(
     """Up to ``wanted`` events of these streams from ``start`` on, following CloudWatch's own pages."""
     # CloudWatch has interleaved the streams by time since 2019 and ignores the flag; emulators still need it.
     request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamNames": streams, "startTime": start,
-                               "limit": min(wanted, 10_000), "interleaved": True}  # fmt: skip
+                               "interleaved": True}  # fmt: skip
     if end_time is not None:
         request["endTime"] = millis(end_time)
-    found: list[dict[str, Any]] = []
-    while len(found) < wanted:
-        response = logs.filter_log_events(**request)
-        found += response.get("events", [])
-        if not response.get("nextToken"):
-            break
-        request["nextToken"] = response["nextToken"]
-    return found
+    pages = logs.get_paginator("filter_log_events").paginate(
+        **request, PaginationConfig={"MaxItems": wanted, "PageSize": min(wanted, 10_000)}
+    )
+    return [event for page in pages for event in page.get("events", [])]
 
 
 TAIL_LINES = 30

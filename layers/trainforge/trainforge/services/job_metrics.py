@@ -21,20 +21,17 @@ def period_for(start: datetime, now: datetime) -> int:
 
 
 def metric_names(cloudwatch: Any, job_name: str) -> list[str]:
-    request: dict[str, Any] = {
-        "Namespace": NAMESPACE,
-        "Dimensions": [{"Name": JOB_DIMENSION, "Value": job_name}],
-    }
-    names: set[str] = set()
-    while True:
-        response = cloudwatch.list_metrics(**request)
-        for metric in response.get("Metrics", []):
-            dimensions = metric.get("Dimensions", [])
-            if dimensions == [{"Name": JOB_DIMENSION, "Value": job_name}]:
-                names.add(metric["MetricName"])
-        if not response.get("NextToken"):
-            return sorted(names)
-        request["NextToken"] = response["NextToken"]
+    """The job's own metrics: those dimensioned by its name alone (not SageMaker's per-host instance metrics)."""
+    dimensions = [{"Name": JOB_DIMENSION, "Value": job_name}]
+    pages = cloudwatch.get_paginator("list_metrics").paginate(Namespace=NAMESPACE, Dimensions=dimensions)
+    return sorted(
+        {
+            m["MetricName"]
+            for page in pages
+            for m in page.get("Metrics", [])
+            if m.get("Dimensions") == dimensions
+        }
+    )
 
 
 def job_metrics(
@@ -85,18 +82,15 @@ def _read(
         for index, name in enumerate(names)
     ]
     by_id = {query["Id"]: name for query, name in zip(queries, names, strict=True)}
-    request: dict[str, Any] = {"MetricDataQueries": queries, "StartTime": start, "EndTime": end,
-                               "ScanBy": "TimestampAscending"}  # fmt: skip
-    while True:
-        response = cloudwatch.get_metric_data(**request)
-        for result in response.get("MetricDataResults", []):
+    pages = cloudwatch.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+    )
+    for page in pages:
+        for result in page.get("MetricDataResults", []):
             name = by_id.get(result.get("Id", ""))
             if name is None:
                 continue
             for moment, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
                 series[name].append({"timestamp": moment.astimezone(UTC).isoformat(), "value": value})
-        if not response.get("NextToken"):
-            break
-        request["NextToken"] = response["NextToken"]
     for points in series.values():
         points.sort(key=lambda point: point["timestamp"])

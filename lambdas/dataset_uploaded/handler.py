@@ -24,6 +24,7 @@ metrics = Metrics(namespace="Trainforge", service="dataset_uploaded")
 RUNTIME = Runtime(clients=("s3", "sagemaker"))
 OUTCOME_METRICS = {
     "submitted": "JobsSubmitted",
+    "waiting": "JobsWaitingForCapacity",
     "duplicate": "EventsIgnoredAsDuplicate",
     "rejected": "SubmissionsRejected",
     "ignored": "EventsIgnored",

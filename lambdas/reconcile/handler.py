@@ -1,4 +1,5 @@
-"""On a schedule: describe the jobs whose events went missing and apply what SageMaker says."""
+"""On a schedule: describe the jobs whose events went missing and apply what SageMaker says; then the capacity
+sweep (quotas and prices refreshed when due, waits past their limit ended, waiting jobs admitted)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from trainforge.aws import client
 from trainforge.runtime import Runtime, end_of_init
+from trainforge.services.capacity import sweep
 from trainforge.services.job_tracking import reconcile_stale_jobs
+from trainforge.services.prices import PRICE_LIST_REGION
 from trainforge.services.submissions import request_submission
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="reconcile")
-RUNTIME = Runtime(clients=("sagemaker", "events"))
+RUNTIME = Runtime(clients=("sagemaker", "events", "service-quotas"))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -33,8 +37,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         older_than_minutes=settings.reconcile_after_minutes,
         request_submission=lambda job_id: request_submission(settings, job_id),
     )
+    capacity = sweep(
+        RUNTIME.database,
+        region=settings.region,
+        default_max_queue=settings.max_queue_seconds,
+        notify=lambda job_id: request_submission(settings, job_id),
+        quotas_client=client("service-quotas", settings.region),
+        pricing_client=client("pricing", PRICE_LIST_REGION),
+    )
+    for error in capacity.errors or []:
+        logger.warning("capacity sweep: part not done", detail=error)
+    counts.update({f"capacity_{name}": value for name, value in capacity.counts().items()})
     for name, value in counts.items():
-        metrics.add_metric(name=f"Reconcile{name.title()}", unit=MetricUnit.Count, value=value)
+        metrics.add_metric(
+            name=f"Reconcile{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value
+        )
     logger.info("reconciliation done", extra=counts)
     return counts
 

@@ -22,7 +22,7 @@ from trainforge.services.job_tracking import record_state_change, state_change_f
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="training_state")
-RUNTIME = Runtime(clients=("sagemaker",))
+RUNTIME = Runtime(clients=("sagemaker", "events"))
 
 TERMINAL_METRICS: dict[str, str] = {
     JobStatus.COMPLETED: "JobsCompleted",
@@ -45,11 +45,18 @@ def record(event: dict[str, Any]) -> str:
 
     def apply(db: Any) -> Any:
         return record_state_change(
-            db, change, record_external=settings.record_external_jobs, describe=RUNTIME.training.describe
+            db,
+            change,
+            record_external=settings.record_external_jobs,
+            describe=RUNTIME.training.describe,
+            region=settings.region,
         )
 
     outcome = RUNTIME.transaction(apply)
     logger.append_keys(job_id=outcome.job_id)
+    if change.status in TERMINAL_METRICS and outcome.job_id is not None:
+        # Before the stale check: a redelivery must still release what an interrupted first delivery did not.
+        admit_waiting_jobs(outcome.job_id)
     if not outcome.applied:
         metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)
         logger.info("state change already applied or older than the job's state", status=change.status)
@@ -60,6 +67,30 @@ def record(event: dict[str, Any]) -> str:
         keep_log_tail(outcome.job_id, change.job_name)
     logger.info("state change applied", status=change.status, secondary_status=change.secondary_status)
     return "applied"
+
+
+def admit_waiting_jobs(job_id: int) -> None:
+    """The job's instances go back to its pool (once), and the jobs waiting for them are admitted and their
+    submission requested. A failure here leaves them to the schedule's sweep: the state change stands."""
+    from trainforge import repository
+    from trainforge.services.capacity import release_and_admit
+    from trainforge.services.submissions import request_submission
+
+    settings = RUNTIME.settings
+    try:
+        admitted = RUNTIME.transaction(
+            lambda db: release_and_admit(
+                db,
+                repository.get_job(db, job_id),
+                lambda admitted_id: request_submission(settings, admitted_id),
+            )
+        )
+    except Exception:
+        logger.exception("waiting jobs not admitted; the schedule's sweep will")
+        return
+    if admitted:
+        metrics.add_metric(name="JobsAdmitted", unit=MetricUnit.Count, value=len(admitted))
+        logger.info("waiting jobs admitted", admitted=admitted)
 
 
 def keep_log_tail(job_id: int, job_name: str) -> None:

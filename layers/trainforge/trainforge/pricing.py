@@ -31,6 +31,9 @@ TRAINING_PRICE_PER_HOUR_USD: dict[str, Decimal] = {
     }.items()
 }  # fmt: skip
 
+# How the bundled table is labelled wherever a price from it is shown.
+BUNDLED_PRICES_SOURCE = "bundled table (us-east-1 list prices, 2025)"
+
 _CENT_FRACTION = Decimal("0.0001")
 
 

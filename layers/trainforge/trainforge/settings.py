@@ -53,6 +53,18 @@ def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+    """``ml.m5.large=2,ml.g5.xlarge=1`` (a ``/spot`` suffix names the spot quota)."""
+    raw = (env.get(name) or "").strip()
+    found: list[tuple[str, int]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        pool, _, count = item.partition("=")
+        if not pool.startswith("ml.") or not count.strip().isdigit():
+            raise SettingsError(f"{name} must look like ml.m5.large=2,ml.g5.xlarge=1, got {raw!r}")
+        found.append((pool.strip(), int(count)))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed view of the environment. Build it with :meth:`from_env`."""
@@ -86,6 +98,10 @@ class Settings:
     sagemaker_create_rate: float
     dead_letter_queue_url: str | None
     dataset_wait_seconds: float = 900.0
+    # How long a job may wait for capacity unless it says otherwise (max_queue_seconds).
+    max_queue_seconds: int = 86400
+    # Local mode's SageMaker stand-in enforces these per-instance-type quotas, as an account's would.
+    local_instance_quotas: tuple[tuple[str, int], ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -173,4 +189,6 @@ class Settings:
             sagemaker_create_rate=_number(env, "TRAINFORGE_SAGEMAKER_CREATE_RATE", 1.0, minimum=0.001),
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
             dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
+            max_queue_seconds=int(_number(env, "TRAINFORGE_MAX_QUEUE_SECONDS", 86400.0, minimum=0.0)),
+            local_instance_quotas=_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
         )

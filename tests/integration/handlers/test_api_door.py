@@ -119,7 +119,10 @@ def test_a_wrong_method_on_a_known_path_is_405_with_allow(api_module: Any) -> No
 def test_an_unknown_status_filter_lists_the_statuses_in_words(api_module: Any) -> None:
     status, answer, _ = call(api_module, api_request("GET", "/jobs", query={"status": "Nope"}))
     assert (status, answer["error"]["field"]) == (422, "status")
-    assert "Pending, InProgress" in answer["error"]["message"] and "[" not in answer["error"]["message"]
+    assert (
+        "Pending, WaitingForCapacity, InProgress" in answer["error"]["message"]
+        and "[" not in answer["error"]["message"]
+    )
 
 
 def test_a_time_outside_the_calendar_after_utc_conversion_is_422(api_module: Any) -> None:

@@ -15,8 +15,11 @@ from trainforge.models.sagemaker_limits import (
     MAX_HYPERPARAMETERS,
     MAX_INSTANCE_COUNT,
     MAX_METRIC_DEFINITIONS,
+    MAX_PRIORITY,
+    MAX_QUEUE_SECONDS,
     MAX_RUNTIME_LIMIT_SECONDS,
     MAX_VOLUME_GB,
+    MIN_PRIORITY,
 )
 
 
@@ -261,6 +264,19 @@ class JobRequest(Strict):
         max_length=MAX_CHANNELS,
         description="named input channels; none: the dataset's own (its sub-folders, or one 'training')",
     )
+    priority: int | None = Field(
+        default=None,
+        ge=MIN_PRIORITY,
+        le=MAX_PRIORITY,
+        description="among jobs waiting for the same instances, higher is admitted first (default 0)",
+    )
+    max_queue_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_QUEUE_SECONDS,
+        description="the longest the job may wait for capacity before it ends Failed (default: the "
+        "deployment's, a day); 0: never wait",
+    )
 
 
 class Report(Model):
@@ -269,12 +285,33 @@ class Report(Model):
     billable_seconds: int | None
     training_seconds: int | None
     estimated_cost_usd: float | None
+    on_demand_equivalent_usd: float | None = Field(
+        default=None, description="spot jobs: what their training seconds would have cost on demand"
+    )
+    spot_saving_usd: float | None = Field(
+        default=None, description="spot jobs: the on-demand equivalent minus the estimated cost"
+    )
 
 
 class HistoryEntry(Model):
     status: str
     secondary_status: str | None
     at: str | None
+    detail: str | None = Field(
+        default=None, description="why, where the status needs it (what a job waits for)"
+    )
+
+
+class Price(Model):
+    usd_per_hour: float
+    source: str = Field(description="AWS Price List (with the date read) or the bundled table (labelled)")
+
+
+class Queue(Model):
+    pool: str = Field(description="the instance type, with /spot for spot capacity")
+    position: int | None = Field(description="1 for the next job its pool admits; null when not waiting")
+    waiting_since: str | None
+    deadline: str | None = Field(description="when it ends Failed if still waiting (max_queue_seconds)")
 
 
 class Job(Model):
@@ -305,9 +342,12 @@ class Job(Model):
     cost_ceiling_usd: float | None = Field(
         default=None,
         description="the most the job can cost, known before it runs: the hourly price of its instance type × "
-        "its instance count × its max runtime (for spot, its max wait); from Trainforge's bundled us-east-1 "
-        "on-demand price table; null for a type the table lacks or a job Trainforge did not submit",
+        "its instance count × its max runtime (for spot, its max wait); null for an unpriced type or a job "
+        "Trainforge did not submit",
     )
+    price: Price | None = Field(default=None, description="the price the ceiling was projected with")
+    priority: int = 0
+    queue: Queue | None = Field(default=None, description="its place in the capacity queue, while it waits")
 
 
 class Progress(Model):
@@ -322,6 +362,35 @@ class Progress(Model):
 class JobStatus(Job):
     history: list[HistoryEntry]
     progress: Progress | None = Field(default=None, description="how far the job got")
+
+
+class Capacity(Model):
+    pool: str
+    quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
+    quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
+    quota_read_at: str | None
+    in_use: int = Field(description="instances Trainforge's admitted jobs hold")
+    limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
+    waiting: int = Field(description="jobs waiting for this pool")
+    would_wait: bool = Field(description="whether this job would wait for capacity if submitted now")
+
+
+class ImageCheck(Model):
+    image_uri: str
+    exists: bool | None = Field(description="null when it could not be checked (not in ECR, or no access)")
+    detail: str
+
+
+class DryRun(Model):
+    valid: bool = Field(description="always true: an invalid request is answered 400 naming every problem")
+    job_name: str
+    instance_type: str
+    instance_count: int
+    cost_ceiling_usd: float | None
+    price: Price | None
+    capacity: Capacity
+    image: ImageCheck
+    channels: list[str] = Field(description="the input channels the job would get")
 
 
 class JobPage(Model):

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
@@ -49,7 +51,7 @@ class TrainingJob(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     origin: Mapped[str] = mapped_column(String(16), server_default="trainforge")
     environment: Mapped[str] = mapped_column(String(16), server_default="sagemaker")
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     status_rank: Mapped[int] = mapped_column(SmallInteger)
     secondary_status: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -73,6 +75,18 @@ class TrainingJob(Base):
     notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     # A failed job's last log lines (bounded), so its traceback is read without opening CloudWatch.
     log_tail: Mapped[list[str] | None] = mapped_column(JSONB)
+    # Capacity: the pool (instance type, spot or not) the job draws on, its place in the waiting queue, and the
+    # instances it holds from admission to its end (counted in instance_capacity.in_use).
+    priority: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    capacity_pool: Mapped[str | None] = mapped_column(String(48))
+    capacity_held: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_queue_seconds: Mapped[int | None] = mapped_column(Integer)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    admitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The most it can cost, priced when it was recorded, and where the price came from.
+    cost_ceiling_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    price_per_hour_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    price_source: Mapped[str | None] = mapped_column(String(64))
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",
@@ -90,6 +104,15 @@ class TrainingJob(Base):
         Index("ix_training_jobs_status_created_at_id", "status", text("created_at DESC"), text("id DESC")),
         # The reconciler looks only at jobs that are not finished.
         Index("ix_training_jobs_active_updated_at", "updated_at", postgresql_where=text("status_rank < 3")),
+        # Each pool's waiting queue, in admission order.
+        Index(
+            "ix_training_jobs_waiting_queue",
+            "capacity_pool",
+            text("priority DESC"),
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'WaitingForCapacity'"),
+        ),
     )
 
 
@@ -101,9 +124,11 @@ class JobStatusHistory(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("training_jobs.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
     secondary_status: Mapped[str] = mapped_column(String(64), server_default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Why, where a status needs it (the capacity a waiting job waits for).
+    detail: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     job: Mapped[TrainingJob] = relationship(back_populates="history")
@@ -129,6 +154,42 @@ class TrainingReport(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     job: Mapped[TrainingJob] = relationship(back_populates="report")
+
+
+class InstanceCapacity(Base):
+    """One pool of instances (a type, on-demand or spot): the account's quota as last read, the instances
+    Trainforge's admitted jobs hold, and what SageMaker last said others use. Admission changes ``in_use`` only
+    through a guarded UPDATE of this row, so concurrent admissions queue on it and never overshoot."""
+
+    __tablename__ = "instance_capacity"
+
+    pool: Mapped[str] = mapped_column(String(48), primary_key=True)
+    instance_type: Mapped[str] = mapped_column(String(32))
+    spot: Mapped[bool] = mapped_column(Boolean)
+    quota: Mapped[int | None] = mapped_column(Integer)
+    quota_source: Mapped[str | None] = mapped_column(String(32))
+    quota_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    in_use: Mapped[int] = mapped_column(Integer, server_default="0")
+    # When SageMaker refused a create for this pool: how many instances Trainforge may hold until
+    # ``ceiling_until`` (the quota minus what the account runs outside Trainforge), learned from its answer.
+    ceiling: Mapped[int | None] = mapped_column(Integer)
+    ceiling_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("in_use >= 0", name="in_use_not_negative"),)
+
+
+class InstancePrice(Base):
+    """SageMaker's on-demand training price of an instance type in a region, as AWS's Price List gave it."""
+
+    __tablename__ = "instance_prices"
+
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    instance_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    usd_per_hour: Mapped[Decimal] = mapped_column(Numeric(12, 6))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ContainerBuild(Base):

@@ -38,6 +38,15 @@ class JobRow(NamedTuple):
     last_modified_at: datetime | None
     notes: list[str]
     log_tail: list[str] | None
+    priority: int
+    capacity_pool: str | None
+    capacity_held: int
+    max_queue_seconds: int | None
+    waiting_since: datetime | None
+    admitted_at: datetime | None
+    cost_ceiling_usd: Decimal | None
+    price_per_hour_usd: Decimal | None
+    price_source: str | None
 
 
 class HistoryRow(NamedTuple):
@@ -47,6 +56,7 @@ class HistoryRow(NamedTuple):
     secondary_status: str
     at: datetime
     recorded_at: datetime
+    detail: str | None
 
 
 class ReportRow(NamedTuple):

@@ -33,3 +33,7 @@ MAX_TAGS = 50
 MAX_RUNTIME_LIMIT_SECONDS = 28 * 24 * 3600  # SageMaker's ceiling; accounts start at 5 days by quota
 MAX_VOLUME_GB = 16384
 MAX_INSTANCE_COUNT = 100
+
+# Trainforge's own bounds: a job's priority in the capacity queue, and the longest it may wait there.
+MIN_PRIORITY, MAX_PRIORITY = -100, 100
+MAX_QUEUE_SECONDS = 30 * 24 * 3600

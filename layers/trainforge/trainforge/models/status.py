@@ -9,6 +9,7 @@ class JobStatus(StrEnum):
     """SageMaker's words for a training job, plus Trainforge's own before submission."""
 
     PENDING = "Pending"  # recorded, not yet accepted by SageMaker
+    WAITING_FOR_CAPACITY = "WaitingForCapacity"  # no instances free in its pool: queued, SageMaker not called
     REJECTED = "Rejected"  # refused before or at submission; never ran
     IN_PROGRESS = "InProgress"
     STOPPING = "Stopping"
@@ -22,6 +23,9 @@ TERMINAL_RANK = 3
 # A change applies only if it ranks higher, or ranks the same (below terminal) and is newer.
 JOB_STATUS_RANK: dict[str, int] = {
     JobStatus.PENDING: 0,
+    # Waiting and Pending are both "before SageMaker": Trainforge moves a job between them only by guarded
+    # statements that name the status they expect, never through an event.
+    JobStatus.WAITING_FOR_CAPACITY: 0,
     JobStatus.IN_PROGRESS: 1,
     JobStatus.STOPPING: 2,
     JobStatus.COMPLETED: TERMINAL_RANK,
@@ -30,6 +34,7 @@ JOB_STATUS_RANK: dict[str, int] = {
     JobStatus.REJECTED: TERMINAL_RANK,
 }
 
+BEFORE_SAGEMAKER = frozenset({JobStatus.PENDING, JobStatus.WAITING_FOR_CAPACITY})
 TERMINAL_JOB_STATUSES = frozenset(s for s, rank in JOB_STATUS_RANK.items() if rank == TERMINAL_RANK)
 SAGEMAKER_JOB_STATUSES = frozenset(
     {JobStatus.IN_PROGRESS, JobStatus.STOPPING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED}

@@ -8,6 +8,21 @@ change is never half-applied.
 from __future__ import annotations
 
 from trainforge.repository.builds import apply_build_state_change, get_build, insert_build, list_builds
+from trainforge.repository.capacity import (
+    admit_new,
+    admit_next,
+    ensure_pool,
+    expire_waiting,
+    finished_jobs_holding_capacity,
+    instances_in_use,
+    pool_state,
+    pools_with_waiting_jobs,
+    queue_position,
+    quotas_read_at,
+    release,
+    requeue,
+    store_quotas,
+)
 from trainforge.repository.history import history_of, record_history, record_transitions, report_of
 from trainforge.repository.jobs import (
     JobFilters,
@@ -24,17 +39,23 @@ from trainforge.repository.jobs import (
     set_log_tail,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from trainforge.repository.prices import price_for, prices_read_at, store_prices
 
 __all__ = [
     "MAX_ID",
     "MAX_PAGE_SIZE",
     "JobFilters",
+    "admit_new",
+    "admit_next",
     "apply_build_state_change",
     "apply_job_state_change",
     "decode_cursor",
     "encode_cursor",
+    "ensure_pool",
+    "expire_waiting",
     "find_job_for_submission",
     "finish_before_running",
+    "finished_jobs_holding_capacity",
     "get_build",
     "get_job",
     "get_job_by_name",
@@ -42,12 +63,23 @@ __all__ = [
     "insert_build",
     "insert_pending_job",
     "insert_rejected_job",
+    "instances_in_use",
     "jobs_to_reconcile",
     "list_builds",
     "list_jobs",
     "mark_submitted",
+    "pool_state",
+    "pools_with_waiting_jobs",
+    "price_for",
+    "prices_read_at",
+    "queue_position",
+    "quotas_read_at",
     "record_history",
     "record_transitions",
+    "release",
     "report_of",
+    "requeue",
     "set_log_tail",
+    "store_prices",
+    "store_quotas",
 ]

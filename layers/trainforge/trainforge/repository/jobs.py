@@ -84,9 +84,15 @@ WITH prior AS (
 ), report AS (
     INSERT INTO training_reports AS r (
         job_id, final_metrics, model_artifacts_uri, billable_seconds, training_seconds, estimated_cost_usd)
-    SELECT id, CAST(:final_metrics AS jsonb), :model_artifacts_uri, :billable_seconds, :training_seconds,
-        :estimated_cost_usd
-    FROM target WHERE CAST(:terminal AS boolean)
+    SELECT t.id, CAST(:final_metrics AS jsonb), :model_artifacts_uri, :billable_seconds, :training_seconds,
+        -- Priced as it was projected (the job's own price), else by AWS's price list, else the bundled table.
+        round(COALESCE(
+            CASE WHEN COALESCE(:instance_type, j.instance_type) = j.instance_type THEN j.price_per_hour_usd END,
+            (SELECT p.usd_per_hour FROM instance_prices p
+             WHERE p.region = :region AND p.instance_type = COALESCE(:instance_type, j.instance_type)),
+            CAST(:bundled_price AS numeric)
+        ) * CAST(:billable_seconds AS integer) * COALESCE(:instance_count, j.instance_count, 1) / 3600, 4)
+    FROM target t LEFT JOIN training_jobs j ON j.id = t.id WHERE CAST(:terminal AS boolean)
     ON CONFLICT (job_id) DO UPDATE SET
         final_metrics = r.final_metrics || EXCLUDED.final_metrics,
         model_artifacts_uri = COALESCE(EXCLUDED.model_artifacts_uri, r.model_artifacts_uri),
@@ -108,9 +114,15 @@ SELECT (SELECT id FROM target) AS job_id,
 
 
 def apply_job_state_change(
-    db: Database, change: JobStateChange, *, record_external: bool, estimated_cost_usd: Decimal | None = None
+    db: Database,
+    change: JobStateChange,
+    *,
+    record_external: bool,
+    region: str | None = None,
+    bundled_price: Decimal | None = None,
 ) -> ApplyOutcome:
-    """Apply a SageMaker state, once, in order; record history and (when terminal) the report."""
+    """Apply a SageMaker state, once, in order; record history and (when terminal) the report, its cost priced
+    by the job's own price, else the region's price from AWS's price list, else ``bundled_price``."""
     rank = JOB_STATUS_RANK[change.status]
     (row,) = db.rows(
         _APPLY_JOB_STATE,
@@ -139,7 +151,8 @@ def apply_job_state_change(
             "model_artifacts_uri": change.model_artifacts_uri,
             "billable_seconds": change.billable_seconds,
             "training_seconds": change.training_seconds,
-            "estimated_cost_usd": estimated_cost_usd,
+            "region": region,
+            "bundled_price": bundled_price,
         },
     )
     return ApplyOutcome(job_id=row["job_id"], created=bool(row["created"]), applied=bool(row["applied"]))
@@ -150,10 +163,12 @@ _INSERT_JOB = """
 WITH inserted AS (
     INSERT INTO training_jobs (
         job_name, idempotency_key, origin, environment, status, status_rank, failure_reason, config,
-        source_uri, input_uri, output_uri, role_arn, image_uri, instance_type, instance_count, ended_at)
+        source_uri, input_uri, output_uri, role_arn, image_uri, instance_type, instance_count, ended_at,
+        priority, capacity_pool, max_queue_seconds, cost_ceiling_usd, price_per_hour_usd, price_source)
     VALUES (:job_name, :idempotency_key, :origin, :environment, :status, :rank, :failure_reason,
         CAST(:config AS jsonb), :source_uri, :input_uri, :output_uri, :role_arn, :image_uri, :instance_type,
-        :instance_count, CASE WHEN CAST(:ended AS boolean) THEN now() END)
+        :instance_count, CASE WHEN CAST(:ended AS boolean) THEN now() END, COALESCE(:priority, 0),
+        :capacity_pool, :max_queue_seconds, :cost_ceiling_usd, :price_per_hour_usd, :price_source)
     ON CONFLICT DO NOTHING
     RETURNING id
 ), history AS (
@@ -176,6 +191,12 @@ _JOB_FIELDS = (
     "image_uri",
     "instance_type",
     "instance_count",
+    "priority",
+    "capacity_pool",
+    "max_queue_seconds",
+    "cost_ceiling_usd",
+    "price_per_hour_usd",
+    "price_source",
 )
 
 
@@ -279,11 +300,18 @@ def mark_submitted(db: Database, job_id: int, arn: str | None, notes: list[str] 
 
 
 _FINISH_BEFORE_RUNNING = """
-WITH updated AS (
-    UPDATE training_jobs SET status = :status, status_rank = CAST(:rank AS smallint), failure_reason = :reason,
-        ended_at = now(), updated_at = now()
-    WHERE id = :id AND status = 'Pending'
-    RETURNING id
+WITH before AS (
+    SELECT id, capacity_pool, capacity_held FROM training_jobs
+    WHERE id = :id AND status IN ('Pending', 'WaitingForCapacity') FOR UPDATE
+), updated AS (
+    UPDATE training_jobs j SET status = :status, status_rank = CAST(:rank AS smallint), failure_reason = :reason,
+        ended_at = now(), updated_at = now(), capacity_held = 0
+    FROM before b WHERE j.id = b.id
+    RETURNING j.id
+), released AS (
+    -- An admitted job that never ran gives its instances back in the same statement.
+    UPDATE instance_capacity c SET in_use = GREATEST(c.in_use - b.capacity_held, 0), updated_at = now()
+    FROM before b WHERE c.pool = b.capacity_pool AND b.capacity_held > 0
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, :status, '', now() FROM updated
@@ -294,7 +322,8 @@ SELECT id FROM updated
 
 
 def finish_before_running(db: Database, job_id: int, status: str, reason: str | None) -> bool:
-    """End a job that never ran (rejected, failed at submission, cancelled while pending). Only from Pending."""
+    """End a job that never ran (rejected, failed at submission, cancelled while pending or waiting), giving
+    back the instances it held. Only from Pending or WaitingForCapacity."""
     rows = db.rows(
         _FINISH_BEFORE_RUNNING,
         {"id": job_id, "status": status, "rank": JOB_STATUS_RANK[status], "reason": reason},
@@ -374,9 +403,11 @@ _JOB_NAMES = column_names(JobRow)
 
 
 def jobs_to_reconcile(db: Database, older_than_minutes: float, limit: int = 100) -> list[JobRow]:
-    """Trainforge's jobs that are not finished and have heard nothing for a while (Pending ones included)."""
+    """Trainforge's jobs that are not finished and have heard nothing for a while (Pending ones included; waiting
+    ones are the capacity sweep's)."""
     rows = db.rows(
         f"SELECT {_JOB} FROM training_jobs j WHERE j.status_rank < :terminal_rank AND j.origin = 'trainforge' "
+        "AND j.status <> 'WaitingForCapacity' "
         "AND j.updated_at < now() - make_interval(secs => CAST(:seconds AS double precision)) "
         "ORDER BY j.updated_at LIMIT :limit",
         {"terminal_rank": TERMINAL_RANK, "seconds": older_than_minutes * 60, "limit": limit},

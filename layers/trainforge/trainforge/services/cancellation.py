@@ -9,7 +9,7 @@ from trainforge.aws import error_code, error_message
 from trainforge.connection import Database
 from trainforge.errors import JobNotFoundError, SageMakerJobError
 from trainforge.models.changes import JobStateChange
-from trainforge.models.status import TERMINAL_RANK, JobStatus
+from trainforge.models.status import BEFORE_SAGEMAKER, TERMINAL_RANK, JobStatus
 
 
 class JobControl(Protocol):
@@ -31,10 +31,14 @@ def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
         raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
     if job.status_rank >= TERMINAL_RANK:
         return False
-    if job.status == JobStatus.PENDING:
-        changed = repository.finish_before_running(
-            db, job_id, JobStatus.STOPPED, "cancelled before submission"
+    if job.status in BEFORE_SAGEMAKER:
+        # SageMaker never hears of it; an admitted job's instances go back to its pool in the same statement.
+        reason = (
+            "cancelled while waiting for capacity"
+            if job.status == JobStatus.WAITING_FOR_CAPACITY
+            else "cancelled before submission"
         )
+        changed = repository.finish_before_running(db, job_id, JobStatus.STOPPED, reason)
         db.commit()
         if changed:
             return True

@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ from trainforge.repository import MAX_ID, MAX_PAGE_SIZE
 __all__ = ["MAX_ID", "MAX_PAGE_SIZE", "job_status", "job_to_dict", "jobs_page", "report_to_dict"]
 from trainforge.errors import JobNotFoundError, Problem, SageMakerConfigurationError
 from trainforge.models.rows import HistoryRow, JobRow, ReportRow
-from trainforge.models.status import JOB_STATUS_RANK
+from trainforge.models.status import JOB_STATUS_RANK, JobStatus
 from trainforge.pricing import cost_ceiling_usd
 
 
@@ -26,9 +26,26 @@ def job_status(db: Database, job_id: int) -> dict[str, Any]:
     result = job_to_dict(job, repository.report_of(db, job.id))
     history = repository.history_of(db, job.id)
     result["history"] = [
-        {"status": h.status, "secondary_status": h.secondary_status or None, "at": _iso(h.at)}
+        {
+            "status": h.status,
+            "secondary_status": h.secondary_status or None,
+            "at": _iso(h.at),
+            "detail": h.detail,
+        }
         for h in history
     ]
+    if job.status == JobStatus.WAITING_FOR_CAPACITY and job.capacity_pool:
+        deadline = (
+            job.waiting_since + timedelta(seconds=job.max_queue_seconds)
+            if job.waiting_since and job.max_queue_seconds is not None
+            else None
+        )
+        result["queue"] = {
+            "pool": job.capacity_pool,
+            "position": repository.queue_position(db, job.id),
+            "waiting_since": _iso(job.waiting_since),
+            "deadline": _iso(deadline),
+        }
     result["progress"] = progress_of(job, history)
     return result
 
@@ -112,18 +129,31 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat()
 
 
-def report_to_dict(report: ReportRow | None) -> dict[str, Any] | None:
+def report_to_dict(report: ReportRow | None, job: JobRow | None = None) -> dict[str, Any] | None:
     if report is None:
         return None
-    return {
+    result: dict[str, Any] = {
         "final_metrics": dict(report.final_metrics or {}),
         "model_artifacts_uri": report.model_artifacts_uri,
         "billable_seconds": report.billable_seconds,
         "training_seconds": report.training_seconds,
-        "estimated_cost_usd": float(report.estimated_cost_usd)
-        if report.estimated_cost_usd is not None
-        else None,
+        "estimated_cost_usd": _dollars(report.estimated_cost_usd),
     }
+    spot = job is not None and bool((job.config or {}).get("use_spot_instances"))
+    if (
+        spot
+        and job is not None
+        and job.price_per_hour_usd is not None
+        and report.training_seconds is not None
+    ):
+        # Spot bills fewer seconds than it trains: the same training on demand, and what spot saved.
+        equivalent = (
+            job.price_per_hour_usd * report.training_seconds * (job.instance_count or 1) / Decimal(3600)
+        ).quantize(Decimal("0.0001"))
+        result["on_demand_equivalent_usd"] = float(equivalent)
+        if report.estimated_cost_usd is not None:
+            result["spot_saving_usd"] = float(equivalent - report.estimated_cost_usd)
+    return result
 
 
 def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
@@ -147,8 +177,14 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         "updated_at": _iso(job.updated_at),
         "started_at": _iso(job.started_at),
         "ended_at": _iso(job.ended_at),
-        "report": report_to_dict(report),
-        "cost_ceiling_usd": _dollars(cost_ceiling_usd(job.config)),
+        "report": report_to_dict(report, job),
+        "cost_ceiling_usd": _dollars(
+            job.cost_ceiling_usd if job.cost_ceiling_usd is not None else cost_ceiling_usd(job.config)
+        ),
+        "price": {"usd_per_hour": float(job.price_per_hour_usd), "source": job.price_source or ""}
+        if job.price_per_hour_usd is not None
+        else None,
+        "priority": job.priority,
     }
 
 

@@ -10,12 +10,14 @@ from trainforge.connection import Database
 from trainforge.errors import InvalidJobConfigurationError, JobConflictError, Problem
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models.rows import JobRow
+from trainforge.services.capacity import pool_of
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
 from trainforge.services.job_config import (
     SageMakerJobConfig,
     request_problems,
     submission_differences,
 )
+from trainforge.services.prices import price_of
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
@@ -54,6 +56,7 @@ def record_job(
         "role_arn": role_arn,
         "image_uri": image_uri,
     }
+    price = price_of(db, settings.region, config.instance_type)
     job_id, created = repository.insert_pending_job(
         db,
         {
@@ -64,6 +67,14 @@ def record_job(
             "source_uri": source_uri,
             "instance_type": config.instance_type,
             "instance_count": config.instance_count,
+            "priority": config.priority,
+            "capacity_pool": pool_of(config.instance_type, config.use_spot_instances),
+            "max_queue_seconds": (
+                settings.max_queue_seconds if config.max_queue_seconds is None else config.max_queue_seconds
+            ),
+            "cost_ceiling_usd": price.ceiling(config.to_dict()) if price else None,
+            "price_per_hour_usd": price.usd_per_hour if price else None,
+            "price_source": price.source[:64] if price else None,
         },
     )
     if not created:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trainforge import repository
@@ -16,7 +15,7 @@ from trainforge.inputs import storable
 from trainforge.models.changes import ApplyOutcome, JobStateChange
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES, JobStatus
-from trainforge.pricing import estimate_cost_usd
+from trainforge.pricing import TRAINING_PRICE_PER_HOUR_USD
 
 Describe = Callable[[str], Mapping[str, Any] | None]
 
@@ -153,18 +152,19 @@ def complete_terminal_change(change: JobStateChange, describe: Describe | None) 
 
 
 def record_state_change(
-    db: Database, change: JobStateChange, *, record_external: bool, describe: Describe | None = None
+    db: Database,
+    change: JobStateChange,
+    *,
+    record_external: bool,
+    describe: Describe | None = None,
+    region: str | None = None,
 ) -> ApplyOutcome:
-    """Apply one SageMaker state to the job's row, history and report (the caller commits)."""
+    """Apply one SageMaker state to the job's row, history and report (the caller commits). A terminal state's
+    cost is priced in the statement: by the job's own price, the region's price list, else the bundled table."""
     change = complete_terminal_change(change, describe)
-    cost: Decimal | None = None
-    if change.status in TERMINAL_JOB_STATUSES:
-        try:
-            cost = estimate_cost_usd(change.instance_type, change.instance_count, change.billable_seconds)
-        except InvalidOperation:
-            cost = None
+    bundled = TRAINING_PRICE_PER_HOUR_USD.get(change.instance_type or "")
     return repository.apply_job_state_change(
-        db, change, record_external=record_external, estimated_cost_usd=cost
+        db, change, record_external=record_external, region=region, bundled_price=bundled
     )
 
 
@@ -226,6 +226,7 @@ def reconcile_stale_jobs(
                 state_change_from_description(description),
                 record_external=False,
                 describe=answer_with(description),
+                region=getattr(getattr(service, "settings", None), "region", None),
             )
             # The events that went missing carried the steps between: SageMaker lists them, with their times.
             if outcome.job_id is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from trainforge.aws import error_code, error_message
 from trainforge.errors import RetryableSubmissionError, SageMakerJobError
 from trainforge.pacing import Pacer
+from trainforge.services.capacity import CapacityRefusal
 
 THROTTLING_CODES = frozenset(
     {
@@ -26,6 +27,16 @@ THROTTLING_CODES = frozenset(
 REFUSAL_CODES = frozenset(
     {"ValidationException", "ResourceLimitExceeded", "AccessDeniedException", "AccessDenied"}
 )
+
+
+class InstanceCapacityError(SageMakerJobError):
+    """SageMaker answered ResourceLimitExceeded for an instance quota: the job waits, it does not fail."""
+
+    def __init__(self, refusal: CapacityRefusal) -> None:
+        super().__init__(
+            f"SageMaker refused the job: ResourceLimitExceeded: {refusal.message}", field="config"
+        )
+        self.refusal = refusal
 
 
 def _is_transient_transport_error(exc: BaseException) -> bool:
@@ -56,6 +67,10 @@ def create_with_backoff(
             code = error_code(exc)
             if code == "ResourceInUse":
                 return existing_arn(sagemaker, request["TrainingJobName"])
+            if code == "ResourceLimitExceeded":
+                refusal = CapacityRefusal.parse(error_message(exc))
+                if refusal is not None:
+                    raise InstanceCapacityError(refusal) from exc
             if code in REFUSAL_CODES:
                 raise SageMakerJobError(
                     f"SageMaker refused the job: {code}: {error_message(exc)}", field="config"

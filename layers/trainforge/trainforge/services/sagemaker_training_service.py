@@ -28,7 +28,7 @@ from trainforge.errors import (
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models.status import JobStatus
 from trainforge.pacing import Pacer
-from trainforge.services import execution_roles, job_queries
+from trainforge.services import capacity, execution_roles, job_queries
 from trainforge.services.account_checks import AccountChecks
 from trainforge.services.cancellation import cancel_job
 from trainforge.services.dataset_preparation import DatasetPreparationService
@@ -41,7 +41,12 @@ from trainforge.services.job_config import (
 from trainforge.services.job_queries import job_to_dict, report_to_dict
 from trainforge.services.job_records import record_job, request_for
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
-from trainforge.services.sagemaker_calls import create_with_backoff, describe_job, stop_quietly
+from trainforge.services.sagemaker_calls import (
+    InstanceCapacityError,
+    create_with_backoff,
+    describe_job,
+    stop_quietly,
+)
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
@@ -270,10 +275,12 @@ class SageMakerTrainingService:
         return job_id
 
     def submit_pending_job(self, job_id: int, db: Session | Database) -> bool:
-        """Send a recorded Pending job to SageMaker. True if this call sent it; False if it had already left.
+        """Send a recorded Pending job to SageMaker. True if this call sent it; False if it had already left or
+        it waits for capacity (``WaitingForCapacity``: its pool's queue sends it when instances free up).
 
         Raises :class:`RetryableSubmissionError` when SageMaker stays busy past the deadline (the job stays
-        Pending, so a queue can deliver it again), :class:`SageMakerJobError` when SageMaker refuses it.
+        Pending, so a queue can deliver it again), :class:`SageMakerJobError` when SageMaker refuses it or it
+        can never get the instances it asks for.
         """
         db = as_database(db)
         job = repository.get_job(db, job_id)
@@ -282,6 +289,7 @@ class SageMakerTrainingService:
         if job.status != JobStatus.PENDING:
             return False
         try:
+            # The request first: a job whose dataset is still arriving must not hold instances meanwhile.
             request = request_for(job, self.client("s3"), self.settings)
         except RetryableSubmissionError:
             db.rollback()
@@ -291,6 +299,15 @@ class SageMakerTrainingService:
             repository.finish_before_running(db, job_id, JobStatus.REJECTED, exc.message[:4000])
             db.commit()
             raise InvalidJobConfigurationError(exc.message, problems=exc.problems) from exc
+        if job.capacity_held == 0:
+            admission = capacity.admit(db, job, self.settings.max_queue_seconds)
+            db.commit()
+            if admission.outcome in ("never", "no_wait"):
+                raise SageMakerJobError(
+                    admission.detail or "no capacity for this job", field="instance_count"
+                )
+            if admission.outcome != "admitted":
+                return False
         try:
             arn = create_with_backoff(
                 self.sagemaker,
@@ -302,6 +319,11 @@ class SageMakerTrainingService:
         except RetryableSubmissionError:
             db.rollback()
             raise
+        except InstanceCapacityError as exc:
+            # Others hold the instances Trainforge counted as free: wait again, and learn from the answer.
+            capacity.requeue_after_refusal(db, job_id, exc.refusal)
+            db.commit()
+            return False
         except SageMakerJobError as exc:
             repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
             db.commit()
@@ -339,6 +361,7 @@ class SageMakerTrainingService:
             state_change_from_description(description),
             record_external=self.settings.record_external_jobs,
             describe=answer_with(description),
+            region=self.settings.region,
         )
 
     def list_training_jobs(

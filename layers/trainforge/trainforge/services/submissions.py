@@ -29,6 +29,7 @@ from trainforge.errors import (
 )
 from trainforge.inputs import MalformedJsonError, check_relative_path, parse_json, printable
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
+from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
@@ -62,7 +63,7 @@ class DroppedObject:
 class Outcome:
     """What handling one event did, for the log and the metrics."""
 
-    kind: str  # submitted, duplicate, rejected, ignored, failed
+    kind: str  # submitted, waiting, duplicate, rejected, ignored, failed
     detail: str
     job_id: int | None = None
     job_name: str | None = None
@@ -157,9 +158,12 @@ class SubmissionWorker:
                 raise  # SageMaker busy, or the dataset still arriving: the record is delivered again
             kind = "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed"
             return Outcome(kind, exc.message, job_id)
-        return Outcome(
-            "submitted" if sent else "duplicate", "sent to SageMaker" if sent else "already sent", job_id
-        )
+        if sent:
+            return Outcome("submitted", "sent to SageMaker", job_id)
+        job = repository.get_job(db, job_id)
+        if job is not None and job.status == JobStatus.WAITING_FOR_CAPACITY:
+            return Outcome("waiting", f"waiting for capacity in {job.capacity_pool}", job_id)
+        return Outcome("duplicate", "already sent", job_id)
 
     def handle_object(self, obj: DroppedObject, db: Database) -> Outcome:
         if obj.bucket != self.settings.datasets_bucket:

@@ -26,9 +26,12 @@ from trainforge.models.sagemaker_limits import (
     MAX_HYPERPARAMETERS,
     MAX_INSTANCE_COUNT,
     MAX_METRIC_DEFINITIONS,
+    MAX_PRIORITY,
+    MAX_QUEUE_SECONDS,
     MAX_RUNTIME_LIMIT_SECONDS,
     MAX_TAGS,
     MAX_VOLUME_GB,
+    MIN_PRIORITY,
     S3_URI_PATTERN,
 )
 
@@ -62,6 +65,10 @@ class TrainingConfig:
     # Named input channels: {name, s3_uri?, input_mode?, content_type?, compression?, distribution?}. A channel
     # without s3_uri takes its files from the job's dataset; none at all means the dataset's own channels.
     channels: list[dict[str, Any]] = field(default_factory=list)
+    # Waiting for capacity: higher priority is admitted first within an instance pool; a job waits at most
+    # max_queue_seconds (None: the deployment's default; 0: never wait, fail when there is no room).
+    priority: int = 0
+    max_queue_seconds: int | None = None
 
     def problems(self) -> list[Problem]:
         """Every rule this configuration breaks (empty when it is valid)."""
@@ -105,6 +112,9 @@ class TrainingConfig:
         _check_int(found, "instance_count", self.instance_count, 1, MAX_INSTANCE_COUNT)
         _check_int(found, "volume_size_gb", self.volume_size_gb, 1, MAX_VOLUME_GB)
         _check_int(found, "max_runtime_seconds", self.max_runtime_seconds, 1, MAX_RUNTIME_LIMIT_SECONDS)
+        _check_int(found, "priority", self.priority, MIN_PRIORITY, MAX_PRIORITY)
+        if self.max_queue_seconds is not None:
+            _check_int(found, "max_queue_seconds", self.max_queue_seconds, 0, MAX_QUEUE_SECONDS)
         self._spot_problems(bad)
         self._hyperparameter_problems(bad)
         self._metric_problems(bad)
@@ -276,7 +286,7 @@ class TrainingConfig:
         if "job_name" not in data:
             found.append(Problem("job_name", "is required"))
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds"):
+        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds", "priority"):
             if name in values and (not isinstance(values[name], int) or isinstance(values[name], bool)):
                 found.append(Problem(name, "must be an integer"))
         hyper = values.get("hyperparameters")

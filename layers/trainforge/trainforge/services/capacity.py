@@ -1,0 +1,189 @@
+"""Capacity: a job waits for instances instead of failing when its pool is full.
+
+A pool is an instance type, on-demand or spot (they have separate quotas). A recorded job is admitted before it
+is sent when nobody waits ahead of it and its pool has room (the account's quota from Service Quotas, minus the
+instances Trainforge's admitted jobs hold, lowered for a while when SageMaker's own refusal showed others use
+some); otherwise it enters ``WaitingForCapacity`` with the reason. SageMaker answering ``ResourceLimitExceeded``
+for an instance quota puts it back there. When a job ends (its terminal event), and on the schedule, the pool's
+waiting jobs are admitted in order (priority, then age) and their submission requested. Each step is one guarded
+statement (see :mod:`trainforge.repository.capacity`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from trainforge import repository
+from trainforge.connection import Database
+from trainforge.models.rows import JobRow
+from trainforge.repository.capacity import Admission
+
+Notify = Callable[[int], None]
+
+QUOTA_REFRESH = timedelta(hours=1)
+PRICE_REFRESH = timedelta(hours=24)
+
+# Service Quotas' names for SageMaker's training instance quotas.
+QUOTA_NAME = re.compile(r"^(?P<type>ml\.[a-z0-9-]+\.[a-z0-9]+) for (?P<spot>spot )?training job usage$")
+# SageMaker's ResourceLimitExceeded for an instance quota, e.g. "The account-level service limit 'ml.p3.2xlarge
+# for training job usage' is 2 Instances, with current utilization of 2 Instances and a request delta of 1
+# Instances. Please use AWS Service Quotas to request an increase for this quota."
+LIMIT_MESSAGE = re.compile(
+    r"service limit '(?P<name>[^']+ for (?:spot )?training job usage)' is (?P<limit>\d+) Instances?, "
+    r"with current utilization of (?P<used>\d+) Instances?"
+)
+INSTANCE_QUOTA_HINT = re.compile(r"for (spot )?training job usage")
+
+
+def pool_of(instance_type: str, spot: bool) -> str:
+    return f"{instance_type}/spot" if spot else instance_type
+
+
+def pool_of_job(job: JobRow) -> str | None:
+    if job.capacity_pool:
+        return job.capacity_pool
+    return job.instance_type  # a job Trainforge did not send: its on-demand pool
+
+
+@dataclass(frozen=True)
+class CapacityRefusal:
+    """SageMaker's ResourceLimitExceeded for an instance quota, with its figures when the message gives them."""
+
+    message: str
+    quota: int | None = None
+    used: int | None = None
+
+    @classmethod
+    def parse(cls, message: str) -> CapacityRefusal | None:
+        """The refusal, or None when the limit is not an instance quota (those fail the job as before)."""
+        match = LIMIT_MESSAGE.search(message)
+        if match:
+            return cls(message, int(match.group("limit")), int(match.group("used")))
+        if INSTANCE_QUOTA_HINT.search(message):
+            return cls(message)
+        return None
+
+
+def admit(db: Database, job: JobRow, default_max_queue: int) -> Admission:
+    """Admit a recorded job, or queue it, or fail it when it can never run (one statement; a pool seen for the
+    first time gets its row first)."""
+    result = repository.admit_new(db, job.id, default_max_queue)
+    if result.outcome == "no_pool":
+        spot = bool((job.config or {}).get("use_spot_instances"))
+        repository.ensure_pool(db, job.capacity_pool or "", job.instance_type or "", spot)
+        result = repository.admit_new(db, job.id, default_max_queue)
+    return result
+
+
+def requeue_after_refusal(db: Database, job_id: int, refusal: CapacityRefusal) -> bool:
+    """SageMaker said the pool is full: the job waits again, and the pool learns the quota and usage."""
+    detail = f"SageMaker: {refusal.message}"
+    requeued, _ = repository.requeue(db, job_id, detail, refusal.quota, refusal.used)
+    return requeued
+
+
+def admit_waiting(db: Database, pool: str, notify: Notify) -> list[int]:
+    """Admit the pool's waiting jobs while they fit, in order, requesting each one's submission."""
+    admitted: list[int] = []
+    while (job_id := repository.admit_next(db, pool)) is not None:
+        admitted.append(job_id)
+        notify(job_id)
+    return admitted
+
+
+def release_and_admit(db: Database, job: JobRow | None, notify: Notify) -> list[int]:
+    """A job ended: give back its instances (once, whatever the number of deliveries) and admit who waits."""
+    if job is None:
+        return []
+    pool = repository.release(db, job.id) or pool_of_job(job)
+    return admit_waiting(db, pool, notify) if pool else []
+
+
+def read_training_quotas(quotas_client: Any) -> list[dict[str, Any]]:
+    """SageMaker's training instance quotas from Service Quotas, as pools."""
+    found: list[dict[str, Any]] = []
+    paginator = quotas_client.get_paginator("list_service_quotas")
+    for page in paginator.paginate(ServiceCode="sagemaker"):
+        for quota in page.get("Quotas", []):
+            match = QUOTA_NAME.fullmatch(str(quota.get("QuotaName", "")))
+            value = quota.get("Value")
+            if match is None or not isinstance(value, int | float):
+                continue
+            spot = bool(match.group("spot"))
+            found.append(
+                {
+                    "pool": pool_of(match.group("type"), spot),
+                    "instance_type": match.group("type"),
+                    "spot": spot,
+                    "quota": int(value),
+                }
+            )
+    return found
+
+
+@dataclass
+class SweepReport:
+    quotas_read: int | None = None
+    prices_read: int | None = None
+    expired: int = 0
+    released: int = 0
+    admitted: int = 0
+    errors: list[str] | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "quotas_read": self.quotas_read or 0,
+            "prices_read": self.prices_read or 0,
+            "expired": self.expired,
+            "released": self.released,
+            "admitted": self.admitted,
+            "errors": len(self.errors or []),
+        }
+
+
+def sweep(
+    db: Database,
+    *,
+    region: str,
+    default_max_queue: int,
+    notify: Notify,
+    quotas_client: Any | None = None,
+    pricing_client: Any | None = None,
+    now: datetime | None = None,
+) -> SweepReport:
+    """The schedule's part: refresh quotas (hourly) and prices (daily) when due, end jobs that waited too long,
+    release holds an interrupted handler left, and admit every pool's waiting jobs."""
+    from trainforge.services.prices import refresh_prices
+
+    now = now or datetime.now(UTC)
+    report = SweepReport(errors=[])
+    assert report.errors is not None
+    if quotas_client is not None and _due(repository.quotas_read_at(db), QUOTA_REFRESH, now):
+        try:
+            quotas = read_training_quotas(quotas_client)
+            repository.store_quotas(db, quotas)
+            report.quotas_read = len(quotas)
+        except Exception as exc:  # the cached quotas (and SageMaker's own refusals) still hold
+            report.errors.append(f"quotas: {type(exc).__name__}: {exc}"[:300])
+    if pricing_client is not None and _due(repository.prices_read_at(db, region), PRICE_REFRESH, now):
+        try:
+            report.prices_read = refresh_prices(db, pricing_client, region)
+        except Exception as exc:  # the stored prices, or the bundled table, stay in use
+            report.errors.append(f"prices: {type(exc).__name__}: {exc}"[:300])
+    report.expired = len(repository.expire_waiting(db, default_max_queue))
+    for job_id in repository.finished_jobs_holding_capacity(db):
+        report.released += int(repository.release(db, job_id) is not None)
+    for pool in repository.pools_with_waiting_jobs(db):
+        try:
+            report.admitted += len(admit_waiting(db, pool, notify))
+        except Exception as exc:
+            report.errors.append(f"admission in {pool}: {type(exc).__name__}: {exc}"[:300])
+    return report
+
+
+def _due(read_at: datetime | None, every: timedelta, now: datetime) -> bool:
+    return read_at is None or now - read_at >= every

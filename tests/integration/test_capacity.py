@@ -159,7 +159,7 @@ def test_a_job_larger_than_the_quota_fails_at_once_naming_it(
 ) -> None:
     set_quota(database, 2)
     with pytest.raises(
-        SageMakerJobError, match="needs 3 instances of ml.m5.large but the account's quota is 2"
+        SageMakerJobError, match=r"needs 3 instances of ml\.m5\.large but the account.s quota is 2"
     ):
         submit(service, database, "too-big", instance_count=3)
     assert sagemaker_jobs(service.settings) == set()

@@ -1,11 +1,13 @@
 """The demo: a dataset dropped through upload_training_data starts a job through the S3 event path; the job is
 followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
-Stopped. Exit code 0 only when all of that happened."""
+Stopped; then two jobs share a pool of one instance, and the second waits for capacity and trains when the first
+ends. Exit code 0 only when all of that happened."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tarfile
 import time
@@ -23,6 +25,9 @@ from trainforge.services.sagemaker_training_service import SageMakerTrainingServ
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "churn"
 TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
+# The demo's capacity scene: a pool of one instance, which local SageMaker enforces as an account's quota would.
+CAPACITY_TYPE = "ml.m5.xlarge"
+os.environ.setdefault("TRAINFORGE_LOCAL_INSTANCE_QUOTAS", f"{CAPACITY_TYPE}=1")
 
 
 class DemoFailed(Exception):
@@ -207,7 +212,53 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     stopped = follow(api, second["id"], timeout=60)
     if not cancelled.get("cancelled") or stopped["status"] != "Stopped":
         raise DemoFailed(f"the cancelled job ended {stopped['status']}")
-    say("\nDemo complete: dataset → job → report, and a cancelled job Stopped.")
+    capacity_scene(api, dataset_uri, spec)
+    say(
+        "\nDemo complete: dataset → job → report, a cancelled job Stopped, and a job that waited for capacity "
+        "and then trained."
+    )
+
+
+def capacity_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
+    """Two jobs for a pool of one instance: the second waits, with its reason, and trains when the first ends."""
+    say(f"\n5. two jobs for {CAPACITY_TYPE}, whose quota here is 1 instance (TRAINFORGE_LOCAL_INSTANCE_QUOTAS)")
+    stamp = int(time.time())
+    jobs = []
+    for n in (1, 2):
+        body = {
+            **spec,
+            "job_name": f"churn-capacity-{n}-{stamp}",
+            "dataset_uri": dataset_uri,
+            "instance_type": CAPACITY_TYPE,
+            "max_runtime_seconds": 600,
+            "hyperparameters": {**spec["hyperparameters"], "epochs": 20, "sleep_per_epoch": 0.1},
+        }
+        status, job = call(api, "POST", "/jobs", body)
+        if status != 202:
+            raise DemoFailed(f"POST /jobs answered {status}: {job}")
+        say(f"   POST /jobs → {status} {job['job_name']}, cost ceiling {dollars(job['cost_ceiling_usd'])} "
+            f"({job['price']['source'] if job.get('price') else 'unpriced'})")  # fmt: skip
+        jobs.append(job)
+    deadline = time.monotonic() + 30
+    second: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        _, second = call(api, "GET", f"/jobs/{jobs[1]['id']}")
+        if second["status"] == "WaitingForCapacity":
+            break
+        time.sleep(0.2)
+    else:
+        raise DemoFailed(f"the second job should wait for capacity, it is {second.get('status')}")
+    reason = next(h["detail"] for h in second["history"] if h["status"] == "WaitingForCapacity")
+    say(f"   {second['job_name']}: WaitingForCapacity, position {second['queue']['position']}: {reason}")
+    first = follow(api, jobs[0]["id"], timeout=120)
+    finished = follow(api, jobs[1]["id"], timeout=120)
+    if first["status"] != "Completed" or finished["status"] != "Completed":
+        raise DemoFailed(f"the capacity jobs ended {first['status']} and {finished['status']}")
+    say(f"   {finished['job_name']}'s history:")
+    for entry in finished["history"]:
+        say(f"     {entry['at']}  {entry['status']:<18} {entry['secondary_status'] or ''}")
+    admitted = next(h["at"] for h in finished["history"] if h["secondary_status"] == "Admitted")
+    say(f"   {first['job_name']} ended {first['ended_at']}; the waiting job was admitted {admitted}")
 
 
 def main(work_dir: Path, *, epochs: int | None = None) -> int:

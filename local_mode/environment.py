@@ -17,10 +17,11 @@ from local_mode.api_server import LocalApiServer
 from local_mode.router import LocalRouter
 from trainforge.aws import reset_clients
 from trainforge.db import mark_failovers_as_disconnects
+from trainforge.local.account_standins import AccountStandIns
 from trainforge.local.infrastructure import LocalAws, embedded_postgres_url
 from trainforge.local.resources import provision
 from trainforge.schema import upgrade_to_head
-from trainforge.settings import Settings
+from trainforge.settings import Settings, parse_quotas
 
 HANDLERS = ("api", "dataset_uploaded", "training_state", "build_state", "reconcile", "migrate")
 
@@ -39,6 +40,7 @@ class LocalMode:
         self.api_port = api_port
         self.log = log
         self.aws: LocalAws | None = None
+        self.stand_ins: AccountStandIns | None = None
         self.router: LocalRouter | None = None
         self.api: LocalApiServer | None = None
         self.handlers: dict[str, ModuleType] = {}
@@ -48,6 +50,9 @@ class LocalMode:
         started = time.monotonic()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.aws = LocalAws().start()
+        # Service Quotas and the Price List, which moto does not serve; the quotas are local SageMaker's own.
+        quotas = parse_quotas(os.environ, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS")
+        self.stand_ins = AccountStandIns(quotas).start()
         database_url = self.database_url or os.environ.get("DATABASE_URL")
         if not database_url:
             database_url = embedded_postgres_url(self.work_dir / "postgres")
@@ -57,6 +62,7 @@ class LocalMode:
         os.environ.update(
             {
                 **self.aws.environ(),
+                **self.stand_ins.environ(),
                 "DATABASE_URL": database_url,
                 "TRAINFORGE_MODE": "local",
                 "TRAINFORGE_TRAINING_ENVIRONMENT": "local",
@@ -83,6 +89,7 @@ class LocalMode:
         self.router = LocalRouter(self.settings, self.handlers)
         self.router.provision()
         self.router.start()
+        self.router.schedule(float(os.environ.get("TRAINFORGE_LOCAL_SCHEDULE_SECONDS", "60")))
         self.api = LocalApiServer(self.handlers["api"], self.api_port).start()
         self.log(f"local mode ready in {time.monotonic() - started:.1f}s: AWS emulator at {self.aws.endpoint_url}, "
                  f"API at {self.api.url}")  # fmt: skip
@@ -99,6 +106,8 @@ class LocalMode:
                 runtime.close()
         if self.aws:
             self.aws.stop()
+        if self.stand_ins:
+            self.stand_ins.stop()
 
     def __enter__(self) -> LocalMode:
         return self.start()

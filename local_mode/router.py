@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -96,6 +98,36 @@ class LocalRouter:
             )
             thread.start()
             self._threads.append(thread)
+
+    def schedule(self, every_seconds: float) -> None:
+        """The stack's schedule rule: the reconcile function every ``every_seconds``, with EventBridge's
+        "Scheduled Event" as its event."""
+
+        def tick() -> None:
+            first = True  # once at start, as a deployment's first run would have read quotas and prices
+            while first or not self._stop.wait(every_seconds):
+                first = False
+                event = {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": self.settings.account_id,
+                    "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "region": self.settings.region,
+                    "resources": [
+                        f"arn:aws:events:{self.settings.region}:{self.settings.account_id}:rule/trainforge-reconcile"
+                    ],
+                    "detail": {},
+                }
+                try:
+                    self.handlers["reconcile"].handler(event, LambdaContext(function_name="trainforge-reconcile"))
+                except Exception:  # noqa: S112 - the next tick tries again, as a schedule would
+                    continue
+
+        thread = threading.Thread(target=tick, name="schedule-reconcile", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()

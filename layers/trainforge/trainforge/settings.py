@@ -53,7 +53,7 @@ def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
+def parse_quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ...]:
     """``ml.m5.large=2,ml.g5.xlarge=1`` (a ``/spot`` suffix names the spot quota)."""
     raw = (env.get(name) or "").strip()
     found: list[tuple[str, int]] = []
@@ -190,5 +190,5 @@ class Settings:
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
             dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
             max_queue_seconds=int(_number(env, "TRAINFORGE_MAX_QUEUE_SECONDS", 86400.0, minimum=0.0)),
-            local_instance_quotas=_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
+            local_instance_quotas=parse_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
         )

@@ -221,7 +221,9 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
 
 def capacity_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
     """Two jobs for a pool of one instance: the second waits, with its reason, and trains when the first ends."""
-    say(f"\n5. two jobs for {CAPACITY_TYPE}, whose quota here is 1 instance (TRAINFORGE_LOCAL_INSTANCE_QUOTAS)")
+    say(
+        f"\n5. two jobs for {CAPACITY_TYPE}, whose quota here is 1 instance (TRAINFORGE_LOCAL_INSTANCE_QUOTAS)"
+    )
     stamp = int(time.time())
     jobs = []
     for n in (1, 2):

@@ -7,8 +7,8 @@ import json
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
@@ -121,7 +121,9 @@ class LocalRouter:
                     "detail": {},
                 }
                 try:
-                    self.handlers["reconcile"].handler(event, LambdaContext(function_name="trainforge-reconcile"))
+                    self.handlers["reconcile"].handler(
+                        event, LambdaContext(function_name="trainforge-reconcile")
+                    )
                 except Exception:  # noqa: S112 - the next tick tries again, as a schedule would
                     continue
 

@@ -37,6 +37,15 @@ def _stack_level(stack: Stack, id_prefix: str, *findings: tuple[str, str, list[s
             _suppress(child, *findings)
 
 
+# Read-only actions without resource types that some functions need, named in their suppression's reason.
+RESOURCELESS_READS = {
+    "api": ", nor do CloudWatch's ListMetrics and GetMetricData (read-only: GET /jobs/{id}/metrics) and Service "
+    "Quotas' ListServiceQuotas (read-only: the configuration check)",
+    "reconcile": ", nor do Service Quotas' ListServiceQuotas and the Price List's GetProducts (read-only: the "
+    "capacity sweep reads the account's instance quotas and SageMaker's prices)",
+}
+
+
 def suppress_reviewed_findings(
     stack: Stack, *, functions: Any, database: Any, storage: Any, builds: Any, api: Any, migration: Any,
     production: bool, routing: Any, reconcile_failures: Any, python_version: str,
@@ -53,11 +62,7 @@ def suppress_reviewed_findings(
                 "AwsSolutions-IAM5",
                 "ec2 network-interface actions (Lambda in a VPC) and X-Ray trace writes support no resource-level "
                 "permissions"
-                + (
-                    ", nor do CloudWatch's ListMetrics and GetMetricData (read-only: GET /jobs/{id}/metrics)"
-                    if handler == "api"
-                    else ""
-                )
+                + RESOURCELESS_READS.get(handler, "")
                 + "; they are the only actions granted on *",
                 ["Resource::*"],
             ),

@@ -139,9 +139,16 @@ class TrainforgeStack(Stack):
             allow(handler, "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
         allow("api", "StopTrainforgeJobs", ["sagemaker:StopTrainingJob"], [training_jobs],
               StringEquals={"aws:ResourceTag/trainforge:managed": "true"})  # fmt: skip
-        for handler in ("api", "reconcile"):
+        # A job's end admits the jobs waiting for its instances and requests their submission, as the schedule does.
+        for handler in ("api", "reconcile", "training_state"):
             allow(handler, "RequestSubmissions", ["events:PutEvents"], [default_bus.event_bus_arn],
                   StringEquals={"events:source": "trainforge"})  # fmt: skip
+        # The capacity sweep: the account's instance quotas, and SageMaker's prices from the Price List (neither
+        # action has a resource type: both are read-only).
+        allow("reconcile", "ReadQuotas", ["servicequotas:ListServiceQuotas"], ["*"])
+        allow("reconcile", "ReadPrices", ["pricing:GetProducts"], ["*"])
+        # A dry run checks that the job's image is in the repository.
+        allow("api", "CheckImages", ["ecr:DescribeImages"], [storage.repository.repository_arn])
         # The API: presigned dataset uploads, build sources, image builds and configuration checks.
         allow(
             "api",

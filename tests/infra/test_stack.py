@@ -13,7 +13,7 @@ ALLOWED_ON_ANY_RESOURCE = {
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments",
     "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
-    "servicequotas:ListServiceQuotas", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData",
+    "servicequotas:ListServiceQuotas", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "pricing:GetProducts",
     # CDK's own helpers (log retention, bucket notifications), not Trainforge's functions
     "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "s3:PutBucketNotification",
 }  # fmt: skip
@@ -228,3 +228,19 @@ def test_outputs_name_what_users_need(template: Any) -> None:
         "EcrRepositoryUri",
         "ExecutionRoleArn",
     } <= set(outputs)
+
+
+def test_capacity_permissions_are_where_admission_happens_and_nowhere_else(template: Any) -> None:
+    granted: dict[str, set[str]] = {}
+    for name, statement in statements(template):
+        for action in as_list(statement["Action"]):
+            granted.setdefault(action, set()).add(name)
+
+    holders = {name.lower() for name in granted.get("pricing:GetProducts", set())}
+    assert holders and all("reconcile" in name for name in holders)
+    # A job's end admits waiting jobs: the state handler requests their submission, only with trainforge's source.
+    puts = [s for _, s in statements(template) if "events:PutEvents" in as_list(s["Action"])]
+    assert any("trainingstate" in n.lower().replace("_", "") for n in granted["events:PutEvents"])
+    assert all(s["Condition"] == {"StringEquals": {"events:source": "trainforge"}} for s in puts)
+    describe_images = [s for _, s in statements(template) if "ecr:DescribeImages" in as_list(s["Action"])]
+    assert len(describe_images) == 1 and "*" not in as_list(describe_images[0]["Resource"])

@@ -461,3 +461,27 @@ def test_a_spot_job_reports_its_on_demand_equivalent_and_saving(
     assert report["estimated_cost_usd"] == pytest.approx(0.0383, abs=1e-4)
     assert report["on_demand_equivalent_usd"] == pytest.approx(0.115, abs=1e-4)
     assert report["spot_saving_usd"] == pytest.approx(0.0767, abs=1e-4)
+
+
+def test_local_sagemaker_enforces_its_quota_in_sagemakers_words(settings: Settings) -> None:
+    from botocore.exceptions import ClientError
+
+    from trainforge.local.local_job import LocalJob
+    from trainforge.local.runner import LocalSageMaker
+    from trainforge.services.sagemaker_calls import REFUSAL_CODES
+
+    local = LocalSageMaker(
+        Settings.from_env({"TRAINFORGE_LOCAL_INSTANCE_QUOTAS": "ml.m5.large=2", "TRAINFORGE_MODE": "local"})
+    )
+    request = {
+        "TrainingJobName": "running",
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 2},
+    }
+    local.jobs["running"] = LocalJob(request, "arn:aws:sagemaker:us-east-1:123456789012:training-job/running")
+    with pytest.raises(ClientError) as caught:
+        local.create_training_job(**{**request, "TrainingJobName": "next"})
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ResourceLimitExceeded" and error["Code"] in REFUSAL_CODES
+    refusal = capacity.CapacityRefusal.parse(error["Message"])
+    assert refusal is not None and (refusal.quota, refusal.used) == (2, 2)
+    assert local.instances_in_use("ml.m5.large") == 2

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
@@ -252,6 +252,7 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
     tested = {
         ("GET", "/health"), ("GET", "/config/validation"), ("POST", "/roles"), ("POST", "/datasets"),
         ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
+        ("POST", "/jobs/dry-run"),
         ("GET", "/jobs/{job_id}/logs"), ("GET", "/jobs/{job_id}/metrics"),
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
     }  # fmt: skip
@@ -331,3 +332,84 @@ def test_a_submission_answers_its_cost_ceiling_before_it_runs(api: Any, db: Sess
     assert job["cost_ceiling_usd"] == 0.46  # ml.m5.xlarge at $0.23 an hour, at most 2 hours
     status, shown = api("GET", f"/jobs/{job['id']}")
     assert shown["cost_ceiling_usd"] == 0.46 and shown["report"] is None
+
+
+def test_a_dry_run_checks_everything_and_records_nothing(api: Any, db: Session) -> None:
+    import boto3
+
+    from trainforge import repository
+    from trainforge.db import SessionDatabase
+
+    repository.store_quotas(
+        SessionDatabase(db),
+        [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge", "spot": False, "quota": 1}],
+    )
+    db.commit()
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 7,
+            "digest": "sha256:" + "a" * 64,
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName="trainforge-training", imageManifest=json.dumps(manifest), imageTag="churn")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:churn"
+    status, checked = api(
+        "POST", "/jobs/dry-run", {**JOB, "job_name": "dry-1", "max_runtime_seconds": 3600, "image_uri": image}
+    )
+    assert status == 200, checked
+    assert checked["cost_ceiling_usd"] == 0.23 and checked["price"]["source"].startswith("bundled table")
+    assert checked["capacity"] == {
+        "pool": "ml.m5.xlarge", "quota": 1, "quota_source": "service-quotas",
+        "quota_read_at": checked["capacity"]["quota_read_at"], "in_use": 0, "limit": 1, "waiting": 0,
+        "would_wait": False,
+    }  # fmt: skip
+    assert checked["image"]["exists"] is True and checked["channels"] == ["training"]
+    assert db.scalars(select(TrainingJob)).all() == []
+
+    status, missing = api("POST", "/jobs/dry-run", {**JOB, "job_name": "dry-2", "image_uri": image + "x"})
+    assert status == 200 and missing["image"]["exists"] is False
+    status, too_many = api("POST", "/jobs/dry-run", {**JOB, "job_name": "dry-3", "instance_count": 2})
+    assert status == 200 and too_many["capacity"]["would_wait"] is True
+    status, invalid = api("POST", "/jobs/dry-run", {**JOB, "job_name": "dry-4", "priority": 101})
+    assert status == 422 and invalid["error"]["field"] == "priority"
+
+
+def test_a_waiting_job_is_listed_by_its_status_and_shows_why(api: Any, db: Session) -> None:
+    from trainforge import repository
+    from trainforge.db import SessionDatabase
+
+    repository.store_quotas(
+        SessionDatabase(db),
+        [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge", "spot": False, "quota": 0}],
+    )
+    db.commit()
+    status, job = api(
+        "POST", "/jobs", {**JOB, "job_name": "waits-1", "priority": 3, "max_queue_seconds": 600}
+    )
+    assert status == 202 and job["priority"] == 3
+    # What the submission worker does with the request: the pool has no room, so the job waits.
+    from trainforge.services.sagemaker_training_service import SageMakerTrainingService
+
+    repository.store_quotas(
+        SessionDatabase(db),
+        [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge", "spot": False, "quota": 1}],
+    )
+    db.commit()
+    db.execute(update(TrainingJob).values(capacity_held=0))
+    repository.ensure_pool(SessionDatabase(db), "ml.m5.xlarge", "ml.m5.xlarge", False)
+    db.execute(text("UPDATE instance_capacity SET in_use = 1"))
+    db.commit()
+    assert SageMakerTrainingService(sleep=lambda _s: None).submit_pending_job(job["id"], db) is False
+    db.commit()
+    status, page = api("GET", "/jobs", query={"status": "WaitingForCapacity"})
+    assert status == 200 and [j["job_name"] for j in page["jobs"]] == ["waits-1"]
+    status, shown = api("GET", f"/jobs/{job['id']}")
+    assert shown["queue"]["position"] == 1 and shown["queue"]["deadline"]
+    assert shown["history"][-1]["detail"] == "ml.m5.xlarge: 1 of 1 instances in use by this account"
+    status, cancelled = api("POST", f"/jobs/{job['id']}/cancel")
+    assert status == 200 and cancelled["job"]["status"] == "Stopped"

@@ -242,3 +242,45 @@ def test_a_failed_job_without_logs_is_recorded_all_the_same(handlers: Any, db: S
     }
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Failed" and job.log_tail is None
+
+
+def test_a_jobs_end_admits_the_job_waiting_for_its_instances_once(handlers: Any, db: Session) -> None:
+    from trainforge import repository
+    from trainforge.db import SessionDatabase
+    from trainforge.services.sagemaker_training_service import SageMakerTrainingService
+    from trainforge.services.training_config import TrainingConfig
+
+    database = SessionDatabase(db)
+    repository.store_quotas(
+        database, [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge", "spot": False, "quota": 2}]
+    )
+    db.commit()
+    service = SageMakerTrainingService(sleep=lambda _s: None)
+    settings = service.settings
+    ids = [
+        service.submit_training_job(
+            TrainingConfig(job_name=name, instance_type="ml.m5.xlarge", instance_count=2),
+            "s3://trainforge-datasets/datasets/churn/",
+            "s3://trainforge-artifacts/output/",
+            settings.execution_role_arn,
+            settings.default_image_uri,
+            db,
+        )
+        for name in ("churn-model-1", "churn-waits")
+    ]
+    assert [j.status for j in db.scalars(select(TrainingJob).order_by(TrainingJob.id))] == [
+        "InProgress",
+        "WaitingForCapacity",
+    ]
+    module = handlers("training_state")
+    completed = load_event("sagemaker_training_completed.json")  # churn-model-1, 2 x ml.m5.xlarge
+    for _delivery in range(2):  # at least once: the second delivery finds nothing more to release
+        assert invoke(module, sqs_batch(completed)) == {"batchItemFailures": []}
+        db.expire_all()
+        waiting = db.get(TrainingJob, ids[1])
+        assert waiting is not None and (waiting.status, waiting.capacity_held) == ("Pending", 2)
+        assert repository.instances_in_use(database, "ml.m5.xlarge") == 2
+    history = db.scalars(
+        select(JobStatusHistory).where(JobStatusHistory.job_id == ids[1]).order_by(JobStatusHistory.at)
+    ).all()
+    assert [(h.status, h.secondary_status) for h in history][-1] == ("Pending", "Admitted")

@@ -112,5 +112,7 @@ def path_ids(app: APIGatewayRestResolver, path: str) -> dict[str, str]:
     for route in _routes(app):
         match = route.rule.match(path)
         if match:
+            if not match.groupdict():
+                return {}  # a literal route (/jobs/dry-run) wins over a parameter in the same place
             found.update({k: v for k, v in match.groupdict().items() if k.endswith("_id")})
     return found

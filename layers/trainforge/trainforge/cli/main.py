@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from trainforge.cli.client import ApiError, TrainforgeClient
-from trainforge.cli.output import print_new_logs, show_job, since_time
+from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
@@ -178,13 +178,24 @@ def load_config(path: Path) -> dict[str, Any]:
 @click.option("--idempotency-key", default=None, help="the same key again returns the first job")
 @click.option("--wait", is_flag=True, help="follow the job until it ends")
 @click.option("--no-logs", is_flag=True, help="with --wait: status changes only, not the job's log lines")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="check everything (config, channels, image, capacity) and print the cost ceiling; submit nothing",
+)
 @pass_context
-def submit(obj: Context, config_path: Path, idempotency_key: str | None, wait: bool, no_logs: bool) -> None:
+def submit(
+    obj: Context, config_path: Path, idempotency_key: str | None, wait: bool, no_logs: bool, dry_run: bool
+) -> None:
     """Submit a training job from a YAML or JSON file."""
     try:
         config = load_config(config_path)
     except (ValueError, OSError) as exc:
         raise click.UsageError(f"cannot read {config_path}: {exc}") from exc
+    if dry_run:
+        checked = obj.client.request("POST", "/jobs/dry-run", config)
+        obj.emit(checked, lambda: show_dry_run(checked))
+        return
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
     job = obj.client.request("POST", "/jobs", config, headers=headers)
     if wait:
@@ -302,7 +313,10 @@ def metrics(obj: Context, job: str, png_path: Path | None) -> None:
 
 @cli.command(name="list")
 @click.option(
-    "--status", "status_filter", default=None, help="Pending, InProgress, Completed, Failed, Stopped, ..."
+    "--status",
+    "status_filter",
+    default=None,
+    help="Pending, WaitingForCapacity, InProgress, Completed, Failed, Stopped, ...",
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
 @click.option("--cursor", default=None, help="next_cursor from the previous page")

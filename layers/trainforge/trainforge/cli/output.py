@@ -38,10 +38,17 @@ def show_job(job: Mapping[str, Any]) -> None:
         click.echo("last log lines:")
         for line in job["log_tail"]:
             click.echo(f"  | {line}")
+    queue = job.get("queue")
+    if queue:
+        click.echo(f"waiting for capacity in {queue['pool']}: position {queue['position']}, "
+                   f"gives up at {queue['deadline']}")  # fmt: skip
     for entry in job.get("history", []):
-        click.echo(f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip())
+        line = f"  {entry['at']}  {entry['status']:<10} {entry['secondary_status'] or ''}".rstrip()
+        click.echo(line + (f": {entry['detail']}" if entry.get("detail") else ""))
     if job.get("cost_ceiling_usd") is not None:
-        click.echo(f"  cost ceiling: {dollars(job['cost_ceiling_usd'])} (at most, before it runs)")
+        price = job.get("price") or {}
+        click.echo(f"  cost ceiling: {dollars(job['cost_ceiling_usd'])} (at most, before it runs"
+                   + (f"; {price['source']}" if price.get("source") else "") + ")")  # fmt: skip
     report = job.get("report")
     if report:
         for name, value in sorted((report.get("final_metrics") or {}).items()):
@@ -50,6 +57,27 @@ def show_job(job: Mapping[str, Any]) -> None:
         click.echo(
             f"  billable: {report.get('billable_seconds')} s, estimated cost: {dollars(report.get('estimated_cost_usd'), billed_seconds=report.get('billable_seconds'))}"
         )
+        if report.get("spot_saving_usd") is not None:
+            click.echo(f"  spot: {dollars(report['on_demand_equivalent_usd'])} on demand, "
+                       f"saved {dollars(report['spot_saving_usd'])}")  # fmt: skip
+
+
+def show_dry_run(checked: Mapping[str, Any]) -> None:
+    """What ``submit --dry-run`` found: nothing was submitted."""
+    price = checked.get("price") or {}
+    capacity = checked["capacity"]
+    image = checked["image"]
+    click.echo(f"dry run: {checked['job_name']} is valid; nothing was submitted")
+    click.echo(
+        f"  {checked['instance_count']} x {checked['instance_type']}, channels: {', '.join(checked['channels'])}"
+    )
+    click.echo(f"  cost ceiling: {dollars(checked['cost_ceiling_usd'])}"
+               + (f" at ${price['usd_per_hour']}/h ({price['source']})" if price else " (unpriced type)"))  # fmt: skip
+    quota = capacity["quota"] if capacity["quota"] is not None else "unknown"
+    click.echo(f"  capacity {capacity['pool']}: {capacity['in_use']} in use, quota {quota}, "
+               f"{capacity['waiting']} waiting; it would {'wait' if capacity['would_wait'] else 'start at once'}")  # fmt: skip
+    found = {True: "found", False: "MISSING", None: "not checked"}[image["exists"]]
+    click.echo(f"  image {image['image_uri']}: {found} ({image['detail']})")
 
 
 SINCE = {"s": 1, "m": 60, "h": 3600, "d": 86400}

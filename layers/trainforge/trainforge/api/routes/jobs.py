@@ -84,6 +84,39 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         body = api.JobStatus.model_validate(status)
         return Response(HTTPStatus.ACCEPTED if created else HTTPStatus.OK, "application/json", body)
 
+    @router.post(
+        "/jobs/dry-run",
+        summary="Check a submission end to end without submitting: its cost ceiling, capacity and image",
+        tags=["jobs"],
+        operation_id="dryRunJob",
+        responses=api.responses(
+            {200: (api.DryRun, "everything a submission would check passed; nothing was recorded or sent")},
+            400,
+            413,
+            415,
+            503,
+        ),
+    )
+    def dry_run_job(request: api.JobRequest) -> api.DryRun:
+        from trainforge.aws import client
+        from trainforge.services.dry_run import dry_run
+        from trainforge.services.training_config import TrainingConfig, s3_folder
+
+        settings = runtime.settings
+        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
+        fields.setdefault("instance_type", settings.default_instance_type)
+        answer = dry_run(
+            runtime.database,
+            settings,
+            TrainingConfig.from_dict(fields),
+            s3_folder(request.dataset_uri),
+            output_uri=request.output_uri,
+            image_uri=request.image_uri,
+            s3=client("s3", settings.region),
+            ecr=client("ecr", settings.region),
+        )
+        return api.DryRun.model_validate(answer)
+
     @router.get(
         "/jobs",
         summary="Jobs, newest first, by page",

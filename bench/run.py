@@ -8,6 +8,8 @@ runs), because these machines are noisy. `make bench` prints the table and write
    statement through psycopg 3 in autocommit (>= 0.8)
 3. GET /jobs page of 50 at 1,000,000 rows ÷ at 10,000 rows      (target <= 1.2)
 4. a burst of 300 submissions against a throttling SageMaker    (all accepted, >= 90% of the allowed rate)
+5. 200 jobs at once for one instance type with a quota of 4      (never over 4, all complete, none sent twice;
+   a job's end admits the next within 2x the time its own state change takes to apply)
 5. the layer's and each function's unzipped size                (Lambda's limit: 250 MB)
 """
 
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.burst import BURST_RATE, submission_burst  # noqa: E402
+from bench.capacity import capacity_queue  # noqa: E402
 from bench.common import Row, row  # noqa: E402
 from bench.database import events_throughput, listing  # noqa: E402
 from bench.startup import HANDLERS, startup  # noqa: E402
@@ -71,10 +74,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--only", nargs="*", choices=["startup", "events", "listing", "burst", "package"])
+    parser.add_argument(
+        "--only", nargs="*", choices=["startup", "events", "listing", "burst", "capacity", "package"]
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    chosen = set(args.only or ["startup", "events", "listing", "burst", "package"])
+    chosen = set(args.only or ["startup", "events", "listing", "burst", "capacity", "package"])
     quick = args.quick
     rows: list[Row] = []
     with postgres_server(os.environ.get("DATABASE_URL")) as server:
@@ -86,6 +91,8 @@ def main() -> int:
             rows += listing(server, 10_000, 100_000 if quick else 1_000_000, runs=15 if quick else 41)
         if "burst" in chosen:
             rows += submission_burst(server, 60 if quick else 300, rate=BURST_RATE, workers=2)
+        if "capacity" in chosen:
+            rows += capacity_queue(server, 40 if quick else 200)
         if "package" in chosen:
             rows += package_sizes()
     print_table(rows)

@@ -72,7 +72,6 @@ def record(event: dict[str, Any]) -> str:
 def admit_waiting_jobs(job_id: int) -> None:
     """The job's instances go back to its pool (once), and the jobs waiting for them are admitted and their
     submission requested. A failure here leaves them to the schedule's sweep: the state change stands."""
-    from trainforge import repository
     from trainforge.services.capacity import release_and_admit
     from trainforge.services.submissions import request_submission
 
@@ -80,9 +79,7 @@ def admit_waiting_jobs(job_id: int) -> None:
     try:
         admitted = RUNTIME.transaction(
             lambda db: release_and_admit(
-                db,
-                repository.get_job(db, job_id),
-                lambda admitted_id: request_submission(settings, admitted_id),
+                db, job_id, lambda admitted_id: request_submission(settings, admitted_id)
             )
         )
     except Exception:

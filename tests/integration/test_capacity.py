@@ -80,7 +80,7 @@ def finish(service: SageMakerTrainingService, database: NativeDatabase, job_id: 
     )
     service.apply_description(database, detail)
     notified: list[int] = []
-    capacity.release_and_admit(database, repository.get_job(database, job_id), notified.append)
+    capacity.release_and_admit(database, job_id, notified.append)
     return notified
 
 
@@ -364,7 +364,7 @@ def test_forty_jobs_racing_for_four_instances_admit_exactly_four(
         if item is None:
             capacity.admit_waiting(db, POOL, notify)
         else:
-            capacity.release_and_admit(db, repository.get_job(db, item), notify)
+            capacity.release_and_admit(db, item, notify)
 
     race(connections, end_or_sweep, [admitted[0], admitted[1], admitted[0], *([None] * 9)])
     assert len(notified) == len(set(notified)) == 2

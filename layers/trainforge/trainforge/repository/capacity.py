@@ -112,7 +112,7 @@ WITH head AS (
 ), taken AS (
     UPDATE instance_capacity c SET in_use = c.in_use + head.n, updated_at = now()
     FROM head WHERE c.pool = :pool AND ({_LIMIT} IS NULL OR c.in_use + head.n <= {_LIMIT})
-    RETURNING head.id, head.n
+    RETURNING head.id, head.n, {_LIMIT} - c.in_use AS room
 ), admitted AS (
     UPDATE training_jobs j SET status = 'Pending', capacity_held = t.n, admitted_at = now(), updated_at = now()
     FROM taken t WHERE j.id = t.id
@@ -122,7 +122,7 @@ WITH head AS (
     SELECT id, 'Pending', 'Admitted', now() FROM admitted
     ON CONFLICT (job_id, status, secondary_status) DO NOTHING
 )
-SELECT id FROM admitted
+SELECT a.id, t.room FROM admitted a JOIN taken t ON t.id = a.id
 """
 
 # A finished job gives its instances back, once: the hold is cleared and counted off in one statement.
@@ -241,9 +241,10 @@ def admit_new(db: Database, job_id: int, default_max_queue: int) -> Admission:
     return Admission(str(rows[0]["outcome"]), rows[0]["detail"])
 
 
-def admit_next(db: Database, pool: str) -> int | None:
+def admit_next(db: Database, pool: str) -> tuple[int, int | None] | None:
+    """The admitted job and the room left in its pool after it (None: no limit known), or None."""
     rows = db.rows(_ADMIT_NEXT, {"pool": pool})
-    return int(rows[0]["id"]) if rows else None
+    return (int(rows[0]["id"]), rows[0]["room"]) if rows else None
 
 
 def release(db: Database, job_id: int) -> str | None:

@@ -89,17 +89,22 @@ def requeue_after_refusal(db: Database, job_id: int, refusal: CapacityRefusal) -
 def admit_waiting(db: Database, pool: str, notify: Notify) -> list[int]:
     """Admit the pool's waiting jobs while they fit, in order, requesting each one's submission."""
     admitted: list[int] = []
-    while (job_id := repository.admit_next(db, pool)) is not None:
+    while (found := repository.admit_next(db, pool)) is not None:
+        job_id, room = found
         admitted.append(job_id)
         notify(job_id)
+        if room is not None and room <= 0:
+            break  # full again: asking once more would only find no room
     return admitted
 
 
-def release_and_admit(db: Database, job: JobRow | None, notify: Notify) -> list[int]:
-    """A job ended: give back its instances (once, whatever the number of deliveries) and admit who waits."""
-    if job is None:
-        return []
-    pool = repository.release(db, job.id) or pool_of_job(job)
+def release_and_admit(db: Database, job_id: int, notify: Notify) -> list[int]:
+    """A job ended: give back its instances (once, whatever the number of deliveries) and admit who waits in its
+    pool (a job that held nothing, such as one Trainforge did not send, still frees instances in SageMaker)."""
+    pool = repository.release(db, job_id)
+    if pool is None:
+        job = repository.get_job(db, job_id)
+        pool = pool_of_job(job) if job is not None else None
     return admit_waiting(db, pool, notify) if pool else []
 
 

@@ -55,8 +55,8 @@ class HistoryRow(NamedTuple):
     status: str
     secondary_status: str
     at: datetime
-    recorded_at: datetime
     detail: str | None
+    recorded_at: datetime
 
 
 class ReportRow(NamedTuple):

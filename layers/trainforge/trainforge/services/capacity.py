@@ -33,8 +33,8 @@ QUOTA_NAME = re.compile(r"^(?P<type>ml\.[a-z0-9-]+\.[a-z0-9]+) for (?P<spot>spot
 # for training job usage' is 2 Instances, with current utilization of 2 Instances and a request delta of 1
 # Instances. Please use AWS Service Quotas to request an increase for this quota."
 LIMIT_MESSAGE = re.compile(
-    r"service limit '(?P<name>[^']+ for (?:spot )?training job usage)' is (?P<limit>\d+) Instances?, "
-    r"with current utilization of (?P<used>\d+) Instances?"
+    r"service limit '(?P<name>[^']+ for (?:spot )?training job usage)' is (?P<limit>\d+)(?: Instances?)?"
+    r"(?:, with current utilization of (?P<used>\d+) Instances?)?"
 )
 INSTANCE_QUOTA_HINT = re.compile(r"for (spot )?training job usage")
 
@@ -57,12 +57,17 @@ class CapacityRefusal:
     quota: int | None = None
     used: int | None = None
 
+    def never_fits(self, instances: int) -> bool:
+        """The quota itself is smaller than the job: waiting cannot help."""
+        return self.quota is not None and self.quota < instances
+
     @classmethod
     def parse(cls, message: str) -> CapacityRefusal | None:
         """The refusal, or None when the limit is not an instance quota (those fail the job as before)."""
         match = LIMIT_MESSAGE.search(message)
         if match:
-            return cls(message, int(match.group("limit")), int(match.group("used")))
+            used = match.group("used")
+            return cls(message, int(match.group("limit")), int(used) if used is not None else None)
         if INSTANCE_QUOTA_HINT.search(message):
             return cls(message)
         return None

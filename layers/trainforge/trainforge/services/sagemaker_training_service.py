@@ -320,6 +320,10 @@ class SageMakerTrainingService:
             db.rollback()
             raise
         except InstanceCapacityError as exc:
+            if exc.refusal.never_fits(job.instance_count or 1):
+                repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
+                db.commit()
+                raise
             # Others hold the instances Trainforge counted as free: wait again, and learn from the answer.
             capacity.requeue_after_refusal(db, job_id, exc.refusal)
             db.commit()

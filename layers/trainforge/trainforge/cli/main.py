@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from trainforge.cli.client import ApiError, TrainforgeClient
-from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time
+from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time, table
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
@@ -48,17 +48,6 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
-
-
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    cells = [[("" if r.get(key) is None else str(r.get(key))) for key, _ in columns] for r in rows]
-    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(columns)]
-    click.echo("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)).rstrip())
 
 
 class TrainforgeGroup(click.Group):

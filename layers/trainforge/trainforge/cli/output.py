@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -107,3 +107,15 @@ def print_new_logs(obj: Context, job_id: int, token: str | None, query: Mapping[
         token = page["next_token"]
         if not page["events"]:
             return token
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
+    """Rows as aligned columns, or "(none)"."""
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[("" if r.get(key) is None else str(r.get(key))) for key, _ in columns] for r in rows]
+    widths = [max(len(title), *(len(c[i]) for c in cells)) for i, (_, title) in enumerate(columns)]
+    click.echo("  ".join(title.ljust(w) for (_, title), w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)).rstrip())

@@ -34,8 +34,9 @@ from botocore.exceptions import ClientError
 from trainforge.aws import client
 from trainforge.local.channel_data import download_channels
 from trainforge.local.events import aws_event
-from trainforge.local.local_job import TERMINAL, LocalJob
+from trainforge.local.local_job import LocalJob
 from trainforge.local.log_shipper import LogShipper, MetricPublisher
+from trainforge.local.quotas import check_quota, instances_in_use
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
     input_data_config,
@@ -95,7 +96,7 @@ class LocalSageMaker:
                 raise _error(
                     "ResourceInUse", f"Training job names must be unique: {name} exists", "CreateTrainingJob"
                 )
-            self._check_quota(request)
+            check_quota(self.settings.local_instance_quotas, self.jobs.values(), request)
             job = LocalJob(request, arn)
             self.jobs[name] = job
             job.transitions.append(
@@ -111,45 +112,10 @@ class LocalSageMaker:
         thread.start()
         return {"TrainingJobArn": arn}
 
-    def _check_quota(self, request: dict[str, Any]) -> None:
-        """An account's per-instance-type quota (``TRAINFORGE_LOCAL_INSTANCE_QUOTAS``), refused in SageMaker's
-        words when the jobs still running and this one would exceed it."""
-        resources = request.get("ResourceConfig", {})
-        instance_type = str(resources.get("InstanceType", ""))
-        spot = bool(request.get("EnableManagedSpotTraining"))
-        quota = dict(self.settings.local_instance_quotas).get(
-            f"{instance_type}/spot" if spot else instance_type
-        )
-        if quota is None:
-            return
-        wanted = int(resources.get("InstanceCount", 1))
-        used = sum(
-            int(job.request.get("ResourceConfig", {}).get("InstanceCount", 1))
-            for job in self.jobs.values()
-            if job.status not in TERMINAL
-            and job.request.get("ResourceConfig", {}).get("InstanceType") == instance_type
-            and bool(job.request.get("EnableManagedSpotTraining")) == spot
-        )
-        if used + wanted > quota:
-            usage = "spot training job usage" if spot else "training job usage"
-            raise _error(
-                "ResourceLimitExceeded",
-                f"The account-level service limit '{instance_type} for {usage}' is {quota} Instances, with "
-                f"current utilization of {used} Instances and a request delta of {wanted} Instances. Please use "
-                "AWS Service Quotas to request an increase for this quota. If AWS Service Quotas is not "
-                "available, contact AWS support to request an increase for this quota.",
-                "CreateTrainingJob",
-            )
-
     def instances_in_use(self, instance_type: str) -> int:
         """Instances of running (not ended) jobs of this type: what the benchmark samples."""
         with self._lock:
-            return sum(
-                int(job.request.get("ResourceConfig", {}).get("InstanceCount", 1))
-                for job in self.jobs.values()
-                if job.status not in TERMINAL
-                and job.request.get("ResourceConfig", {}).get("InstanceType") == instance_type
-            )
+            return instances_in_use(self.jobs.values(), instance_type)
 
     def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
         job = self.jobs.get(TrainingJobName)

@@ -24,8 +24,8 @@ from trainforge.repository.capacity import (
     store_quotas,
 )
 from trainforge.repository.history import history_of, record_history, record_transitions, report_of
+from trainforge.repository.job_listing import JobFilters, jobs_to_reconcile, list_jobs
 from trainforge.repository.jobs import (
-    JobFilters,
     apply_job_state_change,
     find_job_for_submission,
     finish_before_running,
@@ -33,8 +33,6 @@ from trainforge.repository.jobs import (
     get_job_by_name,
     insert_pending_job,
     insert_rejected_job,
-    jobs_to_reconcile,
-    list_jobs,
     mark_submitted,
     set_log_tail,
 )

@@ -4,6 +4,7 @@ Nothing is recorded, nothing is sent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from trainforge import repository
@@ -56,13 +57,8 @@ def dry_run(
         except RetryableSubmissionError as exc:  # still arriving: a submission would wait; a dry run says so
             raise SageMakerConfigurationError(exc.message, field="dataset_uri") from exc
         channels = dataset_channels(s3, config, input_uri, output, source.manifest)
-    described = SageMakerJobConfig.from_training_config(
-        config,
-        input_data_s3_uri=input_uri,
-        output_s3_uri=output,
-        role_arn=settings.execution_role_arn,
-        image_uri=image,
-        channels=channels,
+    described = (
+        replace(request, channels=channels) if channels is not None else request
     ).to_sagemaker_config()
     pool = pool_of(config.instance_type, config.use_spot_instances)
     state = repository.pool_state(db, pool)

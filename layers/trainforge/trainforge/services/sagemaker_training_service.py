@@ -13,22 +13,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from trainforge import repository
 from trainforge.aws import client as aws_client
 from trainforge.connection import Database
 from trainforge.errors import (
     DockerContainerError,
-    InvalidJobConfigurationError,
-    JobNotFoundError,
-    RetryableSubmissionError,
     SageMakerConfigurationError,
     SageMakerError,
     SageMakerJobError,
 )
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
-from trainforge.models.status import JobStatus
 from trainforge.pacing import Pacer
-from trainforge.services import capacity, execution_roles, job_queries
+from trainforge.services import execution_roles, job_queries
 from trainforge.services.account_checks import AccountChecks
 from trainforge.services.cancellation import cancel_job
 from trainforge.services.dataset_preparation import DatasetPreparationService
@@ -39,14 +34,10 @@ from trainforge.services.job_config import (
     request_problems,
 )
 from trainforge.services.job_queries import job_to_dict, report_to_dict
-from trainforge.services.job_records import record_job, request_for
+from trainforge.services.job_records import record_job
+from trainforge.services.job_sending import send_pending_job
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
-from trainforge.services.sagemaker_calls import (
-    InstanceCapacityError,
-    create_with_backoff,
-    describe_job,
-    stop_quietly,
-)
+from trainforge.services.sagemaker_calls import describe_job
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
@@ -282,67 +273,16 @@ class SageMakerTrainingService:
         Pending, so a queue can deliver it again), :class:`SageMakerJobError` when SageMaker refuses it or it
         can never get the instances it asks for.
         """
-        db = as_database(db)
-        job = repository.get_job(db, job_id)
-        if job is None:
-            raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
-        if job.status != JobStatus.PENDING:
-            return False
-        try:
-            # The request first: a job whose dataset is still arriving must not hold instances meanwhile.
-            request = request_for(job, self.client("s3"), self.settings)
-        except RetryableSubmissionError:
-            db.rollback()
-            raise
-        except SageMakerConfigurationError as exc:
-            # Refused for good (the dataset never completed, a channel it lacks): never sent, and why is kept.
-            repository.finish_before_running(db, job_id, JobStatus.REJECTED, exc.message[:4000])
-            db.commit()
-            raise InvalidJobConfigurationError(exc.message, problems=exc.problems) from exc
-        if job.capacity_held == 0:
-            admission = capacity.admit(db, job, self.settings.max_queue_seconds)
-            db.commit()
-            if admission.outcome in ("never", "no_wait"):
-                raise SageMakerJobError(
-                    admission.detail or "no capacity for this job", field="instance_count"
-                )
-            if admission.outcome != "admitted":
-                return False
-        try:
-            arn = create_with_backoff(
-                self.sagemaker,
-                request,
-                pacer=self.pacer,
-                timeout_seconds=self.submit_timeout_seconds,
-                sleep=self._sleep,
-            )
-        except RetryableSubmissionError:
-            db.rollback()
-            raise
-        except InstanceCapacityError as exc:
-            if exc.refusal.never_fits(job.instance_count or 1):
-                repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
-                db.commit()
-                raise
-            # Others hold the instances Trainforge counted as free: wait again, and learn from the answer.
-            capacity.requeue_after_refusal(db, job_id, exc.refusal)
-            db.commit()
-            return False
-        except SageMakerJobError as exc:
-            repository.finish_before_running(db, job_id, JobStatus.FAILED, exc.message)
-            db.commit()
-            raise
-        # A stand-in SageMaker (local mode) says what it runs differently; real SageMaker has nothing to say.
-        unemulated = getattr(self.sagemaker, "unemulated", None)
-        notes = list(unemulated(request)) if callable(unemulated) else []
-        was_pending = repository.mark_submitted(db, job_id, arn, notes)
-        db.commit()
-        if not was_pending:
-            latest = repository.get_job(db, job_id)
-            if latest is not None and latest.status == JobStatus.STOPPED:
-                # Cancelled while SageMaker was accepting it: the job must not run unseen.
-                stop_quietly(self.sagemaker, job.job_name)
-        return True
+        return send_pending_job(
+            as_database(db),
+            job_id,
+            settings=self.settings,
+            s3=self.client("s3"),
+            sagemaker=self.sagemaker,
+            pacer=self.pacer,
+            timeout_seconds=self.submit_timeout_seconds,
+            sleep=self._sleep,
+        )
 
     def describe(self, job_name: str) -> dict[str, Any] | None:
         """``DescribeTrainingJob``, or None when SageMaker does not know the job."""

@@ -11,8 +11,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "1")
 
 
 @pytest.fixture(scope="session")
-def synthesized() -> Iterator[tuple[Any, Any]]:
-    """The app synthesized once, with cdk-nag applied (the layer is built first if it changed)."""
+def synthesized() -> Iterator[tuple[Any, Any, str]]:
+    """The app synthesized once, with cdk-nag applied (the layer is built first if it changed), and the folder
+    its templates were written to."""
     from aws_cdk.assertions import Template
 
     from stacks.layer_build import build
@@ -23,14 +24,14 @@ def synthesized() -> Iterator[tuple[Any, Any]]:
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-") as outdir:
         app, stack = build_app(outdir)
         app.synth()
-        yield stack, Template.from_stack(stack)
+        yield stack, Template.from_stack(stack), outdir
 
 
 @pytest.fixture(scope="session")
-def stack(synthesized: tuple[Any, Any]) -> Any:
+def stack(synthesized: tuple[Any, Any, str]) -> Any:
     return synthesized[0]
 
 
 @pytest.fixture(scope="session")
-def template(synthesized: tuple[Any, Any]) -> Any:
+def template(synthesized: tuple[Any, Any, str]) -> Any:
     return synthesized[1]

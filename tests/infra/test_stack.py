@@ -244,3 +244,17 @@ def test_capacity_permissions_are_where_admission_happens_and_nowhere_else(templ
     assert all(s["Condition"] == {"StringEquals": {"events:source": "trainforge"}} for s in puts)
     describe_images = [s for _, s in statements(template) if "ecr:DescribeImages" in as_list(s["Action"])]
     assert len(describe_images) == 1 and "*" not in as_list(describe_images[0]["Resource"])
+
+
+def test_cfn_lint_finds_no_error_in_the_synthesized_templates(synthesized: tuple[Any, Any, str]) -> None:
+    """CloudFormation's own linter on what was synthesized: errors fail (exit bit 2); warnings are CDK's own."""
+    import glob
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    templates = sorted(glob.glob(f"{synthesized[2]}/*.template.json"))
+    assert templates
+    linter = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(linter), *templates], capture_output=True, text=True, check=False)  # noqa: S603
+    assert result.returncode & 2 == 0, result.stdout[-3000:]

@@ -118,3 +118,100 @@ def test_a_named_channel_without_a_location_reads_its_subfolder_of_a_plain_folde
     ).to_sagemaker_config()
     uris = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in request["InputDataConfig"]}
     assert uris == {"train": "s3://b/data/train/", "test": "s3://b/t/"}
+
+
+def test_a_field_added_since_a_job_was_recorded_is_its_default_not_a_difference() -> None:
+    from datetime import UTC, datetime
+
+    from trainforge.models.rows import JobRow
+    from trainforge.services.job_config import submission_differences
+    from trainforge.services.training_config import TrainingConfig
+
+    recorded = TrainingConfig(job_name="old-job").to_dict()
+    for added in ("priority", "max_queue_seconds"):
+        recorded.pop(added)  # a job recorded before these fields existed
+    values = {name: None for name in JobRow._fields}
+    values.update(
+        id=1, job_name="old-job", origin="trainforge", environment="sagemaker", status="Completed", status_rank=3,
+        config=recorded, created_at=datetime.now(UTC), updated_at=datetime.now(UTC), notes=[], priority=0,
+        capacity_held=0, input_uri="s3://b/in/", output_uri="s3://b/out/", role_arn="arn", image_uri="img",
+    )  # fmt: skip
+    job = JobRow(**values)
+    same = {"job_name": "old-job", "input_uri": "s3://b/in/", "output_uri": "s3://b/out/", "role_arn": "arn",
+            "image_uri": "img", "config": TrainingConfig(job_name="old-job").to_dict()}  # fmt: skip
+    assert submission_differences(job, same) == []
+    urgent = {**same, "config": TrainingConfig(job_name="old-job", priority=5).to_dict()}
+    assert submission_differences(job, urgent) == ["priority"]
+
+
+SECURE = {
+    "keep_alive_seconds": 1800,
+    "max_retry_attempts": 3,
+    "vpc_subnets": ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"],
+    "vpc_security_group_ids": ["sg-0123456789abcdef0"],
+    "volume_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "output_kms_key_id": "alias/trainforge-output",
+    "enable_network_isolation": True,
+    "enable_inter_container_traffic_encryption": True,
+}
+
+
+def test_warm_pool_retries_network_and_keys_reach_the_request_as_botocore_takes_them(
+    create_training_job_input: object,
+) -> None:
+    config = TrainingConfig.from_dict({"job_name": "secure-1", **SECURE})
+    request = SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri="s3://trainforge-datasets/datasets/churn/",
+        output_s3_uri="s3://trainforge-artifacts/output/",
+        role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution",
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:v1",
+    ).to_sagemaker_config()
+    report = ParamValidator().validate(request, create_training_job_input)
+    assert not report.has_errors(), report.generate_report()
+    assert request["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 1800
+    assert request["ResourceConfig"]["VolumeKmsKeyId"] == SECURE["volume_kms_key_id"]
+    assert request["OutputDataConfig"]["KmsKeyId"] == "alias/trainforge-output"
+    assert request["RetryStrategy"] == {"MaximumRetryAttempts": 3}
+    assert request["VpcConfig"] == {
+        "Subnets": SECURE["vpc_subnets"],
+        "SecurityGroupIds": ["sg-0123456789abcdef0"],
+    }
+    assert (
+        request["EnableNetworkIsolation"] is True and request["EnableInterContainerTrafficEncryption"] is True
+    )
+    plain = job_config().to_sagemaker_config()
+    assert not {"RetryStrategy", "VpcConfig", "EnableNetworkIsolation"} & set(plain)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"keep_alive_seconds": 21601}, "keep_alive_seconds"),
+        ({"max_retry_attempts": 0}, "max_retry_attempts"),
+        ({"max_retry_attempts": "3"}, "max_retry_attempts"),
+        ({"vpc_subnets": ["subnet-1"]}, "vpc_security_group_ids"),
+        ({"vpc_subnets": ["sg-1"], "vpc_security_group_ids": ["sg-1"]}, "vpc_subnets"),
+        ({"vpc_subnets": [], "vpc_security_group_ids": ["sg-1"]}, "vpc_subnets"),
+        ({"volume_kms_key_id": "key with spaces"}, "volume_kms_key_id"),
+        ({"enable_network_isolation": "yes"}, "enable_network_isolation"),
+    ],
+)
+def test_security_settings_sagemaker_would_refuse_are_named(change: dict[str, object], field: str) -> None:
+    from trainforge.errors import SageMakerConfigurationError
+
+    with pytest.raises(SageMakerConfigurationError) as caught:
+        TrainingConfig.from_dict({"job_name": "secure-2", **change})
+    assert field in [p.field for p in caught.value.problems]
+
+
+def test_local_mode_says_what_it_does_not_emulate() -> None:
+    from trainforge.local.unemulated import differences_from_sagemaker
+
+    config = TrainingConfig.from_dict({"job_name": "secure-3", **SECURE})
+    request = SageMakerJobConfig.from_training_config(
+        config, input_data_s3_uri="s3://b/d/", output_s3_uri="s3://b/o/", role_arn="arn", image_uri="img"
+    ).to_sagemaker_config()
+    notes = " ".join(differences_from_sagemaker(request))
+    for words in ("warm pools", "RetryStrategy", "VPC", "KMS"):
+        assert words in notes

@@ -24,6 +24,16 @@ def differences_from_sagemaker(request: dict[str, Any]) -> list[str]:
         notes.append("spot capacity is not emulated locally: the job starts at once and is never interrupted")
     if request.get("CheckpointConfig"):
         notes.append("checkpoints are not synced to S3 locally (/opt/ml/checkpoints is not provided)")
+    if resources.get("KeepAlivePeriodInSeconds"):
+        notes.append("warm pools are not emulated locally: each job starts its instances afresh")
+    if request.get("RetryStrategy"):
+        notes.append("RetryStrategy is not emulated locally: a failed job is not retried")
+    if request.get("VpcConfig") or request.get("EnableNetworkIsolation"):
+        notes.append(
+            "VPC and network isolation are not emulated locally: the script runs on this machine's network"
+        )
+    if resources.get("VolumeKmsKeyId") or request.get("OutputDataConfig", {}).get("KmsKeyId"):
+        notes.append("KMS keys are not applied locally: the volume and output use the emulator's defaults")
     if str(resources.get("InstanceType", "")).startswith(("ml.p", "ml.g", "ml.trn")):
         notes.append(f"no accelerator locally: {resources['InstanceType']} runs on this machine's CPUs")
     return notes

@@ -3,7 +3,7 @@ the statuses each operation can answer, with the error body every one of them se
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -20,15 +20,21 @@ from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
     JOB_NAME_PATTERN,
+    KMS_KEY_PATTERN,
     MAX_CHANNELS,
     MAX_HYPERPARAMETERS,
     MAX_INSTANCE_COUNT,
+    MAX_KEEP_ALIVE_SECONDS,
     MAX_METRIC_DEFINITIONS,
     MAX_PRIORITY,
     MAX_QUEUE_SECONDS,
+    MAX_RETRY_ATTEMPTS,
     MAX_RUNTIME_LIMIT_SECONDS,
+    MAX_SECURITY_GROUPS,
+    MAX_SUBNETS,
     MAX_VOLUME_GB,
     MIN_PRIORITY,
+    VPC_ID_PATTERN,
 )
 
 __all__ = ["ERROR_EXAMPLES", "ErrorDetail", "ErrorResponse", "FieldProblem", "Model", "Strict", "responses"]
@@ -204,6 +210,32 @@ class JobRequest(Strict):
         description="the longest the job may wait for capacity before it ends Failed (default: the "
         "deployment's, a day); 0: never wait",
     )
+    keep_alive_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_KEEP_ALIVE_SECONDS,
+        description="SageMaker's KeepAlivePeriodInSeconds: keep the instances warm for a next job of the same "
+        "configuration (a warm pool)",
+    )
+    max_retry_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RETRY_ATTEMPTS,
+        description="SageMaker's RetryStrategy.MaximumRetryAttempts",
+    )
+    vpc_subnets: list[Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SUBNETS,
+        description="with vpc_security_group_ids: run in a VPC",
+    )
+    vpc_security_group_ids: list[Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_SECURITY_GROUPS
+    )
+    volume_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
+    output_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
+    enable_network_isolation: bool | None = None
+    enable_inter_container_traffic_encryption: bool | None = None
 
 
 class Report(Model):

@@ -37,3 +37,10 @@ MAX_INSTANCE_COUNT = 100
 # Trainforge's own bounds: a job's priority in the capacity queue, and the longest it may wait there.
 MIN_PRIORITY, MAX_PRIORITY = -100, 100
 MAX_QUEUE_SECONDS = 30 * 24 * 3600
+
+# A job's own security, retries and warm pool (botocore's CreateTrainingJob shapes).
+MAX_KEEP_ALIVE_SECONDS = 21600
+MAX_RETRY_ATTEMPTS = 30
+MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
+VPC_ID_PATTERN = re.compile(r"^[-0-9a-zA-Z]{1,32}$")
+KMS_KEY_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]{1,2048}$")

@@ -37,6 +37,14 @@ class SageMakerJobConfig:
     max_wait_seconds: int | None = None
     checkpoint_s3_uri: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    keep_alive_seconds: int | None = None
+    max_retry_attempts: int | None = None
+    vpc_subnets: list[str] | None = None
+    vpc_security_group_ids: list[str] | None = None
+    volume_kms_key_id: str | None = None
+    output_kms_key_id: str | None = None
+    enable_network_isolation: bool = False
+    enable_inter_container_traffic_encryption: bool = False
     channel_name: str = DEFAULT_CHANNEL
     # Named channels; empty means one channel, ``channel_name``, reading ``input_data_s3_uri``.
     channels: list[InputChannel] = field(default_factory=list)
@@ -72,6 +80,16 @@ class SageMakerJobConfig:
             max_wait_seconds=config.max_wait_seconds,
             checkpoint_s3_uri=config.checkpoint_s3_uri,
             tags=dict(config.tags),
+            keep_alive_seconds=config.keep_alive_seconds,
+            max_retry_attempts=config.max_retry_attempts,
+            vpc_subnets=list(config.vpc_subnets) if config.vpc_subnets is not None else None,
+            vpc_security_group_ids=(
+                list(config.vpc_security_group_ids) if config.vpc_security_group_ids is not None else None
+            ),
+            volume_kms_key_id=config.volume_kms_key_id,
+            output_kms_key_id=config.output_kms_key_id,
+            enable_network_isolation=config.enable_network_isolation,
+            enable_inter_container_traffic_encryption=config.enable_inter_container_traffic_encryption,
             channels=list(channels) if channels is not None else prefix_channels(config, input_data_s3_uri),
         )
 
@@ -110,6 +128,24 @@ class SageMakerJobConfig:
             stopping["MaxWaitTimeInSeconds"] = self.max_wait_seconds
         if self.checkpoint_s3_uri:
             request["CheckpointConfig"] = {"S3Uri": self.checkpoint_s3_uri}
+        resources = request["ResourceConfig"]
+        if self.keep_alive_seconds is not None:
+            resources["KeepAlivePeriodInSeconds"] = self.keep_alive_seconds
+        if self.volume_kms_key_id:
+            resources["VolumeKmsKeyId"] = self.volume_kms_key_id
+        if self.output_kms_key_id:
+            request["OutputDataConfig"]["KmsKeyId"] = self.output_kms_key_id
+        if self.max_retry_attempts is not None:
+            request["RetryStrategy"] = {"MaximumRetryAttempts": self.max_retry_attempts}
+        if self.vpc_subnets and self.vpc_security_group_ids:
+            request["VpcConfig"] = {
+                "Subnets": list(self.vpc_subnets),
+                "SecurityGroupIds": list(self.vpc_security_group_ids),
+            }
+        if self.enable_network_isolation:
+            request["EnableNetworkIsolation"] = True
+        if self.enable_inter_container_traffic_encryption:
+            request["EnableInterContainerTrafficEncryption"] = True
         return request
 
 
@@ -164,9 +200,11 @@ def submission_differences(job: JobRow, submission: dict[str, Any]) -> list[str]
         if getattr(job, name) != submission[name]
     ]
     recorded, wanted = job.config, submission["config"]
+    # A field added since the job was recorded reads as its default there, not as a difference.
+    defaults = TrainingConfig(job_name=job.job_name).to_dict()
     differences += sorted(
         key
         for key in set(recorded) | set(wanted)
-        if key != "job_name" and recorded.get(key) != wanted.get(key)
+        if key != "job_name" and recorded.get(key, defaults.get(key)) != wanted.get(key, defaults.get(key))
     )
     return differences

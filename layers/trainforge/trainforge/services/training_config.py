@@ -18,6 +18,7 @@ from trainforge.models.sagemaker_limits import (
     ENV_KEY_PATTERN,
     INSTANCE_TYPE_PATTERN,
     JOB_NAME_PATTERN,
+    KMS_KEY_PATTERN,
     MAX_CHANNELS,
     MAX_ENVIRONMENT_VALUE,
     MAX_ENVIRONMENT_VARIABLES,
@@ -25,14 +26,19 @@ from trainforge.models.sagemaker_limits import (
     MAX_HYPERPARAMETER_VALUE,
     MAX_HYPERPARAMETERS,
     MAX_INSTANCE_COUNT,
+    MAX_KEEP_ALIVE_SECONDS,
     MAX_METRIC_DEFINITIONS,
     MAX_PRIORITY,
     MAX_QUEUE_SECONDS,
+    MAX_RETRY_ATTEMPTS,
     MAX_RUNTIME_LIMIT_SECONDS,
+    MAX_SECURITY_GROUPS,
+    MAX_SUBNETS,
     MAX_TAGS,
     MAX_VOLUME_GB,
     MIN_PRIORITY,
     S3_URI_PATTERN,
+    VPC_ID_PATTERN,
 )
 
 
@@ -69,6 +75,15 @@ class TrainingConfig:
     # max_queue_seconds (None: the deployment's default; 0: never wait, fail when there is no room).
     priority: int = 0
     max_queue_seconds: int | None = None
+    # SageMaker's own settings for the job: warm pool, retries, network and encryption.
+    keep_alive_seconds: int | None = None
+    max_retry_attempts: int | None = None
+    vpc_subnets: list[str] | None = None
+    vpc_security_group_ids: list[str] | None = None
+    volume_kms_key_id: str | None = None
+    output_kms_key_id: str | None = None
+    enable_network_isolation: bool = False
+    enable_inter_container_traffic_encryption: bool = False
 
     def problems(self) -> list[Problem]:
         """Every rule this configuration breaks (empty when it is valid)."""
@@ -116,6 +131,7 @@ class TrainingConfig:
         if self.max_queue_seconds is not None:
             _check_int(found, "max_queue_seconds", self.max_queue_seconds, 0, MAX_QUEUE_SECONDS)
         self._spot_problems(bad)
+        self._security_problems(bad)
         self._hyperparameter_problems(bad)
         self._metric_problems(bad)
         self._environment_problems(bad)
@@ -158,6 +174,38 @@ class TrainingConfig:
             reason = s3_uri_problem(self.checkpoint_s3_uri)
             if reason:
                 bad("checkpoint_s3_uri", reason)
+
+    def _security_problems(self, bad: Any) -> None:
+        found: list[Problem] = []
+        if self.keep_alive_seconds is not None:
+            _check_int(found, "keep_alive_seconds", self.keep_alive_seconds, 0, MAX_KEEP_ALIVE_SECONDS)
+        if self.max_retry_attempts is not None:
+            _check_int(found, "max_retry_attempts", self.max_retry_attempts, 1, MAX_RETRY_ATTEMPTS)
+        for problem in found:
+            bad(problem.field, problem.message)
+        subnets, groups = self.vpc_subnets, self.vpc_security_group_ids
+        if (subnets is None) != (groups is None):
+            bad("vpc_subnets" if subnets is None else "vpc_security_group_ids",
+                "is required with the other: a job runs in a VPC given both its subnets and security groups")  # fmt: skip
+        for name, ids, most, prefix in (
+            ("vpc_subnets", subnets, MAX_SUBNETS, "subnet-"),
+            ("vpc_security_group_ids", groups, MAX_SECURITY_GROUPS, "sg-"),
+        ):
+            if ids is None:
+                continue
+            if not isinstance(ids, list) or not 1 <= len(ids) <= most:
+                bad(name, f"must be a list of 1 to {most} ids")
+            elif not all(
+                isinstance(i, str) and VPC_ID_PATTERN.fullmatch(i) and i.startswith(prefix) for i in ids
+            ):
+                bad(name, f"each must be an id such as {prefix}0123456789abcdef0")
+        for name in ("volume_kms_key_id", "output_kms_key_id"):
+            key = getattr(self, name)
+            if key is not None and (not isinstance(key, str) or not KMS_KEY_PATTERN.fullmatch(key)):
+                bad(name, "must be a KMS key id, alias or ARN (letters, digits and :/_-)")
+        for name in ("enable_network_isolation", "enable_inter_container_traffic_encryption"):
+            if not isinstance(getattr(self, name), bool):
+                bad(name, "must be true or false")
 
     def _hyperparameter_problems(self, bad: Any) -> None:
         if not isinstance(self.hyperparameters, dict):
@@ -286,8 +334,11 @@ class TrainingConfig:
         if "job_name" not in data:
             found.append(Problem("job_name", "is required"))
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds", "priority"):
+        optional = ("keep_alive_seconds", "max_retry_attempts", "max_queue_seconds")
+        for name in ("instance_count", "volume_size_gb", "max_runtime_seconds", "priority", *optional):
             if name in values and (not isinstance(values[name], int) or isinstance(values[name], bool)):
+                if values[name] is None and name in optional:
+                    continue
                 found.append(Problem(name, "must be an integer"))
         hyper = values.get("hyperparameters")
         if isinstance(hyper, dict):

@@ -281,3 +281,25 @@ def test_a_failed_job_says_how_far_it_got(db: Session) -> None:
     job_id = db.scalars(select(TrainingJob.id)).one()
     progress = job_status(CONNECTION[0], job_id)["progress"]
     assert progress == {"furthest_step": "Training", "trained_seconds": 42}
+
+
+def test_the_newest_warm_pool_status_is_kept_whatever_the_order(db: Session) -> None:
+    from trainforge.db import SessionDatabase
+
+    database = SessionDatabase(db)
+    base = copy.deepcopy(load_event("sagemaker_training_completed.json")["detail"])
+    reports = [
+        (1795867300000, {"Status": "Available", "ResourceRetainedBillableTimeInSeconds": 0}),
+        (
+            1795867900000,
+            {"Status": "Reused", "ResourceRetainedBillableTimeInSeconds": 540, "ReusedByJob": "next-1"},
+        ),
+        (1795868000000, {"Status": "Terminated", "ResourceRetainedBillableTimeInSeconds": 600, "Bogus": 1}),
+    ]
+    for modified, warm_pool in [reports[2], reports[0], reports[1], reports[2]]:  # late, early, duplicate
+        detail = {**base, "LastModifiedTime": modified, "WarmPoolStatus": warm_pool}
+        record_state_change(database, state_change_from_description(detail), record_external=True)
+        db.commit()
+    job = db.scalars(select(TrainingJob)).one()
+    assert job.status == "Completed"
+    assert job.warm_pool == {"status": "Terminated", "retained_billable_seconds": 600, "reused_by_job": None}

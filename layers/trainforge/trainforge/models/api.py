@@ -266,6 +266,12 @@ class Price(Model):
     source: str = Field(description="AWS Price List (with the date read) or the bundled table (labelled)")
 
 
+class WarmPool(Model):
+    status: str | None = Field(description="SageMaker's: Available, InUse, Reused or Terminated")
+    retained_billable_seconds: int | None = Field(description="billed while kept")
+    reused_by_job: str | None = Field(description="the job that started on these instances")
+
+
 class Queue(Model):
     pool: str = Field(description="the instance type, with /spot for spot capacity")
     position: int | None = Field(description="1 for the next job its pool admits; null when not waiting")
@@ -307,6 +313,9 @@ class Job(Model):
     price: Price | None = Field(default=None, description="the price the ceiling was projected with")
     priority: int = 0
     queue: Queue | None = Field(default=None, description="its place in the capacity queue, while it waits")
+    warm_pool: WarmPool | None = Field(
+        default=None, description="its kept instances, when it asked for a warm pool"
+    )
 
 
 class Progress(Model):

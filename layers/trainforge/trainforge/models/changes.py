@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class JobStateChange:
     final_metrics: dict[str, float] = field(default_factory=dict)
     model_artifacts_uri: str | None = None
     billable_seconds: int | None = None
+    warm_pool: dict[str, Any] | None = None
 
     @property
     def training_seconds(self) -> int | None:

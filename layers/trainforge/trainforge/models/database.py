@@ -87,6 +87,10 @@ class TrainingJob(Base):
     cost_ceiling_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     price_per_hour_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
     price_source: Mapped[str | None] = mapped_column(String(64))
+    # SageMaker's WarmPoolStatus (Status, ResourceRetainedBillableTimeInSeconds, ReusedByJob) as last reported,
+    # with the LastModifiedTime of the report: the events that change it come after the job's end.
+    warm_pool: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    warm_pool_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",

@@ -47,6 +47,8 @@ class JobRow(NamedTuple):
     cost_ceiling_usd: Decimal | None
     price_per_hour_usd: Decimal | None
     price_source: str | None
+    warm_pool: dict[str, Any] | None
+    warm_pool_at: datetime | None
 
 
 class HistoryRow(NamedTuple):

@@ -35,6 +35,7 @@ from trainforge.repository.jobs import (
     insert_rejected_job,
     mark_submitted,
     set_log_tail,
+    set_warm_pool,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from trainforge.repository.prices import price_for, prices_read_at, store_prices
@@ -78,6 +79,7 @@ __all__ = [
     "report_of",
     "requeue",
     "set_log_tail",
+    "set_warm_pool",
     "store_prices",
     "store_quotas",
 ]

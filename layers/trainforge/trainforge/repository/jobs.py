@@ -7,6 +7,7 @@ no ORM on the hot path.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -334,5 +335,16 @@ def set_log_tail(db: Database, job_id: int, lines: list[str]) -> bool:
     rows = db.rows(
         "UPDATE training_jobs SET log_tail = CAST(:lines AS jsonb) WHERE id = :id AND status = 'Failed' RETURNING id",
         {"id": job_id, "lines": json_param(lines)},
+    )
+    return bool(rows)
+
+
+def set_warm_pool(db: Database, job_id: int, warm_pool: dict[str, Any], at: datetime | None) -> bool:
+    """Keep the newest warm pool status reported (a late or repeated report changes nothing)."""
+    rows = db.rows(
+        "UPDATE training_jobs SET warm_pool = CAST(:warm_pool AS jsonb), warm_pool_at = CAST(:at AS timestamptz) "
+        "WHERE id = :id AND (warm_pool_at IS NULL OR warm_pool_at < COALESCE(CAST(:at AS timestamptz), now())) "
+        "RETURNING id",
+        {"id": job_id, "warm_pool": json_param(warm_pool), "at": at},
     )
     return bool(rows)

@@ -185,6 +185,7 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         if job.price_per_hour_usd is not None
         else None,
         "priority": job.priority,
+        "warm_pool": dict(job.warm_pool) if job.warm_pool is not None else None,
     }
 
 

@@ -117,7 +117,21 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         if isinstance(artifacts, Mapping)
         else None,
         billable_seconds=billable if isinstance(billable, int) and not isinstance(billable, bool) else None,
+        warm_pool=_warm_pool(description.get("WarmPoolStatus")),
     )
+
+
+def _warm_pool(raw: Any) -> dict[str, Any] | None:
+    """SageMaker's WarmPoolStatus, its known parts only (a malformed one reads as absent)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("Status"), str):
+        return None
+    kept = raw.get("ResourceRetainedBillableTimeInSeconds")
+    reused = raw.get("ReusedByJob")
+    return {
+        "status": _text(raw["Status"], 32),
+        "retained_billable_seconds": kept if isinstance(kept, int) and not isinstance(kept, bool) else None,
+        "reused_by_job": _text(reused, 63) if isinstance(reused, str) else None,
+    }
 
 
 def complete_terminal_change(change: JobStateChange, describe: Describe | None) -> JobStateChange:
@@ -163,9 +177,13 @@ def record_state_change(
     cost is priced in the statement: by the job's own price, the region's price list, else the bundled table."""
     change = complete_terminal_change(change, describe)
     bundled = TRAINING_PRICE_PER_HOUR_USD.get(change.instance_type or "")
-    return repository.apply_job_state_change(
+    outcome = repository.apply_job_state_change(
         db, change, record_external=record_external, region=region, bundled_price=bundled
     )
+    if change.warm_pool is not None and outcome.job_id is not None:
+        # Its own guard (the newest report wins): warm pool reports follow the end, which they never move.
+        repository.set_warm_pool(db, outcome.job_id, change.warm_pool, change.last_modified_at)
+    return outcome
 
 
 # SageMaker's secondary statuses, and the status each belongs to (DescribeTrainingJob's SecondaryStatus).

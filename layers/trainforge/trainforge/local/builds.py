@@ -17,8 +17,8 @@ from typing import Any
 
 from trainforge.local.events import aws_event, eventbridge_sink
 from trainforge.local.runner import local_sagemaker
+from trainforge.s3_locations import split_s3_uri
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, StartedBuild
-from trainforge.services.training_config import split_s3_uri
 from trainforge.settings import Settings
 
 NO_IMAGE_NOTE = "local mode: Dockerfile and buildspec validated; no image was built (no Docker here)"

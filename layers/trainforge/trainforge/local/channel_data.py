@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trainforge.services.training_config import split_s3_uri
+from trainforge.s3_locations import split_s3_uri
 
 
 def download_channels(s3: Any, channels: list[dict[str, Any]], data_root: Path) -> None:

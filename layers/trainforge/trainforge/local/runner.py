@@ -44,7 +44,7 @@ from trainforge.local.training_toolkit import (
     training_environment,
 )
 from trainforge.local.unemulated import differences_from_sagemaker
-from trainforge.services.training_config import split_s3_uri
+from trainforge.s3_locations import split_s3_uri
 from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]

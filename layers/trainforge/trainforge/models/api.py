@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from trainforge.models.api_activity import JobMetrics, LogEvent, LogPage, MetricPoint
 from trainforge.models.api_base import (
     ERROR_EXAMPLES,
     ErrorDetail,
@@ -16,6 +17,7 @@ from trainforge.models.api_base import (
     Strict,
     responses,
 )
+from trainforge.models.api_capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
 from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
@@ -37,7 +39,25 @@ from trainforge.models.sagemaker_limits import (
     VPC_ID_PATTERN,
 )
 
-__all__ = ["ERROR_EXAMPLES", "ErrorDetail", "ErrorResponse", "FieldProblem", "Model", "Strict", "responses"]
+__all__ = [
+    "ERROR_EXAMPLES",
+    "Capacity",
+    "DryRun",
+    "ErrorDetail",
+    "ErrorResponse",
+    "FieldProblem",
+    "ImageCheck",
+    "JobMetrics",
+    "LogEvent",
+    "LogPage",
+    "MetricPoint",
+    "Model",
+    "Price",
+    "Queue",
+    "Strict",
+    "WarmPool",
+    "responses",
+]
 
 
 class Health(Model):
@@ -261,24 +281,6 @@ class HistoryEntry(Model):
     )
 
 
-class Price(Model):
-    usd_per_hour: float
-    source: str = Field(description="AWS Price List (with the date read) or the bundled table (labelled)")
-
-
-class WarmPool(Model):
-    status: str | None = Field(description="SageMaker's: Available, InUse, Reused or Terminated")
-    retained_billable_seconds: int | None = Field(description="billed while kept")
-    reused_by_job: str | None = Field(description="the job that started on these instances")
-
-
-class Queue(Model):
-    pool: str = Field(description="the instance type, with /spot for spot capacity")
-    position: int | None = Field(description="1 for the next job its pool admits; null when not waiting")
-    waiting_since: str | None
-    deadline: str | None = Field(description="when it ends Failed if still waiting (max_queue_seconds)")
-
-
 class Job(Model):
     id: int
     job_name: str
@@ -332,63 +334,9 @@ class JobStatus(Job):
     progress: Progress | None = Field(default=None, description="how far the job got")
 
 
-class Capacity(Model):
-    pool: str
-    quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
-    quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
-    quota_read_at: str | None
-    in_use: int = Field(description="instances Trainforge's admitted jobs hold")
-    limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
-    waiting: int = Field(description="jobs waiting for this pool")
-    would_wait: bool = Field(description="whether this job would wait for capacity if submitted now")
-
-
-class ImageCheck(Model):
-    image_uri: str
-    exists: bool | None = Field(description="null when it could not be checked (not in ECR, or no access)")
-    detail: str
-
-
-class DryRun(Model):
-    valid: bool = Field(description="always true: an invalid request is answered 400 naming every problem")
-    job_name: str
-    instance_type: str
-    instance_count: int
-    cost_ceiling_usd: float | None
-    price: Price | None
-    capacity: Capacity
-    image: ImageCheck
-    channels: list[str] = Field(description="the input channels the job would get")
-
-
 class JobPage(Model):
     jobs: list[Job]
     next_cursor: str | None
-
-
-class MetricPoint(Model):
-    timestamp: str = Field(description="the start of the period the value averages (UTC, ISO 8601)")
-    value: float
-
-
-class JobMetrics(Model):
-    period_seconds: int = Field(description="each point averages the values of this many seconds")
-    series: dict[str, list[MetricPoint]] = Field(description="each metric definition's values, oldest first")
-    final_metrics: dict[str, float] = Field(description="the values SageMaker reported when the job ended")
-
-
-class LogEvent(Model):
-    timestamp: str = Field(description="when the container wrote the line (UTC, ISO 8601)")
-    instance: str = Field(description="the instance that wrote it: algo-1, algo-2, ...")
-    message: str
-
-
-class LogPage(Model):
-    events: list[LogEvent] = Field(description="the job's log lines across its instances, oldest first")
-    next_token: str = Field(
-        description="pass it back to continue after the last event; returned even when no event is new yet, "
-        "so a client follows a running job by polling with it"
-    )
 
 
 class CancelResponse(Model):

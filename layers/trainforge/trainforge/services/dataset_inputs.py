@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from trainforge.aws import error_code
 from trainforge.errors import DatasetIncompleteError, DatasetValidationError, Problem
+from trainforge.s3_locations import s3_folder, split_s3_uri
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -28,7 +29,7 @@ from trainforge.services.dataset_preparation import (
 )
 from trainforge.services.dataset_uploads import stored_sha256
 from trainforge.services.input_channels import InputChannel, channel_options
-from trainforge.services.training_config import TrainingConfig, s3_folder, split_s3_uri
+from trainforge.services.training_config import TrainingConfig
 
 MAX_LISTED_PROBLEMS = 10
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainforge.services.training_config import TrainingConfig, s3_folder
+from trainforge.s3_locations import s3_folder
+from trainforge.services.training_config import TrainingConfig
 
 
 @dataclass(frozen=True)

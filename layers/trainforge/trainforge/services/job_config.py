@@ -11,9 +11,10 @@ from trainforge.errors import Problem
 from trainforge.inputs import is_storable_text
 from trainforge.models.rows import JobRow
 from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
+from trainforge.s3_locations import s3_uri_problem
 from trainforge.services.execution_roles import TRAINFORGE_TAG, is_trainforge_role
 from trainforge.services.input_channels import InputChannel, prefix_channels
-from trainforge.services.training_config import TrainingConfig, s3_uri_problem
+from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 

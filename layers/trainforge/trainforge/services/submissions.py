@@ -31,6 +31,7 @@ from trainforge.inputs import MalformedJsonError, check_relative_path, parse_jso
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import JobStatus
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
+from trainforge.s3_locations import s3_uri_problem
 from trainforge.services.dataset_preparation import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -39,11 +40,7 @@ from trainforge.services.dataset_preparation import (
 )
 from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import (
-    TrainingConfig,
-    config_from_dataset_settings,
-    s3_uri_problem,
-)
+from trainforge.services.training_config import TrainingConfig, config_from_dataset_settings
 from trainforge.settings import Settings
 
 MAX_SPEC_BYTES = 256 * 1024

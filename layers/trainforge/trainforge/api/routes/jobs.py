@@ -53,9 +53,10 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             ),
         ] = None,
     ) -> Response[api.JobStatus]:
+        from trainforge.s3_locations import s3_folder
         from trainforge.services.job_records import accept_job_request
         from trainforge.services.submissions import request_submission
-        from trainforge.services.training_config import TrainingConfig, s3_folder
+        from trainforge.services.training_config import TrainingConfig
 
         settings = runtime.settings
         fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
@@ -99,8 +100,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     )
     def dry_run_job(request: api.JobRequest) -> api.DryRun:
         from trainforge.aws import client
+        from trainforge.s3_locations import s3_folder
         from trainforge.services.dry_run import dry_run
-        from trainforge.services.training_config import TrainingConfig, s3_folder
+        from trainforge.services.training_config import TrainingConfig
 
         settings = runtime.settings
         fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})

@@ -35,9 +35,10 @@ synth: layer
 	$(BIN)/python app.py
 	$(BIN)/cfn-lint cdk.out/*.template.json; status=$$?; [ $$((status & 2)) -eq 0 ]
 
-# The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both.
+# The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. One worker
+# per core, a file's tests together (each worker has its own database, emulator and local mode).
 test: $(STAMP) lint typecheck layer
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
 openapi: $(STAMP)

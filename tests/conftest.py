@@ -173,9 +173,22 @@ def undocumented_statuses(observed: set[tuple[str, str, int]], document: dict[st
     return found
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: a worker's observed statuses join the controller's, which checks them all at the end."""
+    from tests.lambda_support import OBSERVED_API_STATUSES
+
+    for method, path, status in getattr(node, "workeroutput", {}).get("observed_api_statuses", []):
+        OBSERVED_API_STATUSES.add((method, path, int(status)))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from tests.lambda_support import OBSERVED_API_STATUSES
 
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller checks
+        workeroutput["observed_api_statuses"] = sorted(OBSERVED_API_STATUSES)
+        return
     if not OBSERVED_API_STATUSES or not OPENAPI_DOCUMENT.exists():
         return
     found = undocumented_statuses(OBSERVED_API_STATUSES, json.loads(OPENAPI_DOCUMENT.read_text()))

@@ -215,3 +215,38 @@ def test_local_mode_says_what_it_does_not_emulate() -> None:
     notes = " ".join(differences_from_sagemaker(request))
     for words in ("warm pools", "RetryStrategy", "VPC", "KMS"):
         assert words in notes
+
+
+def test_a_spot_job_without_a_checkpoint_location_checkpoints_beside_its_output(
+    create_training_job_input: object,
+) -> None:
+    config = TrainingConfig.from_dict(
+        {
+            "job_name": "spot-1",
+            "use_spot_instances": True,
+            "max_wait_seconds": 7200,
+            "max_runtime_seconds": 3600,
+        }
+    )
+    job = SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri="s3://trainforge-datasets/datasets/churn/",
+        output_s3_uri="s3://trainforge-artifacts/output",
+        role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution",
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:v1",
+    )
+    request = job.to_sagemaker_config()
+    assert request["CheckpointConfig"] == {"S3Uri": "s3://trainforge-artifacts/output/spot-1/checkpoints/"}
+    assert not ParamValidator().validate(request, create_training_job_input).has_errors()
+    assert request_problems(job) == []
+    on_demand = TrainingConfig.from_dict({"job_name": "plain-1"})
+    assert (
+        "CheckpointConfig"
+        not in SageMakerJobConfig.from_training_config(
+            on_demand,
+            input_data_s3_uri="s3://b/d/",
+            output_s3_uri="s3://b/o/",
+            role_arn="arn",
+            image_uri="img",
+        ).to_sagemaker_config()
+    )

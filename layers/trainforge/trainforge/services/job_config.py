@@ -11,7 +11,7 @@ from trainforge.errors import Problem
 from trainforge.inputs import is_storable_text
 from trainforge.models.rows import JobRow
 from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
-from trainforge.s3_locations import s3_uri_problem
+from trainforge.s3_locations import s3_folder, s3_uri_problem
 from trainforge.services.execution_roles import TRAINFORGE_TAG, is_trainforge_role
 from trainforge.services.input_channels import InputChannel, prefix_channels
 from trainforge.services.training_config import TrainingConfig
@@ -79,7 +79,13 @@ class SageMakerJobConfig:
             metric_definitions=[dict(d) for d in config.metric_definitions],
             use_spot_instances=config.use_spot_instances,
             max_wait_seconds=config.max_wait_seconds,
-            checkpoint_s3_uri=config.checkpoint_s3_uri,
+            # A spot job always checkpoints, so an interruption resumes: beside its output unless it says where.
+            checkpoint_s3_uri=config.checkpoint_s3_uri
+            or (
+                f"{s3_folder(output_s3_uri)}{config.job_name}/checkpoints/"
+                if config.use_spot_instances
+                else None
+            ),
             tags=dict(config.tags),
             keep_alive_seconds=config.keep_alive_seconds,
             max_retry_attempts=config.max_retry_attempts,

@@ -166,8 +166,6 @@ class TrainingConfig:
                 isinstance(self.max_runtime_seconds, int) and self.max_wait_seconds < self.max_runtime_seconds
             ):
                 bad("max_wait_seconds", "must be greater than or equal to max_runtime_seconds")
-            if not self.checkpoint_s3_uri:
-                bad("checkpoint_s3_uri", "is required with spot instances so an interrupted job can resume")
         elif self.max_wait_seconds is not None:
             bad("max_wait_seconds", "applies only with use_spot_instances: true")
         if self.checkpoint_s3_uri:

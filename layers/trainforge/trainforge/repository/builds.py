@@ -10,13 +10,15 @@ from trainforge.errors import Problem, SageMakerConfigurationError
 from trainforge.models.changes import BuildStateChange
 from trainforge.models.rows import BuildRow, columns
 from trainforge.models.status import BUILD_STATUS_RANK, TERMINAL_RANK
+from trainforge.repository.ordering import advances
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 
 _BUILD = columns(BuildRow, "b")
 
 # Builds likewise: the status by rank and the envelope's time; the facts (image, base image, source, digest,
 # logs) merged from every report, whether Trainforge's own record or CodeBuild's events came first.
-_APPLY_BUILD_STATE = """
+_ADVANCES = advances("b", "last_event_at")
+_APPLY_BUILD_STATE = f"""
 WITH prior AS (
     SELECT status_rank, last_event_at FROM container_builds WHERE build_id = :build_id
 ), upserted AS (
@@ -26,17 +28,17 @@ INSERT INTO container_builds AS b (
 VALUES (:build_id, :project_name, :status, :rank, :current_phase, :log_url, :image_uri, :image_digest,
     :base_image, :failure_reason, COALESCE(CAST(:event_time AS timestamptz), now()), now(), :event_time)
 ON CONFLICT (build_id) DO UPDATE SET
-    status = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN EXCLUDED.status ELSE b.status END,
-    status_rank = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN EXCLUDED.status_rank ELSE b.status_rank END,
-    current_phase = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.current_phase, b.current_phase) ELSE COALESCE(b.current_phase, EXCLUDED.current_phase) END,
-    failure_reason = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.failure_reason, b.failure_reason) ELSE COALESCE(b.failure_reason, EXCLUDED.failure_reason) END,
-    last_event_at = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN COALESCE(EXCLUDED.last_event_at, b.last_event_at) ELSE b.last_event_at END,
-    updated_at = CASE WHEN (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity'))) THEN now() ELSE b.updated_at END,
+    status = CASE WHEN {_ADVANCES} THEN EXCLUDED.status ELSE b.status END,
+    status_rank = CASE WHEN {_ADVANCES} THEN EXCLUDED.status_rank ELSE b.status_rank END,
+    current_phase = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.current_phase, b.current_phase) ELSE COALESCE(b.current_phase, EXCLUDED.current_phase) END,
+    failure_reason = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.failure_reason, b.failure_reason) ELSE COALESCE(b.failure_reason, EXCLUDED.failure_reason) END,
+    last_event_at = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.last_event_at, b.last_event_at) ELSE b.last_event_at END,
+    updated_at = CASE WHEN {_ADVANCES} THEN now() ELSE b.updated_at END,
     log_url = COALESCE(EXCLUDED.log_url, b.log_url),
     image_uri = COALESCE(b.image_uri, EXCLUDED.image_uri),
     image_digest = COALESCE(b.image_digest, EXCLUDED.image_digest),
     base_image = COALESCE(b.base_image, EXCLUDED.base_image)
-WHERE (EXCLUDED.status_rank > b.status_rank OR (EXCLUDED.status_rank = b.status_rank AND b.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_event_at, '-infinity') > COALESCE(b.last_event_at, '-infinity')))
+WHERE {_ADVANCES}
    OR (b.log_url IS NULL AND EXCLUDED.log_url IS NOT NULL)
    OR (b.image_uri IS NULL AND EXCLUDED.image_uri IS NOT NULL)
    OR (b.image_digest IS NULL AND EXCLUDED.image_digest IS NOT NULL)

@@ -16,6 +16,7 @@ from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.changes import ApplyOutcome, JobStateChange
 from trainforge.models.rows import JobRow, ReportRow, columns
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK, JobStatus
+from trainforge.repository.ordering import advances
 from trainforge.repository.paging import MAX_ID
 
 _JOB = columns(JobRow, "j")
@@ -26,7 +27,8 @@ _REPORT = columns(ReportRow, "r", "r_")
 # The status moves only forward ("advances": a higher rank, or the same rank below terminal and newer); the
 # job's facts (ARN, instance, role, image, data, times) are merged from every delivery in any order, so a job
 # first seen through a sparse event ends with everything later events report.
-_APPLY_JOB_STATE = """
+_ADVANCES = advances("j", "last_modified_at")
+_APPLY_JOB_STATE = f"""
 WITH prior AS (
     SELECT status_rank, last_modified_at FROM training_jobs WHERE job_name = :job_name
 ), upserted AS (
@@ -40,14 +42,14 @@ WITH prior AS (
     WHERE CAST(:record_external AS boolean)
        OR EXISTS (SELECT 1 FROM training_jobs WHERE job_name = :job_name)
     ON CONFLICT (job_name) DO UPDATE SET
-        status = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.status ELSE j.status END,
-        status_rank = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.status_rank ELSE j.status_rank END,
-        secondary_status = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN EXCLUDED.secondary_status ELSE j.secondary_status END,
-        failure_reason = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.failure_reason, j.failure_reason) ELSE COALESCE(j.failure_reason, EXCLUDED.failure_reason) END,
-        started_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.started_at, j.started_at) ELSE COALESCE(j.started_at, EXCLUDED.started_at) END,
-        ended_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.ended_at, j.ended_at) ELSE COALESCE(j.ended_at, EXCLUDED.ended_at) END,
-        last_modified_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN COALESCE(EXCLUDED.last_modified_at, j.last_modified_at) ELSE j.last_modified_at END,
-        updated_at = CASE WHEN (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity'))) THEN now() ELSE j.updated_at END,
+        status = CASE WHEN {_ADVANCES} THEN EXCLUDED.status ELSE j.status END,
+        status_rank = CASE WHEN {_ADVANCES} THEN EXCLUDED.status_rank ELSE j.status_rank END,
+        secondary_status = CASE WHEN {_ADVANCES} THEN EXCLUDED.secondary_status ELSE j.secondary_status END,
+        failure_reason = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.failure_reason, j.failure_reason) ELSE COALESCE(j.failure_reason, EXCLUDED.failure_reason) END,
+        started_at = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.started_at, j.started_at) ELSE COALESCE(j.started_at, EXCLUDED.started_at) END,
+        ended_at = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.ended_at, j.ended_at) ELSE COALESCE(j.ended_at, EXCLUDED.ended_at) END,
+        last_modified_at = CASE WHEN {_ADVANCES} THEN COALESCE(EXCLUDED.last_modified_at, j.last_modified_at) ELSE j.last_modified_at END,
+        updated_at = CASE WHEN {_ADVANCES} THEN now() ELSE j.updated_at END,
         sagemaker_arn = COALESCE(j.sagemaker_arn, EXCLUDED.sagemaker_arn),
         instance_type = COALESCE(j.instance_type, EXCLUDED.instance_type),
         instance_count = COALESCE(j.instance_count, EXCLUDED.instance_count),
@@ -56,7 +58,7 @@ WITH prior AS (
         input_uri = COALESCE(j.input_uri, EXCLUDED.input_uri),
         output_uri = COALESCE(j.output_uri, EXCLUDED.output_uri),
         created_at = LEAST(j.created_at, EXCLUDED.created_at)
-    WHERE (EXCLUDED.status_rank > j.status_rank OR (EXCLUDED.status_rank = j.status_rank AND j.status_rank < :terminal_rank AND COALESCE(EXCLUDED.last_modified_at, '-infinity') > COALESCE(j.last_modified_at, '-infinity')))
+    WHERE {_ADVANCES}
        OR (j.sagemaker_arn IS NULL AND EXCLUDED.sagemaker_arn IS NOT NULL)
        OR (j.instance_type IS NULL AND EXCLUDED.instance_type IS NOT NULL)
        OR (j.instance_count IS NULL AND EXCLUDED.instance_count IS NOT NULL)

@@ -12,13 +12,12 @@ from trainforge.aws import error_code
 from trainforge.connection import Database
 from trainforge.container_images import parse_image_reference
 from trainforge.errors import (
-    InvalidJobConfigurationError,
     RetryableSubmissionError,
     SageMakerConfigurationError,
 )
 from trainforge.services.capacity import pool_of
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
-from trainforge.services.job_config import SageMakerJobConfig, request_problems
+from trainforge.services.job_records import checked_request, default_output_uri
 from trainforge.services.prices import price_of
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
@@ -36,19 +35,9 @@ def dry_run(
     ecr: Any,
 ) -> dict[str, Any]:
     """What submitting would do, or :class:`SageMakerConfigurationError` naming every problem."""
-    config.validate()
-    output = output_uri or f"s3://{settings.artifacts_bucket}/{settings.output_prefix}"
+    output = output_uri or default_output_uri(settings)
     image = image_uri or settings.default_image_uri
-    request = SageMakerJobConfig.from_training_config(
-        config,
-        input_data_s3_uri=input_uri,
-        output_s3_uri=output,
-        role_arn=settings.execution_role_arn,
-        image_uri=image,
-    )
-    problems = request_problems(request, settings)
-    if problems:
-        raise InvalidJobConfigurationError.from_problems(problems, "training job")
+    request = checked_request(settings, config, input_uri, output, settings.execution_role_arn, image)
     channels = None
     source = read_manifest(s3, input_uri)
     if source is not None:

@@ -22,6 +22,36 @@ from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 
+def checked_request(
+    settings: Settings,
+    config: TrainingConfig,
+    s3_input_uri: str,
+    s3_output_uri: str,
+    role_arn: str,
+    image_uri: str,
+    more_problems: list[Problem] | None = None,
+) -> SageMakerJobConfig:
+    """The job as SageMaker would take it, or :class:`InvalidJobConfigurationError` naming every problem (the
+    configuration's, the request's, and ``more_problems``)."""
+    config.validate()
+    request = SageMakerJobConfig.from_training_config(
+        config,
+        input_data_s3_uri=s3_input_uri,
+        output_s3_uri=s3_output_uri,
+        role_arn=role_arn,
+        image_uri=image_uri,
+    )
+    problems = [*request_problems(request, settings), *(more_problems or [])]
+    if problems:
+        raise InvalidJobConfigurationError.from_problems(problems, "training job")
+    return request
+
+
+def default_output_uri(settings: Settings) -> str:
+    """Where a job's output goes when the request names no place: the artifacts bucket's output prefix."""
+    return f"s3://{settings.artifacts_bucket}/{settings.output_prefix}"
+
+
 def record_job(
     db: Database,
     settings: Settings,
@@ -35,19 +65,10 @@ def record_job(
     source_uri: str | None = None,
 ) -> tuple[int, bool]:
     """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker."""
-    config.validate()
-    request = SageMakerJobConfig.from_training_config(
-        config,
-        input_data_s3_uri=s3_input_uri,
-        output_s3_uri=s3_output_uri,
-        role_arn=role_arn,
-        image_uri=image_uri,
-    )
-    problems = request_problems(request, settings)
+    key_problems = []
     if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
-        problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
-    if problems:
-        raise InvalidJobConfigurationError.from_problems(problems, "training job")
+        key_problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
+    checked_request(settings, config, s3_input_uri, s3_output_uri, role_arn, image_uri, key_problems)
     submission = {
         "job_name": config.job_name,
         "config": config.to_dict(),
@@ -111,7 +132,7 @@ def accept_job_request(
         settings,
         config,
         input_uri,
-        output_uri or f"s3://{settings.artifacts_bucket}/{settings.output_prefix}",
+        output_uri or default_output_uri(settings),
         settings.execution_role_arn,
         image_uri or settings.default_image_uri,
         idempotency_key=idempotency_key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
@@ -20,10 +20,21 @@ from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
 from trainforge.services import cancellation, job_queries
 
+if TYPE_CHECKING:
+    from trainforge.services.training_config import TrainingConfig
+
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     """The jobs routes, served by ``runtime``'s settings, database and services."""
     router = Router()
+
+    def training_config(request: api.JobRequest) -> TrainingConfig:
+        """A job request's training settings, with the deployment's default instance type."""
+        from trainforge.services.training_config import TrainingConfig
+
+        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
+        fields.setdefault("instance_type", runtime.settings.default_instance_type)
+        return TrainingConfig.from_dict(fields)
 
     @router.post(
         "/jobs",
@@ -56,12 +67,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.s3_locations import s3_folder
         from trainforge.services.job_records import accept_job_request
         from trainforge.services.submissions import request_submission
-        from trainforge.services.training_config import TrainingConfig
 
         settings = runtime.settings
-        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
-        fields.setdefault("instance_type", settings.default_instance_type)
-        config = TrainingConfig.from_dict(fields)
+        config = training_config(request)
         dataset_uri = s3_folder(request.dataset_uri)
         db = runtime.database
         job_id, created = accept_job_request(
@@ -102,15 +110,12 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.aws import client
         from trainforge.s3_locations import s3_folder
         from trainforge.services.dry_run import dry_run
-        from trainforge.services.training_config import TrainingConfig
 
         settings = runtime.settings
-        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
-        fields.setdefault("instance_type", settings.default_instance_type)
         answer = dry_run(
             runtime.database,
             settings,
-            TrainingConfig.from_dict(fields),
+            training_config(request),
             s3_folder(request.dataset_uri),
             output_uri=request.output_uri,
             image_uri=request.image_uri,

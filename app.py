@@ -15,6 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.layer_build import OUTPUT, built_version
 from stacks.trainforge_stack import TrainforgeStack
+from trainforge.team_definitions import load_teams_file
 
 
 def cdk_json_context() -> dict[str, object]:
@@ -37,6 +38,11 @@ def build_app(
     # `-c snapstart=true` (the CLI passes a string; cdk.json or tests may pass a bool)
     snapstart = str(app.node.try_get_context("snapstart") or "false").lower() in ("true", "1", "yes")
     production = stage == "prod"
+    # -c teams_file=teams.json: the teams whose S3 permissions the stack generates (the API holds the same
+    # definitions: `trainforge teams apply teams.json`); -c admin_principals=arn,arn: more administrators.
+    teams_file = app.node.try_get_context("teams_file")
+    teams = load_teams_file(str(teams_file)) if teams_file else []
+    admins = [p for p in str(app.node.try_get_context("admin_principals") or "").split(",") if p.strip()]
     stack = TrainforgeStack(
         app,
         f"Trainforge-{stage}",
@@ -45,6 +51,8 @@ def build_app(
         layer_dir=OUTPUT,
         python_version=built_version(OUTPUT),
         snapstart=snapstart,
+        teams=teams,
+        admin_principals=[p.strip() for p in admins],
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
             region=os.environ.get("CDK_DEFAULT_REGION", "us-east-1"),

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local_mode.router import LambdaContext
+from trainforge.settings import LOCAL_ADMIN_PRINCIPAL
 
-LOCAL_PRINCIPAL = "arn:aws:iam::123456789012:user/local-developer"
+LOCAL_PRINCIPAL = LOCAL_ADMIN_PRINCIPAL
 
 
 def proxy_event(

@@ -3,6 +3,7 @@ the REST API and schema migrations, each a construct of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
@@ -22,8 +23,10 @@ from stacks.constructs.migrations import TrainforgeSchemaMigration
 from stacks.constructs.network import TrainforgeNetwork
 from stacks.constructs.sagemaker_access import TrainforgeSageMakerAccess
 from stacks.constructs.storage import TrainforgeStorage
+from stacks.constructs.team_access import TrainforgeTeamAccess
 from stacks.nag_suppressions import suppress_reviewed_findings
 from trainforge.routing import event_routes
+from trainforge.team_definitions import TeamDefinition
 
 DATASET_PREFIX = "datasets/"
 JOBS_PREFIX = "jobs/"
@@ -66,7 +69,8 @@ FUNCTIONS = [
 class TrainforgeStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
-        snapstart: bool = False, **kwargs: object,
+        snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
+        **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production)
@@ -81,6 +85,17 @@ class TrainforgeStack(Stack):
             artifacts=storage.artifacts, output_prefix=OUTPUT_PREFIX, repository=storage.repository, key=storage.key,
         )  # fmt: skip
         boundary = sagemaker.created_role_boundary
+        # Trainforge's administrators: whoever may assume this role (the account's IAM decides), and any principal
+        # named with -c admin_principals=...
+        administrators = iam.Role(
+            self, "Administrators", assumed_by=iam.AccountRootPrincipal(),
+            description="Trainforge administrators: define teams, see and manage every team's jobs",
+        )  # fmt: skip
+        team_access = TrainforgeTeamAccess(
+            self, "TeamAccess", teams=teams, datasets=storage.datasets, key=storage.key,
+            dataset_prefix=DATASET_PREFIX, jobs_prefix=JOBS_PREFIX,
+        )  # fmt: skip
+        self.team_access = team_access
         environment = {
             "TRAINFORGE_MODE": "aws",
             "DATABASE_SECRET_ARN": database.secret.secret_arn,
@@ -96,6 +111,7 @@ class TrainforgeStack(Stack):
             "TRAINFORGE_CODEBUILD_PROJECT": builds.project.project_name,
             "TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN": boundary.managed_policy_arn,
             "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
+            "TRAINFORGE_ADMIN_PRINCIPALS": ",".join([administrators.role_arn, *admin_principals]),
             "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
@@ -232,6 +248,13 @@ class TrainforgeStack(Stack):
             ],
         )
         api = TrainforgeApi(self, "Api", function=functions.entry_points["api"], stage_name=stage)
+        administrators.add_to_policy(
+            iam.PolicyStatement(
+                sid="CallTheApi",
+                actions=["execute-api:Invoke"],
+                resources=[api.rest_api.arn_for_execute_api()],
+            )
+        )
         migration = TrainforgeSchemaMigration(self, "SchemaMigration", function=fn["migrate"])
         migration.resource.node.add_dependency(database.proxy)
         migration.resource.node.add_dependency(network.vpc)
@@ -242,10 +265,11 @@ class TrainforgeStack(Stack):
         CfnOutput(self, "EcrRepositoryUri", value=storage.repository.repository_uri)
         CfnOutput(self, "ExecutionRoleArn", value=sagemaker.execution_role.role_arn)
         CfnOutput(self, "DatabaseName", value=DATABASE_NAME)
+        CfnOutput(self, "AdministratorsRoleArn", value=administrators.role_arn)
         self.functions = functions
         self.routing = routing
         suppress_reviewed_findings(
             self, functions=functions, database=database, storage=storage, builds=builds, api=api,
             migration=migration, production=production, routing=routing, reconcile_failures=reconcile_failures,
-            python_version=python_version,
+            python_version=python_version, administrators=administrators,
         )  # fmt: skip

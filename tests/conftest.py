@@ -119,6 +119,8 @@ def handler_env(aws_resources: Settings, database_url: str, aws: LocalAws) -> It
         "TRAINFORGE_MODE": "local",
         "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
         "TRAINFORGE_ALLOW_UNAUTHENTICATED": "false",
+        # The tests' default caller (tests.lambda_support.api_request) administers; the teams tests name others.
+        "TRAINFORGE_ADMIN_PRINCIPALS": "arn:aws:iam::123456789012:user/ml-engineer",
         "TRAINFORGE_SAGEMAKER_CREATE_RATE": "50",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",

@@ -31,12 +31,17 @@ app = build_api(RUNTIME, logger, metrics)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         principal = check_at_the_door(
-            event, app, allow_unauthenticated=RUNTIME.settings.allow_unauthenticated
+            event,
+            app,
+            allow_unauthenticated=RUNTIME.settings.allow_unauthenticated,
+            honour_principal_header=RUNTIME.settings.mode == "local",
         )
     except Refusal as refusal:
         return refusal.as_proxy_response()
     if principal:
         logger.append_keys(principal=principal)
+    # The routes resolve the principal's team on first need (trainforge.api.callers).
+    app.context["principal"] = principal
     return app.resolve(event, context)
 
 

@@ -22,7 +22,8 @@ def synthesized() -> Iterator[tuple[Any, Any, str]]:
     from app import build_app
 
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-") as outdir:
-        app, stack = build_app(outdir)
+        # The example teams: the generated S3 permissions are checked on them (test_team_access.py).
+        app, stack = build_app(outdir, context={"teams_file": "examples/teams.json"})
         app.synth()
         yield stack, Template.from_stack(stack), outdir
 

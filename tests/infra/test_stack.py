@@ -207,6 +207,9 @@ def test_the_settings_each_function_receives_are_complete(template: Any) -> None
         concrete = {k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in variables.items()}
         concrete["TRAINFORGE_EXECUTION_ROLE_ARN"] = "arn:aws:iam::111122223333:role/exec"
         concrete["TRAINFORGE_ECR_REPOSITORY_URI"] = "111122223333.dkr.ecr.us-east-1.amazonaws.com/repo"
+        # {"Fn::Join": ["", ["arn:", ..., ":role/", {"Ref": "Administrators..."}]]} once deployed
+        assert "Administrators" in json.dumps(variables["TRAINFORGE_ADMIN_PRINCIPALS"])
+        concrete["TRAINFORGE_ADMIN_PRINCIPALS"] = "arn:aws:iam::111122223333:role/trainforge-administrators"
         settings = Settings.from_env(
             {**concrete, "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": name}
         )

@@ -104,6 +104,7 @@ def aws_settings(**extra: str) -> Settings:
             "TRAINFORGE_EXECUTION_ROLE_ARN": "arn:aws:iam::111122223333:role/exec",
             "TRAINFORGE_ECR_REPOSITORY_URI": "111122223333.dkr.ecr.us-east-1.amazonaws.com/training",
             "TRAINFORGE_CODEBUILD_PROJECT": "builds",
+            "TRAINFORGE_ADMIN_PRINCIPALS": "arn:aws:iam::111122223333:role/trainforge-admins",
             **extra,
         }
     )

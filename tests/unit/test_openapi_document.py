@@ -34,7 +34,13 @@ def test_every_operation_has_a_tag_a_stable_id_and_the_real_error_body(live: dic
     for item in live["paths"].values():
         for operation in item.values():
             ids.append(operation["operationId"])
-            assert operation["tags"] and operation["tags"][0] in {"jobs", "datasets", "builds", "setup"}
+            assert operation["tags"] and operation["tags"][0] in {
+                "jobs",
+                "datasets",
+                "builds",
+                "setup",
+                "teams",
+            }
             assert {"403", "422"} <= set(operation["responses"])
             for status, response in operation["responses"].items():
                 schema = response["content"]["application/json"]["schema"]

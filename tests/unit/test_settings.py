@@ -13,6 +13,7 @@ AWS_REQUIRED = {
     "TRAINFORGE_EXECUTION_ROLE_ARN": "arn:aws:iam::111122223333:role/exec",
     "TRAINFORGE_ECR_REPOSITORY_URI": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/training",
     "TRAINFORGE_CODEBUILD_PROJECT": "builds",
+    "TRAINFORGE_ADMIN_PRINCIPALS": "arn:aws:iam::111122223333:role/trainforge-admins",
 }
 
 
@@ -113,3 +114,18 @@ def test_the_pacer_spaces_calls_to_the_rate() -> None:
     assert waits == [0.25, 0.25, 0.25, 0.25]
     now[0] += 10
     assert pacer.wait() == 0.0
+
+
+def test_administrators_must_be_principals_trainforge_can_match() -> None:
+    with pytest.raises(SettingsError, match="TRAINFORGE_ADMIN_PRINCIPALS: 'admins' must be a role ARN"):
+        Settings.from_env({**AWS_REQUIRED, "TRAINFORGE_ADMIN_PRINCIPALS": "admins"})
+    both = "arn:aws:iam::111122223333:role/a, arn:aws:iam::111122223333:user/b"
+    settings = Settings.from_env({**AWS_REQUIRED, "TRAINFORGE_ADMIN_PRINCIPALS": both})
+    assert settings.admin_principals == (
+        "arn:aws:iam::111122223333:role/a",
+        "arn:aws:iam::111122223333:user/b",
+    )
+
+
+def test_local_mode_administers_as_the_local_developer() -> None:
+    assert Settings.from_env({}).admin_principals == ("arn:aws:iam::123456789012:user/local-developer",)

@@ -110,3 +110,31 @@ class DatasetIncompleteError(RetryableSubmissionError):
     """Files the dataset's manifest names are not in S3 yet (or not as described): the submission waits."""
 
     code = "dataset_incomplete"
+
+
+class AccessDeniedError(SageMakerError):
+    """The caller may not use Trainforge at all (no team, not an administrator), or may not manage teams."""
+
+    code = "forbidden"
+
+
+class BudgetExceededError(SageMakerConfigurationError):
+    """The job's projected ceiling does not fit in what is left of its team's monthly budget."""
+
+    code = "budget_exceeded"
+
+
+class TeamLimitError(SageMakerConfigurationError):
+    """The job breaks one of its team's limits (instance types, maximum runtime)."""
+
+    code = "team_limit"
+
+
+class TeamNotFoundError(SageMakerConfigurationError):
+    code = "not_found"
+
+
+class TeamBusyError(SageMakerConfigurationError):
+    """A team whose jobs still run cannot be deleted."""
+
+    code = "conflict"

@@ -15,6 +15,8 @@ from typing import Literal
 Mode = Literal["aws", "local"]
 
 LOCAL_ACCOUNT_ID = "123456789012"
+# Local mode's caller when a request names none (the local API server's "developer"): an administrator.
+LOCAL_ADMIN_PRINCIPAL = f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:user/local-developer"
 
 
 class SettingsError(ValueError):
@@ -65,6 +67,23 @@ def parse_quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ..
     return tuple(found)
 
 
+def parse_principals(env: Mapping[str, str], name: str, local_default: str | None) -> tuple[str, ...]:
+    """Comma-separated IAM principal patterns; required outside local mode (``local_default`` is None)."""
+    from trainforge.team_definitions import member_problem
+
+    raw = env.get(name) or local_default
+    if not raw:
+        raise SettingsError(
+            f"{name} is required when TRAINFORGE_MODE is 'aws' (the administrators' role ARN)"
+        )
+    found = tuple(filter(None, (part.strip() for part in raw.split(","))))
+    for pattern in found:
+        why = member_problem(pattern)
+        if why:
+            raise SettingsError(f"{name}: {pattern!r} {why}")
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     """Typed view of the environment. Build it with :meth:`from_env`."""
@@ -102,6 +121,8 @@ class Settings:
     max_queue_seconds: int = 86400
     # Local mode's SageMaker stand-in enforces these per-instance-type quotas, as an account's would.
     local_instance_quotas: tuple[tuple[str, int], ...] = ()
+    # Who administers teams and sees every job: IAM principal patterns (see trainforge.team_definitions).
+    admin_principals: tuple[str, ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -191,4 +212,7 @@ class Settings:
             dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
             max_queue_seconds=int(_number(env, "TRAINFORGE_MAX_QUEUE_SECONDS", 86400.0, minimum=0.0)),
             local_instance_quotas=parse_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
+            admin_principals=parse_principals(
+                env, "TRAINFORGE_ADMIN_PRINCIPALS", LOCAL_ADMIN_PRINCIPAL if local else None
+            ),
         )

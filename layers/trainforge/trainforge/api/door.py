@@ -38,8 +38,17 @@ def _header(event: dict[str, Any], name: str) -> str:
     return ""
 
 
+# Local mode only: the principal a request stands for, so tests and the demo take API Gateway's identity path
+# as any team's member. Deployed, API Gateway's SigV4 identity is the only source and this header is ignored.
+LOCAL_PRINCIPAL_HEADER = "x-trainforge-principal"
+
+
 def check_at_the_door(
-    event: dict[str, Any], app: APIGatewayRestResolver, *, allow_unauthenticated: bool
+    event: dict[str, Any],
+    app: APIGatewayRestResolver,
+    *,
+    allow_unauthenticated: bool,
+    honour_principal_header: bool = False,
 ) -> str | None:
     """Before routing: the caller's principal, the parameters' text, and the body (size, media type, JSON that
     parses within limits, text PostgreSQL can store). Raises :class:`Refusal`; on success the body is left as
@@ -47,6 +56,12 @@ def check_at_the_door(
     API Gateway; anything that arrives without its principal is refused unless local mode allows it."""
     identity = (event.get("requestContext") or {}).get("identity") or {}
     principal = identity.get("userArn") or identity.get("caller")
+    named = _header(event, LOCAL_PRINCIPAL_HEADER).strip() if honour_principal_header else ""
+    if named:
+        if len(named) > 2048 or not named.isprintable():
+            raise Refusal(HTTPStatus.BAD_REQUEST, "invalid_request", "X-Trainforge-Principal: not a principal",
+                          "X-Trainforge-Principal")  # fmt: skip
+        principal = named
     if not principal and not allow_unauthenticated:
         raise Refusal(
             HTTPStatus.FORBIDDEN, "forbidden", "sign the request with AWS SigV4 (IAM authorization)"

@@ -20,6 +20,7 @@ STATUS_BY_CODE = {
     "conflict": HTTPStatus.CONFLICT,
     "aws_refused": HTTPStatus.BAD_GATEWAY,
     "submission_throttled": HTTPStatus.SERVICE_UNAVAILABLE,
+    "forbidden": HTTPStatus.FORBIDDEN,
 }
 
 

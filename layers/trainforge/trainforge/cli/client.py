@@ -22,7 +22,14 @@ class ApiError(Exception):
 
 
 class TrainforgeClient:
-    def __init__(self, api_url: str, *, region: str | None = None, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        region: str | None = None,
+        profile: str | None = None,
+        principal: str | None = None,
+    ) -> None:
         if not api_url:
             raise ApiError(
                 0,
@@ -37,6 +44,14 @@ class TrainforgeClient:
         self.region = region
         self.profile = profile
         self._credentials: Any = None
+        if principal and not self.local:
+            raise ApiError(
+                0,
+                "bad_option",
+                "--principal works only against local mode: deployed, sign as the principal (--profile)",
+            )
+        # Local mode honours this header as the caller's identity; a deployed API ignores it.
+        self.principal_headers = {"X-Trainforge-Principal": principal} if principal else {}
 
     def _sign(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         import botocore.session
@@ -64,7 +79,8 @@ class TrainforgeClient:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = f"{self.api_url}{path}" + (f"?{urlencode(params)}" if params else "")
         data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        all_headers = {"Content-Type": "application/json", "Accept": "application/json", **self.principal_headers,
+                       **(headers or {})}  # fmt: skip
         signed = self._sign(method, url, all_headers, data)
         request = urllib.request.Request(url, data=data, method=method, headers=signed)  # noqa: S310 - http(s) checked above
         try:

@@ -9,42 +9,22 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from trainforge.cli.client import ApiError, TrainforgeClient
+from trainforge.cli.client import ApiError
+from trainforge.cli.context import Context
 from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time, table
+from trainforge.cli.teams import teams as teams_group
+from trainforge.cli.teams import usage as usage_command
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
 TERMINAL_BUILD = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
-
-
-class Context:
-    def __init__(self, api_url: str, region: str | None, profile: str | None, output: str) -> None:
-        self.api_url, self.region, self.profile, self.output = api_url, region, profile, output
-        self._client: TrainforgeClient | None = None
-
-    @property
-    def client(self) -> TrainforgeClient:
-        if self._client is None:
-            self._client = TrainforgeClient(self.api_url, region=self.region, profile=self.profile)
-        return self._client
-
-    @property
-    def json(self) -> bool:
-        return self.output == "json"
-
-    def emit(self, data: Any, human: Callable[[], None]) -> None:
-        if self.json:
-            click.echo(json.dumps(data, indent=2, default=str))
-        else:
-            human()
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -60,14 +40,8 @@ class TrainforgeGroup(click.Group):
             where = f" (field: {error.field})" if error.field else ""
             click.echo(f"error: {error.message}{where}", err=True)
             # The caller's input was refused (a conflict, a size or media type too): fix the command, exit 2.
-            usage = error.code in ("no_api_url", "bad_api_url", "no_credentials") or error.status in (
-                400,
-                404,
-                409,
-                413,
-                415,
-                422,
-            )
+            refused = error.status in (400, 404, 409, 413, 415, 422)
+            usage = refused or error.code in ("no_api_url", "bad_api_url", "no_credentials", "bad_option")
             ctx.exit(EXIT_USAGE if usage else EXIT_API)
 
 
@@ -83,11 +57,15 @@ class TrainforgeGroup(click.Group):
 @click.option(
     "--output", "-o", type=click.Choice(["table", "json"]), default="table", help="json for scripts"
 )
+@click.option(
+    "--principal", default=None, help="local mode only: act as this IAM principal (a team's member)"
+)
 @click.version_option(package_name="trainforge")
 @click.pass_context
-def cli(ctx: click.Context, api_url: str, region: str | None, profile: str | None, output: str) -> None:
+def cli(ctx: click.Context, api_url: str, region: str | None, profile: str | None, output: str,
+        principal: str | None) -> None:  # fmt: skip
     """Trainforge: SageMaker training from the terminal."""
-    ctx.obj = Context(api_url, region, profile, output)
+    ctx.obj = Context(api_url, region, profile, output, principal)
 
 
 @cli.command()
@@ -387,6 +365,10 @@ def builds(obj: Context, limit: int) -> None:
     page = obj.client.request("GET", "/builds", query={"limit": limit})
     obj.emit(page, lambda: table(page["builds"], [("id", "ID"), ("status", "STATUS"), ("image_uri", "IMAGE"),
                                                   ("created_at", "CREATED")]))  # fmt: skip
+
+
+cli.add_command(teams_group)
+cli.add_command(usage_command)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from trainforge.cli.main import Context
+    from trainforge.cli.context import Context
 
 
 def dollars(amount: float | None, *, billed_seconds: int | None = None) -> str:

@@ -18,6 +18,7 @@ from trainforge.models.api_base import (
     responses,
 )
 from trainforge.models.api_capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
+from trainforge.models.api_teams import TEAM_FIELD, Team, TeamDefinition, TeamList, TeamUsage
 from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
@@ -55,6 +56,10 @@ __all__ = [
     "Price",
     "Queue",
     "Strict",
+    "Team",
+    "TeamDefinition",
+    "TeamList",
+    "TeamUsage",
     "WarmPool",
     "responses",
 ]
@@ -119,6 +124,7 @@ class DatasetUploadRequest(Strict):
         }
     )
 
+    team: str | None = TEAM_FIELD
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$", description="the dataset's folder under the prefix"
     )
@@ -188,6 +194,7 @@ class JobRequest(Strict):
     )
 
     job_name: str = Field(min_length=1, max_length=63, pattern=JOB_NAME_PATTERN.pattern)
+    team: str | None = TEAM_FIELD
     dataset_uri: str = Field(
         max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset (its folder)"
     )
@@ -306,6 +313,10 @@ class Job(Model):
     started_at: str | None
     ended_at: str | None
     report: Report | None
+    team: str | None = Field(
+        default=None, description="the team the job belongs to (None: an administrator's)"
+    )
+    submitted_by: str | None = Field(default=None, description="the IAM principal that submitted it")
     cost_ceiling_usd: float | None = Field(
         default=None,
         description="the most the job can cost, known before it runs: the hourly price of its instance type × "
@@ -377,6 +388,7 @@ class Build(Model):
     failure_reason: str | None
     created_at: str | None
     updated_at: str | None
+    team: str | None = None
 
 
 class BuildPage(Model):

@@ -45,8 +45,9 @@ class ErrorResponse(Model):
 ERROR_EXAMPLES: dict[int, tuple[str, str, dict[str, Any]]] = {
     400: ("Malformed body", "the body is not JSON Trainforge accepts",
           {"code": "malformed_json", "message": "the body is not valid JSON: Expecting value at line 1 column 1"}),
-    403: ("No principal", "the request was not signed",
-          {"code": "forbidden", "message": "sign the request with AWS SigV4 (IAM authorization)"}),
+    403: ("No team", "the request was not signed, its principal belongs to no team, or only administrators may",
+          {"code": "forbidden", "message": "arn:aws:iam::123456789012:role/intern belongs to no Trainforge team: "
+           "ask an administrator to add it to a team's members"}),
     404: ("Unknown id", "no such job or build",
           {"code": "not_found", "message": "no training job with id 42", "field": "job_id"}),
     409: ("Conflict", "the name or key is taken by a different request, or a role Trainforge does not own",

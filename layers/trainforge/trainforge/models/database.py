@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -91,6 +92,13 @@ class TrainingJob(Base):
     # with the LastModifiedTime of the report: the events that change it come after the job's end.
     warm_pool: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     warm_pool_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Teams (0006): whose job it is, who sent it, and what it holds against its team's budget and instances.
+    team: Mapped[str | None] = mapped_column(String(40))
+    submitted_by: Mapped[str | None] = mapped_column(Text)
+    budget_month: Mapped[date | None] = mapped_column(Date)
+    budget_held_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
+    budget_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    team_instances_held: Mapped[int] = mapped_column(Integer, server_default="0")
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",
@@ -117,6 +125,7 @@ class TrainingJob(Base):
             "id",
             postgresql_where=text("status = 'WaitingForCapacity'"),
         ),
+        Index("ix_training_jobs_team_created_at_id", "team", text("created_at DESC"), text("id DESC")),
     )
 
 
@@ -216,5 +225,41 @@ class ContainerBuild(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    team: Mapped[str | None] = mapped_column(String(40))
+    submitted_by: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_container_builds_created_at_id", text("created_at DESC"), text("id DESC")),)
+    __table_args__ = (
+        Index("ix_container_builds_created_at_id", text("created_at DESC"), text("id DESC")),
+        Index("ix_container_builds_team_created_at_id", "team", text("created_at DESC"), text("id DESC")),
+    )
+
+
+class Team(Base):
+    """Who may see and do what: a team's members (IAM principal patterns) and its limits."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    members: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    monthly_budget_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    max_instances_in_flight: Mapped[int | None] = mapped_column(Integer)
+    allowed_instance_types: Mapped[list[str] | None] = mapped_column(JSONB)
+    max_runtime_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Instances admitted for the team's jobs and not yet given back (moved only by guarded updates).
+    instances_in_flight: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("instances_in_flight >= 0", name="instances_not_negative"),)
+
+
+class TeamSpend(Base):
+    """A team's month: what its finished jobs cost, and the ceilings of its jobs in flight."""
+
+    __tablename__ = "team_spend"
+
+    team: Mapped[str] = mapped_column(ForeignKey("teams.name", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
+    committed_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -6,7 +6,7 @@ The columns mirror :mod:`trainforge.models.database`, which defines the schema; 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -49,6 +49,12 @@ class JobRow(NamedTuple):
     price_source: str | None
     warm_pool: dict[str, Any] | None
     warm_pool_at: datetime | None
+    team: str | None
+    submitted_by: str | None
+    budget_month: date | None
+    budget_held_usd: Decimal
+    budget_released_at: datetime | None
+    team_instances_held: int
 
 
 class HistoryRow(NamedTuple):
@@ -89,6 +95,8 @@ class BuildRow(NamedTuple):
     created_at: datetime
     updated_at: datetime
     last_event_at: datetime | None
+    team: str | None
+    submitted_by: str | None
 
 
 def columns(row_type: Any, alias: str, prefix: str = "") -> str:

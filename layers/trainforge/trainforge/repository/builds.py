@@ -80,10 +80,13 @@ def apply_build_state_change(db: Database, change: BuildStateChange) -> bool:
 # image, source) is merged in.
 _INSERT_BUILD = """
 INSERT INTO container_builds AS b (
-    build_id, project_name, base_image, image_uri, source_uri, status, status_rank, current_phase, log_url)
+    build_id, project_name, base_image, image_uri, source_uri, status, status_rank, current_phase, log_url, team,
+    submitted_by)
 VALUES (:build_id, :project_name, :base_image, :image_uri, :source_uri, :status, :status_rank, :current_phase,
-    :log_url)
+    :log_url, :team, :submitted_by)
 ON CONFLICT (build_id) DO UPDATE SET
+    team = COALESCE(b.team, EXCLUDED.team),
+    submitted_by = COALESCE(b.submitted_by, EXCLUDED.submitted_by),
     base_image = COALESCE(b.base_image, EXCLUDED.base_image),
     image_uri = COALESCE(b.image_uri, EXCLUDED.image_uri),
     source_uri = COALESCE(b.source_uri, EXCLUDED.source_uri),
@@ -100,6 +103,8 @@ _BUILD_FIELDS = (
     "status_rank",
     "current_phase",
     "log_url",
+    "team",
+    "submitted_by",
 )
 
 
@@ -120,17 +125,24 @@ def get_build(db: Database, build_row_id: int) -> BuildRow | None:
 
 
 def list_builds(
-    db: Database, *, cursor: str | None = None, limit: int = 50
+    db: Database, *, cursor: str | None = None, limit: int = 50, team: str | None = None
 ) -> tuple[list[BuildRow], str | None]:
+    """A page of builds, newest first; only ``team``'s when given."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise SageMakerConfigurationError.from_problems(
             [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
         )
     params: dict[str, Any] = {"limit": limit + 1}
-    where = ""
+    conditions = []
+    if team is not None:
+        conditions.append("b.team = :team")
+        params["team"] = team
     if cursor:
         params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
-        where = "WHERE (b.created_at, b.id) < (CAST(:cursor_at AS timestamptz), CAST(:cursor_id AS bigint))"
+        conditions.append(
+            "(b.created_at, b.id) < (CAST(:cursor_at AS timestamptz), CAST(:cursor_id AS bigint))"
+        )
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = [
         BuildRow(**row)
         for row in db.rows(

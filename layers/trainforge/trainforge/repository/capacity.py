@@ -29,6 +29,9 @@ _IN_USE_TEXT = (
     f"COALESCE(CAST({_LIMIT} AS text), '?') || ' instances in use by this account'"
 )
 
+# A team's job waits for its team's instances before it queues for the pool's (a job of no team, at once).
+_PAST_TEAM = "(team IS NULL OR team_instances_held > 0)"
+
 _ENSURE_POOL = """
 INSERT INTO instance_capacity (pool, instance_type, spot) VALUES (:pool, :instance_type, :spot)
 ON CONFLICT (pool) DO NOTHING
@@ -49,7 +52,7 @@ WITH job AS (
     FROM instance_capacity c JOIN job ON c.pool = job.pool
 ), ahead AS (
     SELECT count(*) AS n FROM training_jobs w JOIN job ON w.capacity_pool = job.pool
-    WHERE w.status = 'WaitingForCapacity'
+    WHERE w.status = 'WaitingForCapacity' AND (w.team IS NULL OR w.team_instances_held > 0)
       AND (w.priority > job.priority
            OR (w.priority = job.priority AND (w.created_at, w.id) < (job.created_at, job.id)))
 ), taken AS (
@@ -105,7 +108,7 @@ SELECT outcome, detail FROM verdict
 _ADMIT_NEXT = f"""
 WITH head AS (
     SELECT id, COALESCE(instance_count, 1) AS n FROM training_jobs
-    WHERE status = 'WaitingForCapacity' AND capacity_pool = :pool
+    WHERE status = 'WaitingForCapacity' AND capacity_pool = :pool AND {_PAST_TEAM}
     ORDER BY priority DESC, created_at, id
     LIMIT 1
     FOR UPDATE

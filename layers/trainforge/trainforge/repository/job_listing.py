@@ -24,6 +24,7 @@ class JobFilters:
     created_before: datetime | None = None
     origin: str | None = None
     job_name: str | None = None
+    team: str | None = None
 
 
 _REPORT_FIELDS = column_names(ReportRow)
@@ -49,6 +50,7 @@ def list_jobs(
         ("status", "j.status = :status"),
         ("origin", "j.origin = :origin"),
         ("job_name", "j.job_name = :job_name"),
+        ("team", "j.team = :team"),
         ("created_after", "j.created_at >= CAST(:created_after AS timestamptz)"),
         ("created_before", "j.created_at < CAST(:created_before AS timestamptz)"),
     ):

@@ -165,11 +165,13 @@ WITH inserted AS (
     INSERT INTO training_jobs (
         job_name, idempotency_key, origin, environment, status, status_rank, failure_reason, config,
         source_uri, input_uri, output_uri, role_arn, image_uri, instance_type, instance_count, ended_at,
-        priority, capacity_pool, max_queue_seconds, cost_ceiling_usd, price_per_hour_usd, price_source)
+        priority, capacity_pool, max_queue_seconds, cost_ceiling_usd, price_per_hour_usd, price_source, team,
+        submitted_by)
     VALUES (:job_name, :idempotency_key, :origin, :environment, :status, :rank, :failure_reason,
         CAST(:config AS jsonb), :source_uri, :input_uri, :output_uri, :role_arn, :image_uri, :instance_type,
         :instance_count, CASE WHEN CAST(:ended AS boolean) THEN now() END, COALESCE(:priority, 0),
-        :capacity_pool, :max_queue_seconds, :cost_ceiling_usd, :price_per_hour_usd, :price_source)
+        :capacity_pool, :max_queue_seconds, :cost_ceiling_usd, :price_per_hour_usd, :price_source, :team,
+        :submitted_by)
     ON CONFLICT DO NOTHING
     RETURNING id
 ), history AS (
@@ -198,6 +200,8 @@ _JOB_FIELDS = (
     "cost_ceiling_usd",
     "price_per_hour_usd",
     "price_source",
+    "team",
+    "submitted_by",
 )
 
 

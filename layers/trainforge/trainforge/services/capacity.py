@@ -75,12 +75,22 @@ class CapacityRefusal:
 
 def admit(db: Database, job: JobRow, default_max_queue: int) -> Admission:
     """Admit a recorded job, or queue it, or fail it when it can never run (one statement; a pool seen for the
-    first time gets its row first)."""
+    first time gets its row first). A team's job first takes its instances from the team's limit, and waits for
+    them when the team is at its limit."""
+    if job.team is not None and job.team_instances_held == 0:
+        taken, detail = repository.take_team_instances(db, job.id)
+        if not taken:
+            reason = detail or f"team {job.team}'s instances are in use"
+            if repository.wait_for_team(db, job.id, reason):
+                return Admission("queued", reason)
+            return Admission("not_pending")
     result = repository.admit_new(db, job.id, default_max_queue)
     if result.outcome == "no_pool":
         spot = bool((job.config or {}).get("use_spot_instances"))
         repository.ensure_pool(db, job.capacity_pool or "", job.instance_type or "", spot)
         result = repository.admit_new(db, job.id, default_max_queue)
+    if result.outcome in ("never", "no_wait"):
+        repository.release_team_instances(db, job.id)  # it failed: its team's instances are free again
     return result
 
 
@@ -103,14 +113,35 @@ def admit_waiting(db: Database, pool: str, notify: Notify) -> list[int]:
     return admitted
 
 
+def admit_team_waiting(db: Database, team: str, notify: Notify) -> list[int]:
+    """Give the team's waiting jobs its freed instances, in order, then admit each in its pool."""
+    admitted: list[int] = []
+    pools: list[str] = []
+    for job_id in repository.waiting_for_team(db, team):
+        taken, _ = repository.take_team_instances(db, job_id)
+        if not taken:
+            break  # strict order within the team, as within a pool
+        job = repository.get_job(db, job_id)
+        if job is not None and job.capacity_pool and job.capacity_pool not in pools:
+            pools.append(job.capacity_pool)
+    for pool in pools:
+        admitted += admit_waiting(db, pool, notify)
+    return admitted
+
+
 def release_and_admit(db: Database, job_id: int, notify: Notify) -> list[int]:
-    """A job ended: give back its instances (once, whatever the number of deliveries) and admit who waits in its
-    pool (a job that held nothing, such as one Trainforge did not send, still frees instances in SageMaker)."""
+    """A job ended: give back its instances, its team's instances and budget commitment (once, whatever the
+    number of deliveries) and admit who waits in its pool and its team (a job that held nothing, such as one
+    Trainforge did not send, still frees instances in SageMaker)."""
+    from trainforge.services.budgets import release_job
+
     pool = repository.release(db, job_id)
+    team = release_job(db, job_id)
     if pool is None:
         job = repository.get_job(db, job_id)
         pool = pool_of_job(job) if job is not None else None
-    return admit_waiting(db, pool, notify) if pool else []
+    admitted = admit_waiting(db, pool, notify) if pool else []
+    return admitted + (admit_team_waiting(db, team, notify) if team else [])
 
 
 def read_training_quotas(quotas_client: Any) -> list[dict[str, Any]]:
@@ -187,6 +218,14 @@ def sweep(
     report.expired = len(repository.expire_waiting(db, default_max_queue))
     for job_id in repository.finished_jobs_holding_capacity(db):
         report.released += int(repository.release(db, job_id) is not None)
+    for job_id in repository.finished_jobs_holding_team_resources(db):
+        repository.release_budget(db, job_id)
+        report.released += int(repository.release_team_instances(db, job_id) is not None)
+    for team in repository.teams_with_waiting_jobs(db):
+        try:
+            report.admitted += len(admit_team_waiting(db, team, notify))
+        except Exception as exc:
+            report.errors.append(f"admission in team {team}: {type(exc).__name__}: {exc}"[:300])
     for pool in repository.pools_with_waiting_jobs(db):
         try:
             report.admitted += len(admit_waiting(db, pool, notify))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ def start_build(
     tag: str,
     files: Mapping[str, str],
     entry_point: str = "train.py",
+    team: str | None = None,
+    submitted_by: str | None = None,
 ) -> tuple[int, StartedBuild]:
     """Write the training code to a scratch folder, start the CodeBuild build and record it as QUEUED."""
     problems = []
@@ -63,6 +65,8 @@ def start_build(
             "source_uri": started.source_uri,
             "status": BuildStatus.QUEUED,
             "status_rank": BUILD_STATUS_RANK[BuildStatus.QUEUED],
+            "team": team,
+            "submitted_by": submitted_by,
         },
     )
     db.commit()
@@ -168,12 +172,16 @@ def build_to_dict(build: BuildRow) -> dict[str, Any]:
         "failure_reason": build.failure_reason,
         "created_at": build.created_at.isoformat() if build.created_at else None,
         "updated_at": build.updated_at.isoformat() if build.updated_at else None,
+        "team": build.team,
     }
 
 
-def get_build(db: Database, build_row_id: int) -> dict[str, Any]:
+def get_build(
+    db: Database, build_row_id: int, visible: Callable[[str | None], bool] | None = None
+) -> dict[str, Any]:
+    """The build; not found as well when ``visible`` says its team's builds are not the caller's."""
     build = repository.get_build(db, build_row_id)
-    if build is None:
+    if build is None or (visible is not None and not visible(build.team)):
         raise BuildNotFoundError(f"no container build with id {build_row_id}", field="id")
     return build_to_dict(build)
 
@@ -183,7 +191,9 @@ def record_build_state_change(db: Database, change: BuildStateChange) -> bool:
     return repository.apply_build_state_change(db, change)
 
 
-def builds_page(db: Database, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
-    """Container builds, newest first, and the next page's cursor."""
-    builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit)
+def builds_page(
+    db: Database, *, cursor: str | None = None, limit: int = 50, team: str | None = None
+) -> dict[str, Any]:
+    """Container builds, newest first (only ``team``'s when given), and the next page's cursor."""
+    builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit, team=team)
     return {"builds": [build_to_dict(b) for b in builds], "next_cursor": next_cursor}

@@ -43,6 +43,7 @@ def presign_dataset_upload(
     metadata_file: str,
     files: Sequence[ManifestFile],
     training: dict[str, Any] | None = None,
+    team: str | None = None,
 ) -> dict[str, Any]:
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -65,7 +66,7 @@ def presign_dataset_upload(
         problems += [Problem(f"training.{p.field}", p.message) for p in exc.problems]
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "dataset upload")
-    prefix = f"{settings.dataset_prefix}{name}"
+    prefix = f"{settings.dataset_prefix}{team}/{name}" if team else f"{settings.dataset_prefix}{name}"
     normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256, f.channel) for f in files]
     manifest = DatasetManifest(metadata_file=metadata_file, files=normalised, training=training)
 

@@ -15,9 +15,11 @@ from trainforge.errors import (
     RetryableSubmissionError,
     SageMakerConfigurationError,
 )
+from trainforge.repository.teams import TeamRow
+from trainforge.services.budgets import check_limits, projected_check
 from trainforge.services.capacity import pool_of
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
-from trainforge.services.job_records import checked_request, default_output_uri
+from trainforge.services.job_records import checked_request, default_output_uri, team_input_problems
 from trainforge.services.prices import price_of
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
@@ -33,11 +35,16 @@ def dry_run(
     image_uri: str | None,
     s3: Any,
     ecr: Any,
+    team: TeamRow | None = None,
 ) -> dict[str, Any]:
-    """What submitting would do, or :class:`SageMakerConfigurationError` naming every problem."""
+    """What submitting would do, or :class:`SageMakerConfigurationError` naming every problem (for a team's
+    job, its limits and budget too: :class:`BudgetExceededError` when its ceiling would not fit now)."""
     output = output_uri or default_output_uri(settings)
     image = image_uri or settings.default_image_uri
-    request = checked_request(settings, config, input_uri, output, settings.execution_role_arn, image)
+    more = team_input_problems(settings, team, input_uri) if team is not None else []
+    request = checked_request(settings, config, input_uri, output, settings.execution_role_arn, image, more)
+    if team is not None:
+        check_limits(team, config.to_dict())
     channels = None
     source = read_manifest(s3, input_uri)
     if source is not None:
@@ -52,6 +59,8 @@ def dry_run(
     pool = pool_of(config.instance_type, config.use_spot_instances)
     state = repository.pool_state(db, pool)
     price = price_of(db, settings.region, config.instance_type)
+    if team is not None:
+        projected_check(db, team, price.ceiling(config.to_dict()) if price else None)
     limit = state.limit if state else None
     in_use = state.in_use if state else 0
     waiting = state.waiting if state else 0

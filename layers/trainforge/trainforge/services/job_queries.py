@@ -95,6 +95,7 @@ def jobs_page(
     cursor: str | None = None,
     limit: int = 50,
     job_name: str | None = None,
+    team: str | None = None,
 ) -> dict[str, Any]:
     problems = []
     if status is not None and status not in JOB_STATUS_RANK:
@@ -107,7 +108,11 @@ def jobs_page(
     rows, next_cursor = repository.list_jobs(
         db,
         repository.JobFilters(
-            status=status, created_after=created_after, created_before=created_before, job_name=job_name
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            job_name=job_name,
+            team=team,
         ),
         cursor=cursor,
         limit=limit,
@@ -186,6 +191,8 @@ def job_to_dict(job: JobRow, report: ReportRow | None) -> dict[str, Any]:
         else None,
         "priority": job.priority,
         "warm_pool": dict(job.warm_pool) if job.warm_pool is not None else None,
+        "team": job.team,
+        "submitted_by": job.submitted_by,
     }
 
 

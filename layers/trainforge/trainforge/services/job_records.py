@@ -7,9 +7,11 @@ from typing import Any
 
 from trainforge import repository
 from trainforge.connection import Database
-from trainforge.errors import InvalidJobConfigurationError, JobConflictError, Problem
+from trainforge.errors import BudgetExceededError, InvalidJobConfigurationError, JobConflictError, Problem
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models.rows import JobRow
+from trainforge.repository.teams import TeamRow
+from trainforge.services.budgets import check_limits, commit_ceiling
 from trainforge.services.capacity import pool_of
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
 from trainforge.services.job_config import (
@@ -63,12 +65,20 @@ def record_job(
     *,
     idempotency_key: str | None = None,
     source_uri: str | None = None,
+    team: TeamRow | None = None,
+    submitted_by: str | None = None,
 ) -> tuple[int, bool]:
-    """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker."""
+    """Validate and record a job as Pending (committed); returns (id, created). Nothing is sent to SageMaker.
+    A team's job must keep to its team's limits and read its team's datasets, and its projected ceiling is
+    committed against the team's monthly budget (:class:`BudgetExceededError`: nothing is recorded)."""
     key_problems = []
     if idempotency_key is not None and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
         key_problems.append(Problem("idempotency_key", "must be 1-255 visible ASCII characters"))
+    if team is not None:
+        key_problems += team_input_problems(settings, team, s3_input_uri)
     checked_request(settings, config, s3_input_uri, s3_output_uri, role_arn, image_uri, key_problems)
+    if team is not None:
+        check_limits(team, config.to_dict())
     submission = {
         "job_name": config.job_name,
         "config": config.to_dict(),
@@ -96,10 +106,15 @@ def record_job(
             "cost_ceiling_usd": price.ceiling(config.to_dict()) if price else None,
             "price_per_hour_usd": price.usd_per_hour if price else None,
             "price_source": price.source[:64] if price else None,
+            "team": team.name if team is not None else None,
+            "submitted_by": submitted_by,
         },
     )
     if not created:
         existing = repository.get_job(db, job_id)
+        if existing is not None and team is not None and existing.team != team.name:
+            db.rollback()  # another team's job: say only that the name is taken
+            raise JobConflictError(f"the job name {config.job_name} is taken: use another", field="job_name")
         differences = submission_differences(existing, submission) if existing else ["job_name"]
         if differences:
             db.rollback()
@@ -110,8 +125,23 @@ def record_job(
                 f"{'key' if idempotency_key else 'job name'} for a new job",
                 problems=[Problem(name, "differs from the first submission") for name in differences],
             )
+    elif team is not None:
+        try:
+            commit_ceiling(db, job_id, team, price.ceiling(config.to_dict()) if price else None)
+        except BudgetExceededError:
+            repository.forget_job(db, job_id)
+            db.commit()
+            raise
     db.commit()
     return job_id, created
+
+
+def team_input_problems(settings: Settings, team: TeamRow, s3_input_uri: str) -> list[Problem]:
+    """A team's job reads only its team's datasets."""
+    allowed = f"s3://{settings.datasets_bucket}/{settings.dataset_prefix}{team.name}/"
+    if s3_input_uri.startswith(allowed):
+        return []
+    return [Problem("dataset_uri", f"team {team.name}'s jobs read only its datasets, under {allowed}")]
 
 
 def accept_job_request(
@@ -124,6 +154,8 @@ def accept_job_request(
     image_uri: str | None = None,
     idempotency_key: str | None = None,
     source_uri: str | None = None,
+    team: TeamRow | None = None,
+    submitted_by: str | None = None,
 ) -> tuple[int, bool]:
     """A job request from the API or an S3 drop, with Trainforge's defaults (the output prefix, the execution
     role, the default image), recorded as Pending; returns (id, created)."""
@@ -137,6 +169,8 @@ def accept_job_request(
         image_uri or settings.default_image_uri,
         idempotency_key=idempotency_key,
         source_uri=source_uri,
+        team=team,
+        submitted_by=submitted_by,
     )
 
 

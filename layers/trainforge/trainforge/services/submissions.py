@@ -30,6 +30,7 @@ from trainforge.errors import (
 from trainforge.inputs import MalformedJsonError, check_relative_path, parse_json, printable
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import JobStatus
+from trainforge.repository.teams import TeamRow
 from trainforge.routing import JOB_REQUESTED, S3_OBJECT_CREATED, TRAINFORGE_SOURCE
 from trainforge.s3_locations import s3_uri_problem
 from trainforge.services.dataset_preparation import (
@@ -178,13 +179,38 @@ class SubmissionWorker:
         reason = check_relative_path(decoded)
         if manifest and not reason and posixpath.dirname(decoded) + "/" == self.settings.dataset_prefix:
             reason = f"is at the root of {self.settings.dataset_prefix}, so its job would read every dataset: put it in {self.settings.dataset_prefix}<name>/"
+        team = None
+        if not reason:
+            team, reason = self._team_of(db, decoded, manifest)
         if reason:
             # Never silence: the refusal is recorded where the user looks for the job. The key is kept only
             # inside the reason, escaped (ascii()), never as a location.
             name = job_name_for("ds" if manifest else "job", "refused", obj, obj.key)
-            return self._reject(db, name, None, f"key {ascii(decoded)[:600]} {reason}")
+            return self._reject(db, name, None, f"key {ascii(decoded)[:600]} {reason}", team)
         key, body = self._read(obj)
-        return self._dataset_job(obj, key, body, db) if manifest else self._spec_job(obj, key, body, db)
+        if manifest:
+            return self._dataset_job(obj, key, body, db, team)
+        return self._spec_job(obj, key, body, db, team)
+
+    def _team_of(self, db: Database, key: str, manifest: bool) -> tuple[TeamRow | None, str | None]:
+        """The team whose prefix holds the key (datasets/<team>/..., jobs/<team>/...), or why none does. With no
+        teams defined, the deployment is its administrators' alone and a drop belongs to no team."""
+        teams = repository.list_teams(db)
+        if not teams:
+            return None, None
+        prefix = self.settings.dataset_prefix if manifest else self.settings.jobs_prefix
+        segment, _, rest = key[len(prefix) :].partition("/")
+        team = next((t for t in teams if t.name == segment), None)
+        if team is None or not rest:
+            names = ", ".join(t.name for t in teams[:20])
+            return None, f"is outside every team's prefix ({prefix}<team>/ for {names})"
+        if manifest and "/" not in rest:
+            where = f"{prefix}{team.name}/"
+            return (
+                team,
+                f"is at the root of {where}, so its job would read all the team's datasets: put it in {where}<name>/",
+            )
+        return team, None
 
     def _read(self, obj: DroppedObject) -> tuple[str, bytes | None]:
         """Decode the key (form-URL-encoded by S3) and read the object; a raw key that happens to contain
@@ -206,17 +232,21 @@ class SubmissionWorker:
             return key, body
         return candidates[0], None
 
-    def _dataset_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Database) -> Outcome:
+    def _dataset_job(
+        self, obj: DroppedObject, key: str, body: bytes | None, db: Database, team: TeamRow | None
+    ) -> Outcome:
         folder = posixpath.dirname(key)
         source = _source_uri(obj, key)
         # Until the manifest is read, its content is unknown: a refusal is named for the object itself.
         unread = job_name_for("ds", posixpath.basename(folder), obj, key)
         if body is None:
-            return self._reject(db, unread, source, f"manifest s3://{obj.bucket}/{key} could not be read")
+            return self._reject(
+                db, unread, source, f"manifest s3://{obj.bucket}/{key} could not be read", team
+            )
         try:
             manifest = self.datasets.parse_manifest(body)
         except SageMakerConfigurationError as exc:
-            return self._reject(db, unread, source, exc.message)
+            return self._reject(db, unread, source, exc.message, team)
         # One dataset content, one job: the same files and settings again (a re-upload rewrites the manifest's
         # time and etag) name the same job and start nothing.
         name = dataset_job_name(f"s3://{obj.bucket}/{folder}/", manifest)
@@ -225,22 +255,26 @@ class SubmissionWorker:
                 manifest.training, job_name=name, default_instance_type=self.settings.default_instance_type
             )
         except SageMakerConfigurationError as exc:
-            return self._reject(db, name, source, exc.message)
+            return self._reject(db, name, source, exc.message, team)
         image = image_uri or self.settings.default_image_uri
-        return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image, source)
+        return self._record_and_submit(db, config, f"s3://{obj.bucket}/{folder}/", image, source, team)
 
-    def _spec_job(self, obj: DroppedObject, key: str, body: bytes | None, db: Database) -> Outcome:
+    def _spec_job(
+        self, obj: DroppedObject, key: str, body: bytes | None, db: Database, team: TeamRow | None
+    ) -> Outcome:
         stem = posixpath.splitext(posixpath.basename(key))[0]
         source = _source_uri(obj, key)
         derived = job_name_for("job", stem, obj, key)
         if body is None or len(body) > MAX_SPEC_BYTES:
-            return self._reject(db, derived, source, "job spec could not be read or is larger than 256 KiB")
+            return self._reject(
+                db, derived, source, "job spec could not be read or is larger than 256 KiB", team
+            )
         try:
             spec = parse_json(body)
         except MalformedJsonError as exc:
-            return self._reject(db, derived, source, f"job spec: {exc.message}")
+            return self._reject(db, derived, source, f"job spec: {exc.message}", team)
         if not isinstance(spec, dict):
-            return self._reject(db, derived, source, "job spec must be a JSON object")
+            return self._reject(db, derived, source, "job spec must be a JSON object", team)
         dataset_uri = spec.pop("dataset_uri", None)
         image_uri = spec.pop("image_uri", None) or self.settings.default_image_uri
         spec.setdefault("job_name", derived)
@@ -253,22 +287,28 @@ class SubmissionWorker:
             or not dataset_uri.startswith(allowed)
             or s3_uri_problem(dataset_uri)
         ):
-            return self._reject(db, name, source, f"dataset_uri must name a dataset under {allowed}")
+            return self._reject(db, name, source, f"dataset_uri must name a dataset under {allowed}", team)
         try:
             config = TrainingConfig.from_dict(spec)
         except SageMakerConfigurationError as exc:
-            return self._reject(db, name, source, exc.message)
-        return self._record_and_submit(db, config, dataset_uri, str(image_uri), source)
+            return self._reject(db, name, source, exc.message, team)
+        return self._record_and_submit(db, config, dataset_uri, str(image_uri), source, team)
 
     def _record_and_submit(
-        self, db: Database, config: TrainingConfig, input_uri: str, image_uri: str, source: str
+        self,
+        db: Database,
+        config: TrainingConfig,
+        input_uri: str,
+        image_uri: str,
+        source: str,
+        team: TeamRow | None,
     ) -> Outcome:
         try:
             job_id, created = accept_job_request(
-                db, self.settings, config, input_uri, image_uri=image_uri, source_uri=source
+                db, self.settings, config, input_uri, image_uri=image_uri, source_uri=source, team=team
             )
         except SageMakerConfigurationError as exc:
-            return self._reject(db, config.job_name, source, exc.message)
+            return self._reject(db, config.job_name, source, exc.message, team)
         except JobConflictError as exc:
             # The name belongs to another job: no Rejected record can take it, so the drop is dead-lettered.
             raise PoisonEventError(exc.message) from exc
@@ -277,10 +317,13 @@ class SubmissionWorker:
             return Outcome("duplicate", f"already started as job {job_id}", job_id, config.job_name)
         return Outcome(outcome.kind, outcome.detail, job_id, config.job_name)
 
-    def _reject(self, db: Database, job_name: str, source: str | None, reason: str) -> Outcome:
-        """Record the refusal as a Rejected job (once per object version), so the user can see why."""
+    def _reject(
+        self, db: Database, job_name: str, source: str | None, reason: str, team: TeamRow | None = None
+    ) -> Outcome:
+        """Record the refusal as a Rejected job (once per object version), so the user (the team) sees why."""
+        values = {"job_name": job_name, "origin": "trainforge", "source_uri": source}
         job_id, _ = repository.insert_rejected_job(
-            db, {"job_name": job_name, "origin": "trainforge", "source_uri": source}, reason[:4000]
+            db, {**values, "team": team.name if team is not None else None}, reason[:4000]
         )
         db.commit()
         return Outcome("rejected", reason, job_id, job_name)

@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from trainforge.api.callers import caller_of, submission_team
 from trainforge.api.parameters import BuildId, Cursor, Limit
 from trainforge.models import api
 from trainforge.runtime import Runtime
@@ -28,6 +29,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.services.container_builds import get_build, start_build
 
         db = runtime.database
+        caller = caller_of(runtime, router)
+        team = submission_team(runtime, caller, None)
         build_id, _ = start_build(
             db,
             runtime.builder(),
@@ -35,6 +38,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             tag=request.tag,
             files=request.files,
             entry_point=request.entry_point,
+            team=team.name if team is not None else None,
+            submitted_by=caller.principal,
         )
         body = api.Build.model_validate(get_build(db, build_id))
         return Response(HTTPStatus.ACCEPTED, "application/json", body)
@@ -49,7 +54,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     def build_status(build_id: BuildId) -> api.Build:
         from trainforge.services.container_builds import get_build
 
-        return api.Build.model_validate(get_build(runtime.database, build_id))
+        caller = caller_of(runtime, router)
+        return api.Build.model_validate(get_build(runtime.database, build_id, caller.sees))
 
     @router.get(
         "/builds",
@@ -61,6 +67,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
         from trainforge.services.container_builds import builds_page
 
-        return api.BuildPage.model_validate(builds_page(runtime.database, cursor=cursor, limit=limit))
+        team = caller_of(runtime, router).scope(None)
+        page = builds_page(runtime.database, cursor=cursor, limit=limit, team=team)
+        return api.BuildPage.model_validate(page)
 
     return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from trainforge.api.callers import caller_of, submission_team
 from trainforge.aws import client
 from trainforge.models import api
 from trainforge.runtime import Runtime
@@ -31,6 +32,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.services.dataset_preparation import ManifestFile, channel_of
         from trainforge.services.dataset_uploads import presign_dataset_upload
 
+        team = submission_team(runtime, caller_of(runtime, router), request.team)
         result = presign_dataset_upload(
             runtime.settings,
             client("s3", runtime.settings.region),
@@ -40,6 +42,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
                 ManifestFile(f.path, f.size, f.sha256, channel_of(f.path, f.channel)) for f in request.files
             ],
             training=request.training,
+            team=team.name if team is not None else None,
         )
         return api.DatasetUploadResponse.model_validate(result)
 

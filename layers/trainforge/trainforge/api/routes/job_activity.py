@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from trainforge.api.callers import visible_job
 from trainforge.api.parameters import JobId
 from trainforge.models import api
 from trainforge.runtime import Runtime
@@ -47,7 +48,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.aws import client
         from trainforge.services.job_logs import job_logs as read_logs
 
-        name = job_queries.job_name(runtime.database, job_id)
+        name = visible_job(runtime, router, job_id).job_name
         page = read_logs(
             client("logs", runtime.settings.region),
             name,
@@ -72,6 +73,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.aws import client
         from trainforge.services.job_metrics import job_metrics as read_metrics
 
+        visible_job(runtime, router, job_id)
         window = job_queries.job_window(runtime.database, job_id)
         curves = read_metrics(
             client("cloudwatch", runtime.settings.region),

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
+from trainforge.api.callers import caller_of, submission_team, visible_job
 from trainforge.api.parameters import Cursor, JobId, Limit
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models import api
@@ -32,7 +33,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         """A job request's training settings, with the deployment's default instance type."""
         from trainforge.services.training_config import TrainingConfig
 
-        fields = request.model_dump(exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri"})
+        fields = request.model_dump(
+            exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri", "team"}
+        )
         fields.setdefault("instance_type", runtime.settings.default_instance_type)
         return TrainingConfig.from_dict(fields)
 
@@ -69,6 +72,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.services.submissions import request_submission
 
         settings = runtime.settings
+        caller = caller_of(runtime, router)
+        team = submission_team(runtime, caller, request.team)
         config = training_config(request)
         dataset_uri = s3_folder(request.dataset_uri)
         db = runtime.database
@@ -80,6 +85,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             output_uri=request.output_uri,
             image_uri=request.image_uri,
             idempotency_key=idempotency_key,
+            team=team,
+            submitted_by=caller.principal,
         )
         logger.append_keys(job_id=job_id, job_name=config.job_name)
         status = job_queries.job_status(db, job_id)
@@ -112,6 +119,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.services.dry_run import dry_run
 
         settings = runtime.settings
+        team = submission_team(runtime, caller_of(runtime, router), request.team)
         answer = dry_run(
             runtime.database,
             settings,
@@ -121,6 +129,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             image_uri=request.image_uri,
             s3=client("s3", settings.region),
             ecr=client("ecr", settings.region),
+            team=team,
         )
         return api.DryRun.model_validate(answer)
 
@@ -136,6 +145,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             str | None, Query(max_length=32, json_schema_extra={"enum": list(JOB_STATUS_RANK)})
         ] = None,
         job_name: Annotated[str | None, Query(max_length=63)] = None,
+        team: Annotated[
+            str | None, Query(max_length=40, description="administrators: only this team's jobs")
+        ] = None,
         created_after: Annotated[datetime | None, Query()] = None,
         created_before: Annotated[datetime | None, Query()] = None,
         cursor: Cursor = None,
@@ -149,6 +161,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             cursor=cursor,
             limit=limit,
             job_name=job_name,
+            team=caller_of(runtime, router).scope(team),
         )
         return api.JobPage.model_validate(page)
 
@@ -160,6 +173,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
     )
     def job_status(job_id: JobId) -> api.JobStatus:
+        visible_job(runtime, router, job_id)
         return api.JobStatus.model_validate(job_queries.job_status(runtime.database, job_id))
 
     @router.post(
@@ -178,6 +192,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def cancel_job(job_id: JobId) -> api.CancelResponse:
+        visible_job(runtime, router, job_id)
         db = runtime.database
         cancelled = cancellation.cancel_job(runtime.training, job_id, db)
         status = job_queries.job_status(db, job_id)

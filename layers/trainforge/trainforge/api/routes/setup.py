@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from trainforge import __version__
+from trainforge.api.callers import caller_of
 from trainforge.models import api
 from trainforge.runtime import Runtime
 from trainforge.services.health import database_answers
@@ -36,9 +37,12 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         summary="Check credentials, role, buckets, repository and quotas",
         tags=["setup"],
         operation_id="validateConfiguration",
-        responses=api.responses({200: (api.ConfigurationReport, "every check, failures with their fix")}),
+        responses=api.responses(
+            {200: (api.ConfigurationReport, "every check, failures with their fix")}, 503
+        ),
     )
     def validate_configuration() -> api.ConfigurationReport:
+        caller_of(runtime, router)  # a team's member or an administrator
         return api.ConfigurationReport.model_validate(runtime.training.validate_configuration())
 
     @router.post(
@@ -46,9 +50,10 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         summary="Create (or update) a SageMaker execution role that Trainforge owns",
         tags=["setup"],
         operation_id="createExecutionRole",
-        responses=api.responses({201: (api.RoleResponse, "the role's ARN")}, 400, 409, 413, 415, 502),
+        responses=api.responses({201: (api.RoleResponse, "the role's ARN")}, 400, 409, 413, 415, 502, 503),
     )
     def create_role(request: api.RoleRequest) -> Response[api.RoleResponse]:
+        caller_of(runtime, router).require_admin("create execution roles")
         arn = runtime.training.create_execution_role(request.role_name)
         return Response(HTTPStatus.CREATED, "application/json", api.RoleResponse(role_arn=arn))
 

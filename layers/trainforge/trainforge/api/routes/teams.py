@@ -1,0 +1,109 @@
+"""Teams: administrators define them; a member reads its own team and its usage. Another team answers 404, as a
+job of another team does."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from trainforge.api.callers import caller_of
+from trainforge.errors import TeamNotFoundError
+from trainforge.models import api
+from trainforge.repository.teams import TeamRow
+from trainforge.runtime import Runtime
+from trainforge.services import teams
+from trainforge.team_definitions import TEAM_NAME_PATTERN
+
+TeamName = Annotated[str, Path(min_length=1, max_length=40, pattern=TEAM_NAME_PATTERN.pattern)]
+Month = Annotated[
+    str | None, Query(pattern=teams.MONTH_PATTERN.pattern, description="YYYY-MM; this month if absent")
+]
+
+
+def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
+    """The teams routes, served by ``runtime``'s database."""
+    router = Router()
+
+    def visible_team(name: str) -> TeamRow:
+        caller = caller_of(runtime, router)
+        if not caller.admin and caller.team_name != name:
+            raise TeamNotFoundError(f"no team {name}", field="name")
+        return teams.find_team(runtime.database, name)
+
+    def shown(team: TeamRow) -> api.Team:
+        return api.Team.model_validate(
+            teams.team_view(runtime.database, team, runtime.settings.dataset_prefix)
+        )
+
+    @router.get(
+        "/teams",
+        summary="Teams: every team for administrators, a member's own team otherwise",
+        tags=["teams"],
+        operation_id="listTeams",
+        responses=api.responses({200: (api.TeamList, "the teams the caller may see")}, 503),
+    )
+    def list_teams() -> api.TeamList:
+        from trainforge import repository
+
+        caller = caller_of(runtime, router)
+        found = (
+            repository.list_teams(runtime.database) if caller.admin else [caller.team] if caller.team else []
+        )
+        return api.TeamList(teams=[shown(team) for team in found if team is not None])
+
+    @router.get(
+        "/teams/<name>",
+        summary="A team: its members, limits, and this month's spend",
+        tags=["teams"],
+        operation_id="getTeam",
+        responses=api.responses({200: (api.Team, "the team")}, 404, 503),
+    )
+    def get_team(name: TeamName) -> api.Team:
+        return shown(visible_team(name))
+
+    @router.put(
+        "/teams/<name>",
+        summary="Create or replace a team (administrators)",
+        tags=["teams"],
+        operation_id="putTeam",
+        responses=api.responses(
+            {201: (api.Team, "the team, created"), 200: (api.Team, "the team, replaced")}, 400, 413, 415, 503
+        ),
+    )
+    def put_team(name: TeamName, definition: api.TeamDefinition) -> Response[api.Team]:
+        caller_of(runtime, router).require_admin("define teams")
+        team, created = teams.save_team(runtime.database, name, definition.model_dump())
+        logger.info("team saved", team=name, team_created=created)
+        return Response(HTTPStatus.CREATED if created else HTTPStatus.OK, "application/json", shown(team))
+
+    @router.delete(
+        "/teams/<name>",
+        summary="Delete a team whose jobs have all finished (administrators)",
+        tags=["teams"],
+        operation_id="deleteTeam",
+        responses=api.responses({200: (api.TeamList, "the teams left")}, 404, 409, 503),
+    )
+    def delete_team(name: TeamName) -> api.TeamList:
+        from trainforge import repository
+
+        caller_of(runtime, router).require_admin("delete teams")
+        teams.remove_team(runtime.database, name)
+        return api.TeamList(teams=[shown(team) for team in repository.list_teams(runtime.database)])
+
+    @router.get(
+        "/teams/<name>/usage",
+        summary="A team's month: spend per day and per instance type against its budget, jobs by outcome",
+        tags=["teams"],
+        operation_id="getTeamUsage",
+        responses=api.responses({200: (api.TeamUsage, "the month's usage")}, 404, 503),
+    )
+    def team_usage(name: TeamName, month: Month = None) -> api.TeamUsage:
+        team = visible_team(name)
+        return api.TeamUsage.model_validate(teams.usage(runtime.database, team, teams.parse_month(month)))
+
+    return router

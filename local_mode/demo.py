@@ -1,7 +1,8 @@
 """The demo: a dataset dropped through upload_training_data starts a job through the S3 event path; the job is
 followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
 Stopped; then two jobs share a pool of one instance, and the second waits for capacity and trains when the first
-ends. Exit code 0 only when all of that happened."""
+ends; then two teams: one is refused over its budget, the other cannot see its job. Exit code 0 only when all of
+that happened."""
 
 from __future__ import annotations
 
@@ -38,11 +39,17 @@ def say(*parts: object) -> None:
     print(*parts, flush=True)
 
 
-def call(api: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+def call(
+    api: str, method: str, path: str, body: Any = None, *, principal: str | None = None
+) -> tuple[int, Any]:
+    """A request to the local API; ``principal``: as that IAM principal (the header only local mode honours),
+    otherwise as the local developer, an administrator."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - the local API on loopback
-        f"{api}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-    )
+    headers = {
+        "Content-Type": "application/json",
+        **({"X-Trainforge-Principal": principal} if principal else {}),
+    }
+    request = urllib.request.Request(f"{api}{path}", data=data, method=method, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
             return response.status, json.loads(response.read())
@@ -213,9 +220,10 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     if not cancelled.get("cancelled") or stopped["status"] != "Stopped":
         raise DemoFailed(f"the cancelled job ended {stopped['status']}")
     capacity_scene(api, dataset_uri, spec)
+    teams_scene(api, spec)
     say(
-        "\nDemo complete: dataset → job → report, a cancelled job Stopped, and a job that waited for capacity "
-        "and then trained."
+        "\nDemo complete: dataset → job → report, a cancelled job Stopped, a job that waited for capacity "
+        "and then trained, a team refused over its budget and a team that cannot see another's jobs."
     )
 
 
@@ -261,6 +269,54 @@ def capacity_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
         say(f"     {entry['at']}  {entry['status']:<18} {entry['secondary_status'] or ''}")
     admitted = next(h["at"] for h in finished["history"] if h["secondary_status"] == "Admitted")
     say(f"   {first['job_name']} ended {first['ended_at']}; the waiting job was admitted {admitted}")
+
+
+VISION = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
+FORECAST = "arn:aws:sts::123456789012:assumed-role/forecasting-engineers/bob"
+
+
+def teams_scene(api: str, spec: dict[str, Any]) -> None:
+    """Two teams: one refused over its budget (with the figures), one unable to see the other's job."""
+    say("\n6. teams: vision ($5 a month) and forecasting ($0.10 a month), defined by the administrator")
+    for name, role, budget in (
+        ("vision", "vision-engineers", 5),
+        ("forecasting", "forecasting-engineers", 0.1),
+    ):
+        body = {"members": [f"arn:aws:iam::123456789012:role/{role}"], "monthly_budget_usd": budget}
+        status, team = call(api, "PUT", f"/teams/{name}", body)
+        if status not in (200, 201):
+            raise DemoFailed(f"PUT /teams/{name} answered {status}: {team}")
+        say(
+            f"   PUT /teams/{name} → {status}: members {team['members']}, datasets under {team['dataset_prefix']}"
+        )
+    stamp = int(time.time())
+    job = {**spec, "instance_type": "ml.m5.xlarge", "max_runtime_seconds": 3600}
+    over = {
+        **job,
+        "job_name": f"forecast-{stamp}",
+        "dataset_uri": "s3://trainforge-datasets/datasets/forecasting/x/",
+    }
+    status, refused = call(api, "POST", "/jobs", over, principal=FORECAST)
+    if status != 422 or refused["error"]["code"] != "budget_exceeded":
+        raise DemoFailed(f"forecasting's job should be refused over its budget, got {status}: {refused}")
+    say(f"   as {FORECAST}: POST /jobs → 422 budget_exceeded: {refused['error']['message']}")
+    mine = {
+        **job,
+        "job_name": f"vision-{stamp}",
+        "dataset_uri": "s3://trainforge-datasets/datasets/vision/x/",
+    }
+    status, created = call(api, "POST", "/jobs", mine, principal=VISION)
+    if status != 202 or created["team"] != "vision":
+        raise DemoFailed(f"vision's job should be accepted for vision, got {status}: {created}")
+    say(f"   as {VISION}: POST /jobs → 202 job {created['id']} for team {created['team']}")
+    status, hidden = call(api, "GET", f"/jobs/{created['id']}", principal=FORECAST)
+    _, listed = call(api, "GET", "/jobs", principal=FORECAST)
+    if status != 404 or any(j["id"] == created["id"] for j in listed["jobs"]):
+        raise DemoFailed(f"forecasting should not see vision's job, got {status}")
+    say(f"   as {FORECAST}: GET /jobs/{created['id']} → 404 ({hidden['error']['message']}); GET /jobs lists "
+        f"{len(listed['jobs'])} job(s)")  # fmt: skip
+    status, _ = call(api, "POST", f"/jobs/{created['id']}/cancel", principal=VISION)
+    say(f"   as {VISION}: POST /jobs/{created['id']}/cancel → {status} (its own team's job)")
 
 
 def main(work_dir: Path, *, epochs: int | None = None) -> int:

@@ -255,6 +255,9 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
         ("POST", "/jobs/dry-run"),
         ("GET", "/jobs/{job_id}/logs"), ("GET", "/jobs/{job_id}/metrics"),
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
+        # tests/integration/handlers/test_teams.py
+        ("GET", "/teams"), ("GET", "/teams/{name}"), ("PUT", "/teams/{name}"), ("DELETE", "/teams/{name}"),
+        ("GET", "/teams/{name}/usage"),
     }  # fmt: skip
     assert documented == tested
 

@@ -172,6 +172,9 @@ def test_a_job_over_the_budget_is_refused_with_the_figures_and_leaves_no_record(
     team = teams("GET", "/teams/forecast", principal=FORECAST)[1]
     assert team["this_month"]["committed_usd"] == pytest.approx(small["cost_ceiling_usd"])
     assert team["this_month"]["remaining_usd"] == pytest.approx(1 - small["cost_ceiling_usd"])
+    # cancelled before it ran: its commitment comes back at once
+    assert teams("POST", f"/jobs/{small['id']}/cancel", principal=FORECAST)[1]["cancelled"] is True
+    assert teams("GET", "/teams/forecast", principal=FORECAST)[1]["this_month"]["committed_usd"] == 0
 
 
 def test_teams_are_managed_by_administrators_and_read_by_their_members(teams: Any) -> None:

@@ -10,6 +10,7 @@ from trainforge.connection import Database
 from trainforge.errors import JobNotFoundError, SageMakerJobError
 from trainforge.models.changes import JobStateChange
 from trainforge.models.status import BEFORE_SAGEMAKER, TERMINAL_RANK, JobStatus
+from trainforge.services.budgets import release_job
 
 
 class JobControl(Protocol):
@@ -41,6 +42,8 @@ def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
         changed = repository.finish_before_running(db, job_id, JobStatus.STOPPED, reason)
         db.commit()
         if changed:
+            release_job(db, job_id)  # its team's budget commitment and instances, now rather than at the sweep
+            db.commit()
             return True
         current = repository.get_job(db, job_id)  # it left Pending meanwhile: cancel what it became
         return cancel_job(service, job_id, db) if current and current.status_rank < TERMINAL_RANK else False

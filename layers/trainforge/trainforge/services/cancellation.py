@@ -42,7 +42,9 @@ def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
         changed = repository.finish_before_running(db, job_id, JobStatus.STOPPED, reason)
         db.commit()
         if changed:
-            release_job(db, job_id)  # its team's budget commitment and instances, now rather than at the sweep
+            release_job(
+                db, job_id
+            )  # its team's budget commitment and instances, now rather than at the sweep
             db.commit()
             return True
         current = repository.get_job(db, job_id)  # it left Pending meanwhile: cancel what it became

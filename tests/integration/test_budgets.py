@@ -14,7 +14,7 @@ from tests.integration.test_capacity import connections, finish, race, set_quota
 from trainforge import repository
 from trainforge.connection import NativeDatabase
 from trainforge.errors import BudgetExceededError
-from trainforge.services import budgets, capacity
+from trainforge.services import budgets, capacity, teams
 from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
@@ -94,6 +94,11 @@ def test_a_finished_job_books_its_cost_and_returns_its_commitment_once(
     job = repository.get_job(database, first)
     assert job is not None and job.budget_released_at is not None and job.budget_held_usd == 0
     accept(database, settings, team, "second", seconds=7200)  # fits now that only the real cost counts
+    usage = teams.usage(database, team, budgets.this_month())
+    assert usage["spent_usd"] == float(report.estimated_cost_usd)
+    assert [(row["instance_type"], row["jobs"]) for row in usage["by_instance_type"]] == [("ml.m5.large", 1)]
+    assert len(usage["by_day"]) == 1 and usage["by_day"][0]["usd"] == float(report.estimated_cost_usd)
+    assert usage["jobs_by_outcome"] == {"Completed": 1, "Pending": 1}
 
 
 def test_over_its_instance_limit_a_teams_job_waits_and_the_teams_next_end_admits_it(

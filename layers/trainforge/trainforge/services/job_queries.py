@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,12 +18,21 @@ from trainforge.models.rows import HistoryRow, JobRow, ReportRow
 from trainforge.models.status import JOB_STATUS_RANK, JobStatus
 from trainforge.pricing import cost_ceiling_usd
 
+# Whether the caller may see a job of this team (trainforge.services.access.Caller.sees); None: anyone.
+Visible = Callable[[str | None], bool] | None
 
-def job_status(db: Database, job_id: int) -> dict[str, Any]:
-    """Get status of SageMaker training job (with its report and status history)."""
+
+def _job(db: Database, job_id: int, visible: Visible) -> JobRow:
+    """The job; not found as well when ``visible`` says it is another team's (ids reveal nothing)."""
     job = repository.get_job(db, job_id)
-    if job is None:
+    if job is None or (visible is not None and not visible(job.team)):
         raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    return job
+
+
+def job_status(db: Database, job_id: int, visible: Visible = None) -> dict[str, Any]:
+    """Get status of SageMaker training job (with its report and status history)."""
+    job = _job(db, job_id, visible)
     result = job_to_dict(job, repository.report_of(db, job.id))
     history = repository.history_of(db, job.id)
     result["history"] = [
@@ -64,19 +74,14 @@ def progress_of(job: JobRow, history: list[HistoryRow]) -> dict[str, Any]:
     return {"furthest_step": running[-1].secondary_status if running else None, "trained_seconds": trained}
 
 
-def job_name(db: Database, job_id: int) -> str:
+def job_name(db: Database, job_id: int, visible: Visible = None) -> str:
     """The SageMaker name of the job with this id."""
-    job = repository.get_job(db, job_id)
-    if job is None:
-        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
-    return job.job_name
+    return _job(db, job_id, visible).job_name
 
 
-def job_window(db: Database, job_id: int) -> dict[str, Any]:
+def job_window(db: Database, job_id: int, visible: Visible = None) -> dict[str, Any]:
     """A job's name, when it started and ended, and its final metrics: where to look for its curves."""
-    job = repository.get_job(db, job_id)
-    if job is None:
-        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
+    job = _job(db, job_id, visible)
     report = repository.report_of(db, job_id)
     return {
         "job_name": job.job_name,

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from trainforge.api.callers import visible_job
+from trainforge.api.callers import caller_of
 from trainforge.api.parameters import JobId
 from trainforge.models import api
 from trainforge.runtime import Runtime
@@ -48,7 +48,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.aws import client
         from trainforge.services.job_logs import job_logs as read_logs
 
-        name = visible_job(runtime, router, job_id).job_name
+        name = job_queries.job_name(runtime.database, job_id, caller_of(runtime, router).sees)
         page = read_logs(
             client("logs", runtime.settings.region),
             name,
@@ -73,8 +73,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.aws import client
         from trainforge.services.job_metrics import job_metrics as read_metrics
 
-        visible_job(runtime, router, job_id)
-        window = job_queries.job_window(runtime.database, job_id)
+        window = job_queries.job_window(runtime.database, job_id, caller_of(runtime, router).sees)
         curves = read_metrics(
             client("cloudwatch", runtime.settings.region),
             window["job_name"],

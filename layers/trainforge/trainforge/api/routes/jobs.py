@@ -173,8 +173,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.JobStatus, "the job")}, 404, 503),
     )
     def job_status(job_id: JobId) -> api.JobStatus:
-        visible_job(runtime, router, job_id)
-        return api.JobStatus.model_validate(job_queries.job_status(runtime.database, job_id))
+        status = job_queries.job_status(runtime.database, job_id, caller_of(runtime, router).sees)
+        return api.JobStatus.model_validate(status)
 
     @router.post(
         "/jobs/<job_id>/cancel",

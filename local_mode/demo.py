@@ -1,8 +1,8 @@
 """The demo: a dataset dropped through upload_training_data starts a job through the S3 event path; the job is
 followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
 Stopped; then two jobs share a pool of one instance, and the second waits for capacity and trains when the first
-ends; then two teams: one is refused over its budget, the other cannot see its job. Exit code 0 only when all of
-that happened."""
+ends; then two teams: one is refused over its budget, the other cannot see its job; then a tuning job of six trials,
+two at a time, names its best. Exit code 0 only when all of that happened."""
 
 from __future__ import annotations
 
@@ -221,9 +221,11 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
         raise DemoFailed(f"the cancelled job ended {stopped['status']}")
     capacity_scene(api, dataset_uri, spec)
     teams_scene(api, spec)
+    tuning_scene(api, dataset_uri, spec)
     say(
         "\nDemo complete: dataset → job → report, a cancelled job Stopped, a job that waited for capacity "
-        "and then trained, a team refused over its budget and a team that cannot see another's jobs."
+        "and then trained, a team refused over its budget and a team that cannot see another's jobs, and a "
+        "tuning job whose six trials ran two at a time and named the best."
     )
 
 
@@ -317,6 +319,50 @@ def teams_scene(api: str, spec: dict[str, Any]) -> None:
         f"{len(listed['jobs'])} job(s)")  # fmt: skip
     status, _ = call(api, "POST", f"/jobs/{created['id']}/cancel", principal=VISION)
     say(f"   as {VISION}: POST /jobs/{created['id']}/cancel → {status} (its own team's job)")
+
+
+def tuning_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
+    """A grid of six learning rates, two trials at a time, each a real local training job; the best is named."""
+    rates = ["0.01", "0.03", "0.1", "0.3", "1.0", "3.0"]
+    say(
+        f"\n7. a tuning job: Grid over learning_rate {rates}, 2 trials at a time, maximizing validation:accuracy"
+    )
+    body = {
+        "tuning_job_name": f"churn-tune-{int(time.time()) % 1000000}",
+        "dataset_uri": dataset_uri,
+        "image_uri": spec["image_uri"],
+        "objective_metric": "validation:accuracy",
+        "strategy": "Grid",
+        "max_parallel_jobs": 2,
+        "parameter_ranges": [{"name": "learning_rate", "kind": "categorical", "values": rates}],
+        "training": {
+            "instance_type": spec["instance_type"],
+            "max_runtime_seconds": 600,
+            "hyperparameters": {"epochs": 40, "sleep_per_epoch": 0.005},
+            "metric_definitions": spec["metric_definitions"],
+        },
+    }
+    status, tuning = call(api, "POST", "/tuning-jobs", body)
+    if status != 202:
+        raise DemoFailed(f"POST /tuning-jobs answered {status}: {tuning}")
+    say(
+        f"   POST /tuning-jobs → {status} {tuning['tuning_job_name']} ({tuning['status']}, {tuning['max_jobs']} trials)"
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        _, tuning = call(api, "GET", f"/tuning-jobs/{tuning['id']}")
+        if tuning["status"] in TERMINAL:
+            break
+        time.sleep(0.3)
+    trials = tuning.get("trials", [])
+    if tuning["status"] != "Completed" or len(trials) != 6 or not tuning.get("best_training_job"):
+        raise DemoFailed(f"the tuning job ended {tuning['status']} with {len(trials)} trials: {tuning}")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(tuning["training_counts"].items()) if v)
+    say(f"   {tuning['tuning_job_name']}: {tuning['status']}, trials: {counts}")
+    for trial in trials:
+        say(f"     {trial['job_name']:<32} learning_rate={trial['hyperparameters'].get('learning_rate'):<5} "
+            f"validation:accuracy={trial['objective_value']}")  # fmt: skip
+    say(f"   best: {tuning['best_training_job']} (validation:accuracy = {tuning['best_objective_value']})")
 
 
 def main(work_dir: Path, *, epochs: int | None = None) -> int:

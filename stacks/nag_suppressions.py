@@ -19,6 +19,12 @@ TRAINING_JOBS = (
 )
 
 
+TUNING_JOBS = (
+    "tuning job names are chosen at submission; access is limited to this account's and region's tuning jobs "
+    "(creation requires the trainforge:managed tag, stopping requires it on the tuning job; describe is read-only)"
+)
+
+
 def _suppress(construct: IConstruct, *findings: tuple[str, str, list[str] | None]) -> None:
     NagSuppressions.add_resource_suppressions(
         construct,
@@ -82,6 +88,12 @@ def suppress_reviewed_findings(
                     ],
                 )
             )
+        if handler in ("api", "dataset_uploaded", "reconcile"):
+            findings.append(
+                ("AwsSolutions-IAM5", TUNING_JOBS,
+                 [f"Resource::arn:<AWS::Partition>:sagemaker:{stack.region}:<AWS::AccountId>:hyper-parameter-tuning-job/*",
+                  f"Resource::arn:aws:sagemaker:{stack.region}:<AWS::AccountId>:hyper-parameter-tuning-job/*"])
+            )  # fmt: skip
         if handler in ("api", "training_state"):
             findings.append(
                 ("AwsSolutions-IAM5",

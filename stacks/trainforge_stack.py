@@ -149,6 +149,17 @@ class TrainforgeStack(Stack):
         allow("dataset_uploaded", "CreateTaggedTrainingJobs", ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],
               [training_jobs], StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
         allow("dataset_uploaded", "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        # Tuning jobs go through the same worker and the same tag condition; SageMaker starts their trials itself.
+        tuning_jobs = self.format_arn(
+            service="sagemaker", resource="hyper-parameter-tuning-job", resource_name="*"
+        )
+        allow("dataset_uploaded", "CreateTaggedTuningJobs",
+              ["sagemaker:CreateHyperParameterTuningJob", "sagemaker:AddTags"], [tuning_jobs],
+              StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
+        for handler in ("dataset_uploaded", "reconcile"):
+            allow(handler, "DescribeTuningJobs", ["sagemaker:DescribeHyperParameterTuningJob"], [tuning_jobs])
+        allow("api", "StopTrainforgeTuningJobs", ["sagemaker:StopHyperParameterTuningJob"], [tuning_jobs],
+              StringEquals={"aws:ResourceTag/trainforge:managed": "true"})  # fmt: skip
         sagemaker.allow_pass_to_sagemaker(fn["dataset_uploaded"])
         # State and reconciliation read SageMaker (every job in the account: the ledger records external ones too).
         for handler in ("training_state", "reconcile", "api"):

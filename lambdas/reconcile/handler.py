@@ -19,6 +19,7 @@ from trainforge.services.capacity import sweep
 from trainforge.services.job_tracking import reconcile_stale_jobs
 from trainforge.services.prices import PRICE_LIST_REGION
 from trainforge.services.submissions import request_submission
+from trainforge.services.tuning_jobs import reconcile_tuning_jobs
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
@@ -36,6 +37,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         RUNTIME.training,
         older_than_minutes=settings.reconcile_after_minutes,
         request_submission=lambda job_id: request_submission(settings, job_id),
+    )
+    counts.update(
+        reconcile_tuning_jobs(
+            RUNTIME.database,
+            RUNTIME.training.sagemaker,
+            request_submission=lambda tuning_id: request_submission(settings, tuning_id, tuning=True),
+        )
     )
     capacity = sweep(
         RUNTIME.database,

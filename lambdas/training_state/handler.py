@@ -1,4 +1,5 @@
-"""SageMaker "Training Job State Change" events: the job row, its status history and, when it ends, its report."""
+"""SageMaker "Training Job State Change" events: the job row, its status history and, when it ends, its report;
+and "HyperParameter Tuning Job State Change" events: the tuning job's state, counts and best trial."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.status import JobStatus
-from trainforge.routing import SAGEMAKER_STATE_CHANGE
+from trainforge.routing import SAGEMAKER_STATE_CHANGE, TUNING_STATE_CHANGE
 from trainforge.runtime import Runtime, end_of_init
 from trainforge.services.job_tracking import record_state_change, state_change_from_description
 
@@ -32,6 +33,8 @@ TERMINAL_METRICS: dict[str, str] = {
 
 
 def record(event: dict[str, Any]) -> str:
+    if event.get("detail-type") == TUNING_STATE_CHANGE and isinstance(event.get("detail"), dict):
+        return record_tuning(event["detail"])
     if event.get("detail-type") != SAGEMAKER_STATE_CHANGE or not isinstance(event.get("detail"), dict):
         raise PoisonEventError(
             f"not a {SAGEMAKER_STATE_CHANGE} event: detail-type {event.get('detail-type')!r}"
@@ -66,6 +69,26 @@ def record(event: dict[str, Any]) -> str:
     if change.status == JobStatus.FAILED and outcome.job_id is not None:
         keep_log_tail(outcome.job_id, change.job_name)
     logger.info("state change applied", status=change.status, secondary_status=change.secondary_status)
+    return "applied"
+
+
+def record_tuning(detail: dict[str, Any]) -> str:
+    """A tuning job's state, counts and best trial, applied once and in order."""
+    from trainforge.services.tuning_jobs import (
+        record_tuning_state_change,
+        state_change_from_tuning_description,
+    )
+
+    try:
+        change = state_change_from_tuning_description(detail)
+    except SageMakerConfigurationError as exc:
+        raise PoisonEventError(exc.message) from exc
+    logger.append_keys(tuning_job_name=change.name)
+    moved = RUNTIME.transaction(lambda db: record_tuning_state_change(db, change))
+    if moved is None:
+        metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)
+        return "stale"
+    logger.info("tuning state change applied", status=change.status, best=change.best_training_job)
     return "applied"
 
 

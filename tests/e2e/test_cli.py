@@ -181,3 +181,40 @@ def test_uploading_the_same_dataset_again_says_it_already_trained(local_api: str
         time.sleep(0.5)
     code, out, _ = trainforge(local_api, *upload, "--prefix", "cli-again")
     assert code == 0 and "this dataset already trained as job" in out and job_name in out
+
+
+def test_teams_usage_and_a_tuning_job_from_the_terminal(local_api: str, tmp_path: Path) -> None:
+    code, out, err = trainforge(local_api, "teams", "apply", "examples/teams.json")
+    assert code == 0, err
+    assert "vision" in out and "forecasting" in out and "datasets/vision/" in out
+    member = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
+    code, out, _ = trainforge(local_api, "--principal", member, "-o", "json", "teams", "list")
+    assert code == 0 and [t["name"] for t in json.loads(out)["teams"]] == ["vision"]
+    png = tmp_path / "usage.png"
+    code, out, err = trainforge(local_api, "--principal", member, "usage", "--png", str(png))
+    assert code == 0, err
+    assert out.startswith("vision 20") and "spent $0.00, committed $0.00, budget $2500.00" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = trainforge(local_api, "--principal", "arn:aws:iam::123456789012:role/intern", "list")
+    assert code == 3 and "belongs to no Trainforge team" in err
+    config = tmp_path / "tune.json"
+    config.write_text(json.dumps({
+        "tuning_job_name": "churn-cli-tune", "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:churn",
+        "objective_metric": "validation:accuracy", "strategy": "Grid", "max_parallel_jobs": 2,
+        "parameter_ranges": [{"name": "learning_rate", "kind": "categorical", "values": ["0.01", "0.5", "2.0"]}],
+        "training": {"hyperparameters": {"epochs": 20},
+                     "metric_definitions": [{"Name": "validation:accuracy", "Regex": "val_accuracy=([0-9.]+)"}]},
+    }))  # fmt: skip
+    code, out, err = trainforge(local_api, "tune", "--config", str(config), "--wait", "--interval", "0.3")
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert (
+        lines[0].startswith("churn-cli-tune (id ")
+        and "Completed  Grid, Maximize validation:accuracy" in lines[0]
+    )
+    assert lines[1].startswith("  best: churn-cli-tune-00")
+    assert lines[2].split()[:2] == ["TRIAL", "STATUS"] and len(lines) == 6
+    tuning_id = lines[0].split("(id ")[1].split(")")[0]
+    code, again, _ = trainforge(local_api, "tuning-status", tuning_id)
+    assert code == 0 and again.splitlines()[1:] == lines[1:]

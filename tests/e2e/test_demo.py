@@ -30,4 +30,6 @@ def test_the_demo_runs_the_whole_pipeline(postgres_server_url: str, tmp_path: Pa
     assert '"validation:accuracy"' in output
     assert "output/model.tar.gz" in output
     assert "Stopped / Stopped" in output
+    assert "budget_exceeded" in output and "→ 404" in output
+    assert "Completed, trials: Completed 6" in output and "best: churn-tune-" in output
     assert "Demo complete" in output

@@ -108,7 +108,10 @@ def test_event_rules_route_each_source_to_a_queue(template: Any) -> None:
     assert s3["detail-type"] == ["Object Created"]
     assert s3["detail"]["object"]["key"] == [{"prefix": "datasets/"}, {"prefix": "jobs/"}]
     sagemaker = next(p for p in patterns if p["source"] == ["aws.sagemaker"])
-    assert sagemaker["detail-type"] == ["SageMaker Training Job State Change"]
+    assert sagemaker["detail-type"] == [
+        "SageMaker Training Job State Change",
+        "SageMaker HyperParameter Tuning Job State Change",
+    ]
     codebuild = next(p for p in patterns if p["source"] == ["aws.codebuild"])
     assert (
         codebuild["detail-type"] == ["CodeBuild Build State Change"] and "project-name" in codebuild["detail"]
@@ -261,3 +264,16 @@ def test_cfn_lint_finds_no_error_in_the_synthesized_templates(synthesized: tuple
     linter = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run([str(linter), *templates], capture_output=True, text=True, check=False)
     assert result.returncode & 2 == 0, result.stdout[-3000:]
+
+
+def test_tuning_jobs_are_created_tagged_and_stopped_only_when_trainforges(template: Any) -> None:
+    by_sid = {s.get("Sid"): s for _, s in statements(template)}
+    create = by_sid["CreateTaggedTuningJobs"]
+    assert sorted(as_list(create["Action"])) == [
+        "sagemaker:AddTags",
+        "sagemaker:CreateHyperParameterTuningJob",
+    ]
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/trainforge:managed": "true"}}
+    assert "hyper-parameter-tuning-job/*" in json.dumps(create["Resource"])
+    stop = by_sid["StopTrainforgeTuningJobs"]
+    assert stop["Condition"] == {"StringEquals": {"aws:ResourceTag/trainforge:managed": "true"}}

@@ -40,6 +40,7 @@ def test_every_operation_has_a_tag_a_stable_id_and_the_real_error_body(live: dic
                 "builds",
                 "setup",
                 "teams",
+                "tuning",
             }
             assert {"403", "422"} <= set(operation["responses"])
             for status, response in operation["responses"].items():

@@ -14,6 +14,7 @@ TRAINFORGE_SOURCE = "trainforge"
 JOB_REQUESTED = "Training Job Requested"
 S3_OBJECT_CREATED = "Object Created"
 SAGEMAKER_STATE_CHANGE = "SageMaker Training Job State Change"
+TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
 CODEBUILD_STATE_CHANGE = "CodeBuild Build State Change"
 
 
@@ -47,8 +48,10 @@ def event_routes(
         ),
         Route(
             handler="training_state",
-            description="every SageMaker training job's state changes",
-            patterns=({"source": ["aws.sagemaker"], "detail-type": [SAGEMAKER_STATE_CHANGE]},),
+            description="every SageMaker training job's state changes, and tuning jobs'",
+            patterns=(
+                {"source": ["aws.sagemaker"], "detail-type": [SAGEMAKER_STATE_CHANGE, TUNING_STATE_CHANGE]},
+            ),
         ),
         Route(
             handler="build_state",

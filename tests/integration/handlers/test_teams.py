@@ -34,6 +34,15 @@ TEAMS = {
 }
 
 
+TUNING = {
+    "tuning_job_name": "vision-tune", "dataset_uri": "s3://trainforge-datasets/datasets/vision/churn/",
+    "objective_metric": "acc", "strategy": "Random", "max_jobs": 2,
+    "parameter_ranges": [{"name": "lr", "kind": "continuous", "min_value": 0.01, "max_value": 0.1}],
+    "training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 600,
+                 "metric_definitions": [{"Name": "acc", "Regex": "acc=([0-9.]+)"}]},
+}  # fmt: skip
+
+
 def job(prefix_team: str, name: str, **more: Any) -> dict[str, Any]:
     return {
         "job_name": name,
@@ -76,6 +85,8 @@ def every_operation(job_id: int, build_id: int) -> list[tuple[str, str, Any]]:
         ("POST", "/builds", {"base_image": "python:3.12-slim", "tag": "t"}), ("GET", f"/builds/{build_id}", None),
         ("GET", "/builds", None), ("GET", "/teams", None), ("GET", "/teams/vision", None),
         ("PUT", "/teams/x", {"members": []}), ("DELETE", "/teams/x", None), ("GET", "/teams/vision/usage", None),
+        ("POST", "/tuning-jobs", TUNING), ("GET", "/tuning-jobs", None), ("GET", "/tuning-jobs/1", None),
+        ("POST", "/tuning-jobs/1/cancel", None),
     ]  # fmt: skip
 
 
@@ -109,7 +120,10 @@ def test_every_route_answers_each_teams_member_and_the_administrators(teams: Any
             continue  # vision's dataset or team: covered by the scoping tests below
         status, answer = teams(method, path, body, principal=principal)
         if principal != ADMIN and (method, path) in ADMIN_ONLY:
-            assert status == 403 and "only Trainforge administrators" in answer["error"]["message"], (method, path)
+            assert status == 403 and "only Trainforge administrators" in answer["error"]["message"], (
+                method,
+                path,
+            )
         elif principal == FORECAST and (str(submitted["id"]) in path or str(build["id"]) in path):
             assert status == 404, (method, path, answer)  # vision's job and build
         else:

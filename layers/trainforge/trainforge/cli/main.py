@@ -19,6 +19,7 @@ from trainforge.cli.context import Context
 from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time, table
 from trainforge.cli.teams import teams as teams_group
 from trainforge.cli.teams import usage as usage_command
+from trainforge.cli.tuning import tune, tuning_status
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
@@ -369,6 +370,8 @@ def builds(obj: Context, limit: int) -> None:
 
 cli.add_command(teams_group)
 cli.add_command(usage_command)
+cli.add_command(tune)
+cli.add_command(tuning_status)
 
 
 def main() -> None:

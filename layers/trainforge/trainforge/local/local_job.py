@@ -90,6 +90,8 @@ class LocalJob:
                 )
             if self.artifacts:
                 described["ModelArtifacts"] = {"S3ModelArtifacts": self.artifacts}
+            if self.request.get("TuningJobArn"):  # a tuning job's trial
+                described["TuningJobArn"] = self.request["TuningJobArn"]
             if for_event:
                 described["Tags"] = {t["Key"]: t["Value"] for t in self.request.get("Tags", [])}
             return described

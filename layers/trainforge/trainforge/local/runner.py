@@ -43,6 +43,7 @@ from trainforge.local.training_toolkit import (
     resource_config,
     training_environment,
 )
+from trainforge.local.tuner import LocalTuning
 from trainforge.local.unemulated import differences_from_sagemaker
 from trainforge.s3_locations import split_s3_uri
 from trainforge.settings import Settings
@@ -59,7 +60,7 @@ def _error(code: str, message: str, operation: str) -> ClientError:
     )
 
 
-class LocalSageMaker:
+class LocalSageMaker(LocalTuning):
     """The SageMaker calls Trainforge makes, answered by running jobs here."""
 
     def __init__(

@@ -30,6 +30,9 @@ class JobStateChange:
     model_artifacts_uri: str | None = None
     billable_seconds: int | None = None
     warm_pool: dict[str, Any] | None = None
+    # A tuning job's trial: the tuning job (its name, as the ARN carries it) and the values it tried.
+    tuning_job_name: str | None = None
+    hyperparameters: dict[str, str] | None = None
 
     @property
     def training_seconds(self) -> int | None:

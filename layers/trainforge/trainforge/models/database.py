@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -99,6 +100,8 @@ class TrainingJob(Base):
     budget_held_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
     budget_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     team_instances_held: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A tuning job's trial: its tuning job's name, lowercased as SageMaker's ARN carries it (0007).
+    tuning_job_name: Mapped[str | None] = mapped_column(String(32))
 
     history: Mapped[list[JobStatusHistory]] = relationship(
         back_populates="job",
@@ -126,6 +129,11 @@ class TrainingJob(Base):
             postgresql_where=text("status = 'WaitingForCapacity'"),
         ),
         Index("ix_training_jobs_team_created_at_id", "team", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_training_jobs_tuning_job_name",
+            "tuning_job_name",
+            postgresql_where=text("tuning_job_name IS NOT NULL"),
+        ),
     )
 
 
@@ -263,3 +271,36 @@ class TeamSpend(Base):
     spent_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
     committed_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TuningJob(Base):
+    """A hyperparameter tuning job: its request, its state as SageMaker reports it, and its best trial."""
+
+    __tablename__ = "tuning_jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    team: Mapped[str | None] = mapped_column(String(40))
+    submitted_by: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    status_rank: Mapped[int] = mapped_column(SmallInteger)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    input_uri: Mapped[str | None] = mapped_column(Text)
+    output_uri: Mapped[str | None] = mapped_column(Text)
+    role_arn: Mapped[str | None] = mapped_column(Text)
+    image_uri: Mapped[str | None] = mapped_column(Text)
+    sagemaker_arn: Mapped[str | None] = mapped_column(Text)
+    objective_metric: Mapped[str] = mapped_column(String(255))
+    objective_type: Mapped[str] = mapped_column(String(16))
+    training_counts: Mapped[dict[str, int] | None] = mapped_column(JSONB)
+    objective_counts: Mapped[dict[str, int] | None] = mapped_column(JSONB)
+    best_training_job: Mapped[str | None] = mapped_column(String(63))
+    best_objective_value: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_tuning_jobs_created_at_id", text("created_at DESC"), text("id DESC")),)

@@ -55,6 +55,7 @@ class JobRow(NamedTuple):
     budget_held_usd: Decimal
     budget_released_at: datetime | None
     team_instances_held: int
+    tuning_job_name: str | None
 
 
 class HistoryRow(NamedTuple):

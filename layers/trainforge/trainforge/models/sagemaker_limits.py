@@ -44,3 +44,9 @@ MAX_RETRY_ATTEMPTS = 30
 MAX_SUBNETS, MAX_SECURITY_GROUPS = 16, 5
 VPC_ID_PATTERN = re.compile(r"^[-0-9a-zA-Z]{1,32}$")
 KMS_KEY_PATTERN = re.compile(r"^[a-zA-Z0-9:/_-]{1,2048}$")
+# Hyperparameter tuning (CreateHyperParameterTuningJob)
+TUNING_JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")  # 32 characters
+MAX_TUNING_RANGES = 30  # across all kinds
+MAX_CATEGORICAL_VALUES = 30
+MAX_TUNING_TRAINING_JOBS = 500
+MAX_TUNING_PARALLEL_JOBS = 100

@@ -62,3 +62,15 @@ BUILD_STATUS_RANK: dict[str, int] = {
     BuildStatus.TIMED_OUT: TERMINAL_RANK,
     BuildStatus.STOPPED: TERMINAL_RANK,
 }
+
+
+# A tuning job: SageMaker's statuses (Deleting/DeleteFailed are never kept), plus Pending and Rejected before it.
+TUNING_STATUS_RANK: dict[str, int] = {
+    JobStatus.PENDING: 0,
+    JobStatus.IN_PROGRESS: 1,
+    JobStatus.STOPPING: 2,
+    JobStatus.COMPLETED: TERMINAL_RANK,
+    JobStatus.FAILED: TERMINAL_RANK,
+    JobStatus.STOPPED: TERMINAL_RANK,
+    JobStatus.REJECTED: TERMINAL_RANK,
+}

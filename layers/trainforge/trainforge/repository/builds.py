@@ -11,7 +11,7 @@ from trainforge.models.changes import BuildStateChange
 from trainforge.models.rows import BuildRow, columns
 from trainforge.models.status import BUILD_STATUS_RANK, TERMINAL_RANK
 from trainforge.repository.ordering import advances
-from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
+from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, page_of
 
 _BUILD = columns(BuildRow, "b")
 
@@ -150,8 +150,4 @@ def list_builds(
             params,
         )
     ]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return rows, next_cursor
+    return page_of(rows, limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from trainforge.errors import SageMakerConfigurationError
 
@@ -26,3 +27,23 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise SageMakerConfigurationError(
             "cursor is not one this API returned; pass next_cursor from the previous page", field="cursor"
         ) from None
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> int: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def page_of(rows: list[K], limit: int) -> tuple[list[K], str | None]:
+    """A page from ``limit + 1`` rows read newest first: the first ``limit``, and the cursor after the last when
+    there was one more."""
+    if len(rows) <= limit:
+        return rows, None
+    page = rows[:limit]
+    return page, encode_cursor(page[-1].created_at, page[-1].id)

@@ -176,18 +176,40 @@ def accept_job_request(
 
 def request_for(job: JobRow, s3: Any, settings: Settings) -> dict[str, Any]:
     """The ``CreateTrainingJob`` request for a recorded job, its input resolved now (see dataset_inputs)."""
-    config = TrainingConfig.from_dict(job.config or {})
-    input_uri, output_uri = job.input_uri or "", job.output_uri or ""
+    return training_request(
+        TrainingConfig.from_dict(job.config or {}),
+        job.input_uri or "",
+        job.output_uri or "",
+        job.role_arn or settings.execution_role_arn,
+        job.image_uri or settings.default_image_uri,
+        job.source_uri,
+        s3,
+        settings.dataset_wait_seconds,
+    )
+
+
+def training_request(
+    config: TrainingConfig,
+    input_uri: str,
+    output_uri: str,
+    role_arn: str,
+    image_uri: str,
+    source_uri: str | None,
+    s3: Any,
+    dataset_wait_seconds: float,
+) -> dict[str, Any]:
+    """``CreateTrainingJob``'s request for ``config``, a dataset's channels read from its manifest now (files
+    still arriving within ``dataset_wait_seconds`` of it: :class:`DatasetIncompleteError`, retried)."""
     channels = None
-    source = read_manifest(s3, input_uri, job.source_uri) if input_uri else None
+    source = read_manifest(s3, input_uri, source_uri) if input_uri else None
     if source is not None:
-        check_complete(s3, input_uri, source, settings.dataset_wait_seconds)
+        check_complete(s3, input_uri, source, dataset_wait_seconds)
         channels = dataset_channels(s3, config, input_uri, output_uri, source.manifest)
     return SageMakerJobConfig.from_training_config(
         config,
         input_data_s3_uri=input_uri,
         output_s3_uri=output_uri,
-        role_arn=job.role_arn or settings.execution_role_arn,
-        image_uri=job.image_uri or settings.default_image_uri,
+        role_arn=role_arn,
+        image_uri=image_uri,
         channels=channels,
     ).to_sagemaker_config()

@@ -118,7 +118,23 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         else None,
         billable_seconds=billable if isinstance(billable, int) and not isinstance(billable, bool) else None,
         warm_pool=_warm_pool(description.get("WarmPoolStatus")),
+        tuning_job_name=_tuning_job_name(description.get("TuningJobArn")),
+        hyperparameters=_hyperparameters(description.get("HyperParameters")),
     )
+
+
+def _tuning_job_name(arn: Any) -> str | None:
+    """``arn:aws:sagemaker:<region>:<account>:hyper-parameter-tuning-job/<name>`` → the name (lowercase)."""
+    if not isinstance(arn, str) or ":hyper-parameter-tuning-job/" not in arn:
+        return None
+    name = arn.rsplit("/", 1)[1]
+    return name if 1 <= len(name) <= 32 else None
+
+
+def _hyperparameters(raw: Any) -> dict[str, str] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return {storable(str(k))[:256]: storable(str(v))[:2500] for k, v in list(raw.items())[:100]}
 
 
 def _warm_pool(raw: Any) -> dict[str, Any] | None:
@@ -183,6 +199,8 @@ def record_state_change(
     if change.warm_pool is not None and outcome.job_id is not None:
         # Its own guard (the newest report wins): warm pool reports follow the end, which they never move.
         repository.set_warm_pool(db, outcome.job_id, change.warm_pool, change.last_modified_at)
+    if change.tuning_job_name is not None and outcome.job_id is not None:
+        repository.link_trial(db, outcome.job_id, change.tuning_job_name, change.hyperparameters or {})
     return outcome
 
 

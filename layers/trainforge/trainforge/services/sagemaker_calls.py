@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trainforge.aws import error_code, error_message
@@ -46,6 +47,28 @@ def _is_transient_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, BotoConnectionError | HTTPClientError)
 
 
+@dataclass(frozen=True)
+class CreateCall:
+    """A SageMaker create operation: its method, the request's name field, the answer's ARN field, and how to
+    find the ARN of what exists under that name."""
+
+    method: str
+    name_key: str
+    arn_key: str
+    describe: str
+
+
+CREATE_TRAINING_JOB = CreateCall(
+    "create_training_job", "TrainingJobName", "TrainingJobArn", "describe_training_job"
+)
+CREATE_TUNING_JOB = CreateCall(
+    "create_hyper_parameter_tuning_job",
+    "HyperParameterTuningJobName",
+    "HyperParameterTuningJobArn",
+    "describe_hyper_parameter_tuning_job",
+)
+
+
 def create_with_backoff(
     sagemaker: Any,
     request: dict[str, Any],
@@ -53,20 +76,21 @@ def create_with_backoff(
     pacer: Pacer,
     timeout_seconds: float,
     sleep: Callable[[float], None],
+    call: CreateCall = CREATE_TRAINING_JOB,
 ) -> str | None:
-    """``CreateTrainingJob`` at the pacer's rate; throttling retried with jittered backoff until the deadline
-    (then :class:`RetryableSubmissionError`), SageMaker's refusals raised as :class:`SageMakerJobError`, and
-    ``ResourceInUse`` (the same name again) answered with the existing job's ARN."""
+    """``CreateTrainingJob`` (or ``call``) at the pacer's rate; throttling retried with jittered backoff until
+    the deadline (then :class:`RetryableSubmissionError`), SageMaker's refusals raised as
+    :class:`SageMakerJobError`, and ``ResourceInUse`` (the same name again) answered with the existing ARN."""
     deadline = time.monotonic() + timeout_seconds
     delay = min(0.25, pacer.interval)  # a throttle usually means "a moment later", not "much later"
     while True:
         pacer.wait()
         try:
-            return str(sagemaker.create_training_job(**request)["TrainingJobArn"])
+            return str(getattr(sagemaker, call.method)(**request)[call.arn_key])
         except Exception as exc:
             code = error_code(exc)
             if code == "ResourceInUse":
-                return existing_arn(sagemaker, request["TrainingJobName"])
+                return existing_arn(sagemaker, request[call.name_key], call)
             if code == "ResourceLimitExceeded":
                 refusal = CapacityRefusal.parse(error_message(exc))
                 if refusal is not None:
@@ -86,9 +110,9 @@ def create_with_backoff(
             delay = min(delay * 2, 8.0)
 
 
-def existing_arn(sagemaker: Any, job_name: str) -> str | None:
+def existing_arn(sagemaker: Any, name: str, call: CreateCall = CREATE_TRAINING_JOB) -> str | None:
     try:
-        return str(sagemaker.describe_training_job(TrainingJobName=job_name)["TrainingJobArn"])
+        return str(getattr(sagemaker, call.describe)(**{call.name_key: name})[call.arn_key])
     except Exception:
         return None
 

@@ -284,6 +284,21 @@ class SageMakerTrainingService:
             sleep=self._sleep,
         )
 
+    def submit_pending_tuning_job(self, tuning_id: int, db: Session | Database) -> bool:
+        """Send a recorded Pending tuning job (``CreateHyperParameterTuningJob``, paced with training creates)."""
+        from trainforge.services.tuning_jobs import send_pending_tuning_job
+
+        return send_pending_tuning_job(
+            as_database(db),
+            tuning_id,
+            settings=self.settings,
+            s3=self.client("s3"),
+            sagemaker=self.sagemaker,
+            pacer=self.pacer,
+            timeout_seconds=self.submit_timeout_seconds,
+            sleep=self._sleep,
+        )
+
     def describe(self, job_name: str) -> dict[str, Any] | None:
         """``DescribeTrainingJob``, or None when SageMaker does not know the job."""
         return describe_job(self.sagemaker, job_name)

@@ -140,11 +140,29 @@ class SubmissionWorker:
     def handle(self, event: Mapping[str, Any], db: Database) -> list[Outcome]:
         if event.get("source") == TRAINFORGE_SOURCE and event.get("detail-type") == JOB_REQUESTED:
             detail = event.get("detail")
+            tuning_id = detail.get("tuning_job_id") if isinstance(detail, Mapping) else None
+            if isinstance(tuning_id, int) and not isinstance(tuning_id, bool):
+                return [self.submit_tuning(db, tuning_id)]
             job_id = detail.get("job_id") if isinstance(detail, Mapping) else None
             if not isinstance(job_id, int) or isinstance(job_id, bool):
                 raise PoisonEventError("Training Job Requested event needs an integer detail.job_id")
             return [self.submit(db, job_id)]
         return [self.handle_object(obj, db) for obj in dropped_objects(event)]
+
+    def submit_tuning(self, db: Database, tuning_id: int) -> Outcome:
+        try:
+            sent = self.service.submit_pending_tuning_job(tuning_id, db)
+        except SageMakerJobError as exc:
+            if exc.code == "not_found":
+                raise PoisonEventError(exc.message) from exc
+            if isinstance(exc, RetryableSubmissionError):
+                raise
+            return Outcome(
+                "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed", exc.message
+            )
+        except SageMakerConfigurationError as exc:
+            return Outcome("rejected", exc.message)
+        return Outcome("submitted" if sent else "duplicate", f"tuning job {tuning_id}")
 
     def submit(self, db: Database, job_id: int) -> Outcome:
         try:
@@ -333,15 +351,18 @@ def _source_uri(obj: DroppedObject, key: str) -> str:
     return f"s3://{obj.bucket}/{key}" + (f"?versionId={obj.version_id}" if obj.version_id else "")
 
 
-def request_submission(settings: Settings, job_id: int, events_client: Any | None = None) -> None:
-    """Put a "Training Job Requested" event on the bus: the submission queue takes it from there."""
+def request_submission(
+    settings: Settings, job_id: int, events_client: Any | None = None, *, tuning: bool = False
+) -> None:
+    """Put a "Training Job Requested" event on the bus (for a tuning job: ``tuning_job_id``): the submission
+    queue takes it from there."""
     events = events_client or client("events", settings.region)
     response = events.put_events(
         Entries=[
             {
                 "Source": TRAINFORGE_SOURCE,
                 "DetailType": JOB_REQUESTED,
-                "Detail": json.dumps({"job_id": job_id}),
+                "Detail": json.dumps({"tuning_job_id" if tuning else "job_id": job_id}),
                 "EventBusName": settings.event_bus_name,
             }
         ]

@@ -210,3 +210,95 @@ def test_metric_values_are_published_as_they_match(local: Any) -> None:
                          started=datetime.now(UTC) - timedelta(minutes=2), ended=None)["series"]  # fmt: skip
     assert [p["value"] for p in curves["train:loss"]] == [1.0, 0.5, 0.3333]
     assert [p["value"] for p in curves["val:acc"]] == [0.5, 0.6, 0.7]
+
+
+class FlakyS3:
+    """S3 whose first downloads fail with S3's own internal error: a failure of SageMaker's side, not the script's."""
+
+    def __init__(self, failures: int) -> None:
+        self.real = boto3.client("s3", region_name="us-east-1")
+        self.failures = failures
+
+    def download_file(self, *args: Any, **kwargs: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "We encountered an internal error"}},
+                              "GetObject")  # fmt: skip
+        self.real.download_file(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_an_internal_failure_is_retried_from_starting_when_the_job_has_a_retry_strategy(local: Any) -> None:
+    runner, events = local
+    flaky = LocalSageMaker(runner.settings, emit=events.append, s3_client=FlakyS3(failures=1))
+    flaky.create_training_job(**request("local-retry"), RetryStrategy={"MaximumRetryAttempts": 2})
+    described = wait_until(flaky, "local-retry", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    steps = [(t["Status"], t["StatusMessage"]) for t in described["SecondaryStatusTransitions"]]
+    assert [s for s, _ in steps] == ["Starting", "Downloading", "Starting", "Downloading", "Training", "Uploading",
+                                     "Completed"]  # fmt: skip
+    assert steps[2][1] == "Retrying the training job after an internal error (attempt 2 of 3)"
+
+
+def test_without_a_retry_strategy_an_internal_failure_fails_the_job(local: Any) -> None:
+    runner, events = local
+    flaky = LocalSageMaker(runner.settings, emit=events.append, s3_client=FlakyS3(failures=1))
+    flaky.create_training_job(**request("local-no-retry"))
+    described = wait_until(flaky, "local-no-retry", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Failed" and "InternalError" in described["FailureReason"]
+
+
+RESUMABLE = """
+import json, os, time
+folder = os.environ.get("SM_CHECKPOINT_DIR", "/opt/ml/checkpoints")
+state = os.path.join(folder, "state.json")
+start = json.load(open(state))["epoch"] + 1 if os.path.exists(state) else 0
+print(f"start={start}", flush=True)
+for epoch in range(start, 12):
+    time.sleep(0.1)
+    json.dump({"epoch": epoch}, open(state, "w"))
+    print(f"epoch={epoch}", flush=True)
+open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("trained")
+"""
+
+
+def test_a_spot_interruption_restarts_the_job_from_its_checkpoints(local: Any) -> None:
+    runner, _ = local
+    s3 = boto3.client("s3", region_name="us-east-1")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(RESUMABLE.encode())
+        tar.addfile(info, io.BytesIO(RESUMABLE.encode()))
+    s3.put_object(Bucket="trainforge-artifacts", Key="code/resumable.tar.gz", Body=buffer.getvalue())
+    config = TrainingConfig(
+        job_name="local-spot", use_spot_instances=True, max_runtime_seconds=60, max_wait_seconds=120,
+        checkpoint_s3_uri="s3://trainforge-artifacts/checkpoints/local-spot/",
+        hyperparameters={"sagemaker_submit_directory": "s3://trainforge-artifacts/code/resumable.tar.gz",
+                         "sagemaker_program": "train.py"},
+        metric_definitions=[{"Name": "start", "Regex": r"start=([0-9]+)"}, {"Name": "epoch", "Regex": r"epoch=([0-9]+)"}],
+    )  # fmt: skip
+    runner.create_training_job(
+        **SageMakerJobConfig.from_training_config(
+            config, input_data_s3_uri="s3://trainforge-datasets/datasets/rows/",
+            output_s3_uri="s3://trainforge-artifacts/output/",
+            role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution", image_uri="local",
+        ).to_sagemaker_config()
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while runner.jobs["local-spot"].metrics.get("epoch", -1) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runner.interrupt_training_job(TrainingJobName="local-spot")
+    described = wait_until(runner, "local-spot", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    steps = [t["Status"] for t in described["SecondaryStatusTransitions"]]
+    assert steps == ["Starting", "Downloading", "Training", "Interrupted", "Starting", "Downloading", "Training",
+                     "Uploading", "Completed"]  # fmt: skip
+    resumed_at = runner.jobs["local-spot"].metrics["start"]
+    assert 3 <= resumed_at < 12, "the second attempt started after the epochs the first had checkpointed"
+    saved = s3.get_object(Bucket="trainforge-artifacts", Key="checkpoints/local-spot/state.json")[
+        "Body"
+    ].read()
+    assert json.loads(saved) == {"epoch": 11}

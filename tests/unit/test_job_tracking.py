@@ -63,3 +63,26 @@ def test_cost_is_billable_time_times_instances_times_price() -> None:
     assert estimate_cost_usd("ml.m5.xlarge", 2, 3600) == Decimal("0.4600")
     assert estimate_cost_usd("ml.unknown.large", 1, 3600) is None
     assert estimate_cost_usd("ml.m5.large", 1, None) is None
+
+
+def test_each_start_begins_an_attempt_and_a_resumed_interruption_is_not_the_end() -> None:
+    from trainforge.services.job_tracking import attempt_of, transitions_of
+
+    steps = ["Starting", "Downloading", "Training", "Interrupted", "Starting", "Training", "Starting", "Training",
+             "Completed"]  # fmt: skip
+    description = {
+        "SecondaryStatusTransitions": [
+            {"Status": step, "StartTime": 1795867000000 + 1000 * i} for i, step in enumerate(steps)
+        ]
+    }
+    found = transitions_of(description)
+    assert [(status, secondary, attempt) for status, secondary, _, attempt in found] == [
+        ("InProgress", "Starting", 1), ("InProgress", "Downloading", 1), ("InProgress", "Training", 1),
+        ("InProgress", "Interrupted", 1), ("InProgress", "Starting", 2), ("InProgress", "Training", 2),
+        ("InProgress", "Starting", 3), ("InProgress", "Training", 3), ("Completed", "Completed", 3),
+    ]  # fmt: skip
+    assert attempt_of(description) == 3
+    assert attempt_of({}) == 1
+    ended = {"SecondaryStatusTransitions": [{"Status": "Starting", "StartTime": 1}, {"Status": "Interrupted",
+                                                                                      "StartTime": 2}]}  # fmt: skip
+    assert transitions_of(ended)[-1][0] == "Stopped"  # interrupted for good: the job's end

@@ -284,3 +284,44 @@ def test_a_jobs_end_admits_the_job_waiting_for_its_instances_once(handlers: Any,
         select(JobStatusHistory).where(JobStatusHistory.job_id == ids[1]).order_by(JobStatusHistory.at)
     ).all()
     assert [(h.status, h.secondary_status) for h in history][-1] == ("Pending", "Admitted")
+
+
+def retried_job_events() -> list[dict[str, Any]]:
+    """A job SageMaker retries once (RetryStrategy): each report carries the transitions so far, the retry
+    starting again at Starting, as SageMaker describes it."""
+    steps = [("Starting", 1795867000000, "Preparing the instances for training"),
+             ("Downloading", 1795867100000, "Downloading input data"),
+             ("Training", 1795867200000, "Training image download completed. Training in progress."),
+             ("Starting", 1795867300000, "Retrying the training job after an internal error"),
+             ("Downloading", 1795867400000, "Downloading input data"),
+             ("Training", 1795867500000, "Training image download completed. Training in progress."),
+             ("Completed", 1795867600000, "Training job completed")]  # fmt: skip
+    events = []
+    for index, (secondary, at, _message) in enumerate(steps):
+        transitions = [{"Status": s, "StartTime": t, "StatusMessage": m} for s, t, m in steps[: index + 1]]
+        status = "Completed" if secondary == "Completed" else "InProgress"
+        events.append(state_event(status, secondary, at, SecondaryStatusTransitions=transitions,
+                                  RetryStrategy={"MaximumRetryAttempts": 2}))  # fmt: skip
+    return events
+
+
+def test_a_retried_jobs_attempts_each_keep_their_steps_in_any_order(handlers: Any, db: Session) -> None:
+    events = retried_job_events() * 2
+    random.Random(3).shuffle(events)
+    assert invoke(handlers("training_state"), sqs_batch(*events)) == {"batchItemFailures": []}
+    rows = db.scalars(select(JobStatusHistory).order_by(JobStatusHistory.at)).all()
+    assert [(h.secondary_status, h.attempt) for h in rows] == [
+        ("Starting", 1), ("Downloading", 1), ("Training", 1),
+        ("Starting", 2), ("Downloading", 2), ("Training", 2), ("Completed", 2),
+    ]  # fmt: skip
+    assert db.scalars(select(TrainingJob)).one().status == "Completed"
+
+
+def test_the_api_shows_each_step_with_its_attempt(handlers: Any, db: Session) -> None:
+    from tests.lambda_support import api_request
+
+    invoke(handlers("training_state"), sqs_batch(*retried_job_events()))
+    job_id = db.scalars(select(TrainingJob)).one().id
+    response = invoke(handlers("api"), api_request("GET", f"/jobs/{job_id}"))
+    history = json.loads(response["body"])["history"]
+    assert [h["attempt"] for h in history] == [1, 1, 1, 2, 2, 2, 2]

@@ -1,11 +1,15 @@
-"""A local job's input: each channel's objects laid out in ``input/data/<channel>`` as SageMaker lays them out."""
+"""A local job's data: each channel's objects laid out in ``input/data/<channel>`` as SageMaker lays them out, and
+its model and output archived where SageMaker puts them."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
+from trainforge.local.local_job import LocalJob
 from trainforge.s3_locations import split_s3_uri
 
 
@@ -38,3 +42,16 @@ def channel_objects(s3: Any, source: dict[str, Any]) -> list[tuple[str, str, str
             (bucket, item["Key"], item["Key"][len(prefix) :].lstrip("/")) for item in page.get("Contents", [])
         ]
     return found
+
+
+def upload_tar(s3: Any, job: LocalJob, folder: Path, name: str) -> str:
+    """``model/`` as model.tar.gz and ``output/data/`` as output.tar.gz, where SageMaker puts them."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(folder.rglob("*")):
+            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
+    output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    bucket, prefix = split_s3_uri(output)
+    key = "/".join(p for p in (prefix, job.name, "output", name) if p)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    return f"s3://{bucket}/{key}"

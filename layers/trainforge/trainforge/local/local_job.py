@@ -38,6 +38,7 @@ class LocalJob:
         self.artifacts: str | None = None
         self.transitions: list[dict[str, Any]] = []
         self.stop_requested = threading.Event()
+        self.interrupt_requested = threading.Event()  # local mode's spot interruption
         self.lock = threading.Lock()
 
     @property

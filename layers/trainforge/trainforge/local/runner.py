@@ -1,15 +1,11 @@
-"""A local SageMaker: runs training jobs on this machine, honouring the training-container contract, without
-Docker.
+"""A local SageMaker: runs training jobs on this machine by the training-container contract, without Docker.
 
-It answers ``create_training_job``, ``describe_training_job`` and ``stop_training_job`` like boto3's SageMaker
-client (same request shapes, same error codes), lays out ``/opt/ml``-style folders in a work directory, sets the
-``SM_*`` variables, runs the entry point in a subprocess, streams its log, extracts metrics with the job's
-regexes, tars ``model/`` to ``model.tar.gz`` in the output location, honours max runtime and stop requests, and
-emits "SageMaker Training Job State Change" events of AWS's shape at every transition.
-
-The code it runs comes, as in SageMaker's script mode, from ``sagemaker_submit_directory`` (an s3:// tar.gz)
-and ``sagemaker_program`` in the hyperparameters or ``SAGEMAKER_*`` in the environment, or from an image that a
-local build registered.
+It answers ``create_training_job``, ``describe_training_job`` and ``stop_training_job`` like boto3's client (same
+shapes, same error codes), lays out ``/opt/ml``-style folders, sets the ``SM_*`` variables, runs the entry point in
+a subprocess, streams its log, extracts metrics with the job's regexes, tars ``model/`` to the output location,
+honours max runtime, stops, retries (RetryStrategy) and spot interruptions (checkpoints restored), and emits
+"SageMaker Training Job State Change" events of AWS's shape at every transition. The code comes, as in script
+mode, from ``sagemaker_submit_directory`` and ``sagemaker_program`` (or ``SAGEMAKER_*``), or a local build's image.
 """
 
 from __future__ import annotations
@@ -32,15 +28,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from trainforge.aws import client
-from trainforge.local.channel_data import download_channels
+from trainforge.local.channel_data import download_channels, upload_tar
+from trainforge.local.checkpoints import CHECKPOINT_ENV, lay_out, restore_checkpoints, save_checkpoints
 from trainforge.local.events import aws_event
 from trainforge.local.local_job import LocalJob
 from trainforge.local.log_shipper import LogShipper, MetricPublisher
 from trainforge.local.quotas import check_quota, instances_in_use
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
-    input_data_config,
-    resource_config,
     training_environment,
 )
 from trainforge.local.tuner import LocalTuning
@@ -166,61 +161,76 @@ class LocalSageMaker(LocalTuning):
             )
         )
 
+    def interrupt_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        """Local only: what a spot reclaim does to a running job (its script stopped, its checkpoints saved, the
+        job started again on "new" instances from them)."""
+        job = self.jobs.get(TrainingJobName)
+        if job is None or job.status != "InProgress":
+            raise _error("ValidationException", f"{TrainingJobName} is not running", "InterruptTrainingJob")
+        job.interrupt_requested.set()
+        return {}
+
     def _run(self, job: LocalJob) -> None:
-        root = self.work_dir / job.name
-        try:
-            shutil.rmtree(root, ignore_errors=True)
-            paths = self._lay_out(job, root)
-            job.move("InProgress", "Downloading", "Downloading input data")
+        # SageMaker retries a job that failed for an internal error (its RetryStrategy), from Starting; locally
+        # that is a failure of the emulator's own (S3, the work folder). The script's own failure is final. A
+        # spot interruption restarts the job from its checkpoints whatever its retries.
+        retries = int((job.request.get("RetryStrategy") or {}).get("MaximumRetryAttempts", 0))
+        failures = 0
+        while True:
+            try:
+                if self._attempt(job) != "interrupted" or job.stop_requested.is_set():
+                    break
+                job.move("InProgress", "Starting", "Restarting the training job after a spot interruption")
+            except Exception as exc:
+                failures += 1
+                if failures > retries or job.stop_requested.is_set():
+                    job.failure_reason = f"ClientError: {exc}"[:1024]
+                    job.move("Failed", "Failed", "Training job failed")
+                    break
+                message = f"Retrying the training job after an internal error (attempt {failures + 1} of {retries + 1})"
+                job.move("InProgress", "Starting", message)
             self._publish(job)
-            download_channels(self.s3, job.request.get("InputDataConfig", []), paths["input"] / "data")
-            code_dir, program, module_dir = self._code_for(job, root / "code")
-            job.move("InProgress", "Training", "Training in progress")
-            self._publish(job)
-            outcome = self._train(job, paths, code_dir, program, module_dir)
-            if outcome == "completed":
-                job.move("InProgress", "Uploading", "Uploading generated training model")
-                self._publish(job)
-                job.artifacts = self._upload_tar(job, paths["model"], "model.tar.gz")
-                if any(paths["output_data"].iterdir()):
-                    self._upload_tar(job, paths["output_data"], "output.tar.gz")
-                job.move("Completed", "Completed", "Training job completed")
-            elif outcome == "stopped":
-                job.move("Stopped", "Stopped", "The training job was stopped")
-            elif outcome == "timeout":
-                job.move("Stopped", "MaxRuntimeExceeded", "The job exceeded its maximum runtime")
-            else:
-                job.failure_reason = outcome
-                job.move("Failed", "Failed", "Training job failed")
-        except Exception as exc:
-            job.failure_reason = f"ClientError: {exc}"[:1024]
-            job.move("Failed", "Failed", "Training job failed")
         self._publish(job)
 
-    def _lay_out(self, job: LocalJob, root: Path) -> dict[str, Path]:
-        paths = {
-            "root": root,
-            "input": root / "input",
-            "config": root / "input" / "config",
-            "model": root / "model",
-            "output": root / "output",
-            "output_data": root / "output" / "data",
-            "intermediate": root / "output" / "intermediate",
-        }
-        for path in paths.values():
-            path.mkdir(parents=True, exist_ok=True)
-        instance_type = str(job.request.get("ResourceConfig", {}).get("InstanceType", "local"))
-        files = {
-            "hyperparameters.json": job.request.get("HyperParameters", {}),
-            "resourceconfig.json": resource_config(instance_type),
-            "inputdataconfig.json": input_data_config(
-                job.request.get("InputDataConfig", []),
-                job.request.get("AlgorithmSpecification", {}).get("TrainingInputMode", "File"),
-            ),
-        }
-        for name, content in files.items():
-            (paths["config"] / name).write_text(json.dumps(content))
-        return paths
+    def _attempt(self, job: LocalJob) -> str:
+        """One attempt at the job, from a clean work folder and its saved checkpoints: ``interrupted`` when a spot
+        interruption ended it, else ``ended``. An emulator failure raises (it may be retried)."""
+        root = self.work_dir / job.name
+        shutil.rmtree(root, ignore_errors=True)
+        paths = lay_out(job, root)
+        job.move("InProgress", "Downloading", "Downloading input data")
+        self._publish(job)
+        download_channels(self.s3, job.request.get("InputDataConfig", []), paths["input"] / "data")
+        restore_checkpoints(self.s3, job, paths["checkpoints"])
+        code_dir, program, module_dir = self._code_for(job, root / "code")
+        job.move("InProgress", "Training", "Training in progress")
+        self._publish(job)
+        outcome = self._train(job, paths, code_dir, program, module_dir)
+        save_checkpoints(self.s3, job, paths["checkpoints"])
+        if outcome == "interrupted":
+            job.interrupt_requested.clear()
+            job.move(
+                "InProgress",
+                "Interrupted",
+                "The spot instances were interrupted: restarting from checkpoints",
+            )
+            self._publish(job)
+            return outcome
+        if outcome == "completed":
+            job.move("InProgress", "Uploading", "Uploading generated training model")
+            self._publish(job)
+            job.artifacts = upload_tar(self.s3, job, paths["model"], "model.tar.gz")
+            if any(paths["output_data"].iterdir()):
+                upload_tar(self.s3, job, paths["output_data"], "output.tar.gz")
+            job.move("Completed", "Completed", "Training job completed")
+        elif outcome == "stopped":
+            job.move("Stopped", "Stopped", "The training job was stopped")
+        elif outcome == "timeout":
+            job.move("Stopped", "MaxRuntimeExceeded", "The job exceeded its maximum runtime")
+        else:
+            job.failure_reason = outcome
+            job.move("Failed", "Failed", "Training job failed")
+        return "ended"
 
     def _code_for(self, job: LocalJob, code_root: Path) -> tuple[Path, str, str]:
         """The code's folder, its entry point, and SM_MODULE_DIR (the submit directory's URI, as the toolkit
@@ -265,7 +275,13 @@ class LocalSageMaker(LocalTuning):
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "DATABASE_"))}
         env.update(variables)
-        env.update({"TRAINING_JOB_NAME": job.name, "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "TRAINING_JOB_NAME": job.name,
+                "PYTHONUNBUFFERED": "1",
+                CHECKPOINT_ENV: str(paths["checkpoints"]),
+            }
+        )
         env.update({str(k): str(v) for k, v in job.request.get("Environment", {}).items()})
         return env, args
 
@@ -298,6 +314,8 @@ class LocalSageMaker(LocalTuning):
         while process.poll() is None:
             if job.stop_requested.is_set():
                 outcome = "stopped"
+            elif job.interrupt_requested.is_set():
+                outcome = "interrupted"
             elif time.monotonic() > deadline:
                 outcome = "timeout"
             if outcome:
@@ -360,22 +378,8 @@ class LocalSageMaker(LocalTuning):
                         "%s: %s not written to CloudWatch: %s", job.name, what, sender.failed[:300]
                     )
 
-    def _upload_tar(self, job: LocalJob, folder: Path, name: str) -> str:
-        """``model/`` as model.tar.gz and ``output/data/`` as output.tar.gz, where SageMaker puts them."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for path in sorted(folder.rglob("*")):
-                tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
-        output = job.request["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        bucket, prefix = split_s3_uri(output)
-        key = "/".join(p for p in (prefix, job.name, "output", name) if p)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
-        return f"s3://{bucket}/{key}"
-
-    @staticmethod
-    def unemulated(request: dict[str, Any]) -> list[str]:
-        """What of this request local mode runs differently from SageMaker, for the job's record."""
-        return differences_from_sagemaker(request)
+    # What of a request local mode runs differently from SageMaker, for the job's record.
+    unemulated = staticmethod(differences_from_sagemaker)
 
 
 _instances: dict[str, LocalSageMaker] = {}

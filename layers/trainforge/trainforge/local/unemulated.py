@@ -21,13 +21,22 @@ def differences_from_sagemaker(request: dict[str, Any]) -> list[str]:
         if channel.get("CompressionType") == "Gzip":
             notes.append(f"channel {channel['ChannelName']}: Gzip data is not decompressed locally")
     if request.get("EnableManagedSpotTraining"):
-        notes.append("spot capacity is not emulated locally: the job starts at once and is never interrupted")
+        notes.append(
+            "spot capacity is not emulated locally: the job starts at once, and is interrupted only when asked "
+            "(interrupt_training_job), then restarts from its checkpoints"
+        )
     if request.get("CheckpointConfig"):
-        notes.append("checkpoints are not synced to S3 locally (/opt/ml/checkpoints is not provided)")
+        notes.append(
+            "checkpoints: the script's folder is SM_CHECKPOINT_DIR (not /opt/ml/checkpoints), restored from "
+            "CheckpointConfig.S3Uri when each attempt starts and saved to it when each attempt ends"
+        )
     if resources.get("KeepAlivePeriodInSeconds"):
         notes.append("warm pools are not emulated locally: each job starts its instances afresh")
     if request.get("RetryStrategy"):
-        notes.append("RetryStrategy is not emulated locally: a failed job is not retried")
+        notes.append(
+            "RetryStrategy: local mode retries failures of its own (S3, the work folder), as SageMaker retries "
+            "internal errors; the script's own failure is never retried"
+        )
     if request.get("VpcConfig") or request.get("EnableNetworkIsolation"):
         notes.append(
             "VPC and network isolation are not emulated locally: the script runs on this machine's network"

@@ -286,6 +286,7 @@ class HistoryEntry(Model):
     detail: str | None = Field(
         default=None, description="why, where the status needs it (what a job waits for)"
     )
+    attempt: int = Field(default=1, description="1, then 2, 3... for the steps of SageMaker's retries")
 
 
 class Job(Model):

@@ -33,6 +33,8 @@ class JobStateChange:
     # A tuning job's trial: the tuning job (its name, as the ARN carries it) and the values it tried.
     tuning_job_name: str | None = None
     hyperparameters: dict[str, str] | None = None
+    # SageMaker's retries (RetryStrategy): which attempt this report belongs to.
+    attempt: int = 1
 
     @property
     def training_seconds(self) -> int | None:

@@ -151,11 +151,13 @@ class JobStatusHistory(Base):
     # Why, where a status needs it (the capacity a waiting job waits for).
     detail: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # SageMaker's retries (RetryStrategy) run the steps again: 1 for the first attempt (0008).
+    attempt: Mapped[int] = mapped_column(SmallInteger, server_default="1")
 
     job: Mapped[TrainingJob] = relationship(back_populates="history")
 
     __table_args__ = (
-        UniqueConstraint("job_id", "status", "secondary_status", name="uq_job_status_transition"),
+        UniqueConstraint("job_id", "status", "secondary_status", "attempt", name="uq_job_status_transition"),
     )
 
 

@@ -66,6 +66,7 @@ class HistoryRow(NamedTuple):
     at: datetime
     detail: str | None
     recorded_at: datetime
+    attempt: int
 
 
 class ReportRow(NamedTuple):

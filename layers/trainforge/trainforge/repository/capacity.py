@@ -98,7 +98,7 @@ WITH job AS (
     SELECT id, 'WaitingForCapacity', 'InstanceQuota', now(), (SELECT detail FROM verdict) FROM queued
     UNION ALL
     SELECT id, status, '', now(), NULL FROM failed
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET detail = EXCLUDED.detail
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET detail = EXCLUDED.detail
 )
 SELECT outcome, detail FROM verdict
 """
@@ -123,7 +123,7 @@ WITH head AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, 'Pending', 'Admitted', now() FROM admitted
-    ON CONFLICT (job_id, status, secondary_status) DO NOTHING
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO NOTHING
 )
 SELECT a.id, t.room FROM admitted a JOIN taken t ON t.id = a.id
 """
@@ -171,7 +171,7 @@ WITH before AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at, detail)
     SELECT id, 'WaitingForCapacity', 'ResourceLimitExceeded', now(), :detail FROM requeued
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET detail = EXCLUDED.detail
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET detail = EXCLUDED.detail
 )
 SELECT (SELECT pool FROM pool) AS pool, EXISTS (SELECT 1 FROM requeued) AS requeued
 """
@@ -190,7 +190,7 @@ WITH expired AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, 'Failed', '', now() FROM expired
-    ON CONFLICT (job_id, status, secondary_status) DO NOTHING
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO NOTHING
 )
 SELECT id FROM expired
 """

@@ -18,21 +18,26 @@ def record_history(
     db.rows(
         "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
         "VALUES (:job_id, :status, :secondary_status, COALESCE(CAST(:at AS timestamptz), now())) "
-        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
+        "ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
         {"job_id": job_id, "status": status, "secondary_status": secondary_status or "", "at": at},
     )
 
 
-def record_transitions(db: Database, job_id: int, transitions: list[tuple[str, str, datetime]]) -> None:
-    """Several (status, secondary status, time) at once, in one statement; the earliest report of each wins."""
+def record_transitions(db: Database, job_id: int, transitions: list[tuple[str, str, datetime, int]]) -> None:
+    """Several (status, secondary status, time, attempt) at once, in one statement; the earliest report of each
+    wins."""
     if not transitions:
         return
-    rows = [{"status": s, "secondary_status": sec, "at": at.isoformat()} for s, sec, at in transitions]
+    rows = [
+        {"status": s, "secondary_status": sec, "at": at.isoformat(), "attempt": attempt}
+        for s, sec, at, attempt in transitions
+    ]
     db.rows(
-        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at) "
-        "SELECT CAST(:job_id AS bigint), t.status, t.secondary_status, t.at "
-        "FROM jsonb_to_recordset(CAST(:transitions AS jsonb)) AS t(status text, secondary_status text, at timestamptz) "
-        "ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
+        "INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at, attempt) "
+        "SELECT CAST(:job_id AS bigint), t.status, t.secondary_status, t.at, t.attempt "
+        "FROM jsonb_to_recordset(CAST(:transitions AS jsonb)) "
+        "AS t(status text, secondary_status text, at timestamptz, attempt smallint) "
+        "ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at",
         {"job_id": job_id, "transitions": json_param(rows)},
     )
 

@@ -77,9 +77,10 @@ WITH prior AS (
     SELECT id FROM training_jobs WHERE job_name = :job_name
     LIMIT 1
 ), history AS (
-    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
-    SELECT id, :status, COALESCE(:secondary_status, ''), COALESCE(CAST(:at AS timestamptz), now()) FROM target
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at
+    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at, attempt)
+    SELECT id, :status, COALESCE(:secondary_status, ''), COALESCE(CAST(:at AS timestamptz), now()),
+        CAST(:attempt AS smallint) FROM target
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET at = EXCLUDED.at
     WHERE EXCLUDED.at < h.at
     RETURNING 1
 ), report AS (
@@ -151,6 +152,7 @@ def apply_job_state_change(
             "final_metrics": json_param(change.final_metrics),
             "model_artifacts_uri": change.model_artifacts_uri,
             "billable_seconds": change.billable_seconds,
+            "attempt": change.attempt,
             "training_seconds": change.training_seconds,
             "region": region,
             "bundled_price": bundled_price,
@@ -283,7 +285,7 @@ WITH before AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, :in_progress, 'Starting', now() FROM updated WHERE was_pending
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
 )
 SELECT was_pending FROM updated
 """
@@ -320,7 +322,7 @@ WITH before AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at)
     SELECT id, :status, '', now() FROM updated
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET at = EXCLUDED.at WHERE EXCLUDED.at < h.at
 )
 SELECT id FROM updated
 """

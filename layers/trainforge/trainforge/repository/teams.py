@@ -291,7 +291,7 @@ WITH waiting AS (
 ), history AS (
     INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at, detail)
     SELECT id, 'WaitingForCapacity', 'TeamInstanceLimit', now(), :detail FROM waiting
-    ON CONFLICT (job_id, status, secondary_status) DO UPDATE SET detail = EXCLUDED.detail
+    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET detail = EXCLUDED.detail
 )
 SELECT EXISTS (SELECT 1 FROM waiting) AS waiting
 """

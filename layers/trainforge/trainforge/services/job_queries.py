@@ -41,6 +41,7 @@ def job_status(db: Database, job_id: int, visible: Visible = None) -> dict[str, 
             "secondary_status": h.secondary_status or None,
             "at": _iso(h.at),
             "detail": h.detail,
+            "attempt": h.attempt,
         }
         for h in history
     ]

@@ -119,6 +119,7 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         billable_seconds=billable if isinstance(billable, int) and not isinstance(billable, bool) else None,
         warm_pool=_warm_pool(description.get("WarmPoolStatus")),
         tuning_job_name=_tuning_job_name(description.get("TuningJobArn")),
+        attempt=attempt_of(description),
         hyperparameters=_hyperparameters(description.get("HyperParameters")),
     )
 
@@ -212,17 +213,32 @@ STATUS_OF_SECONDARY = {
 }  # fmt: skip
 
 
-def transitions_of(description: Mapping[str, Any]) -> list[tuple[str, str, datetime]]:
-    """``SecondaryStatusTransitions`` as history rows (status, secondary status, when it began); entries without a
-    usable name or time are skipped."""
-    found: list[tuple[str, str, datetime]] = []
-    for entry in description.get("SecondaryStatusTransitions") or []:
-        if not isinstance(entry, Mapping):
-            continue
+def transitions_of(description: Mapping[str, Any]) -> list[tuple[str, str, datetime, int]]:
+    """``SecondaryStatusTransitions`` as history rows (status, secondary status, when it began, attempt); entries
+    without a usable name or time are skipped. SageMaker retries a job (its RetryStrategy) by starting it again:
+    each ``Starting`` after the first begins the next attempt."""
+    found: list[tuple[str, str, datetime, int]] = []
+    attempt = 0
+    entries = [e for e in description.get("SecondaryStatusTransitions") or [] if isinstance(e, Mapping)]
+    for index, entry in enumerate(entries):
         secondary, at = entry.get("Status"), parse_time(entry.get("StartTime"))
+        if secondary == "Starting":
+            attempt += 1
         if isinstance(secondary, str) and secondary and len(secondary) <= 64 and at is not None:
-            found.append((STATUS_OF_SECONDARY.get(secondary, JobStatus.IN_PROGRESS), secondary, at))
+            status = STATUS_OF_SECONDARY.get(secondary, JobStatus.IN_PROGRESS)
+            if secondary == "Interrupted" and index < len(entries) - 1:
+                status = JobStatus.IN_PROGRESS  # a spot interruption the job restarted after, not its end
+            found.append((status, secondary, at, max(attempt, 1)))
     return found
+
+
+def attempt_of(description: Mapping[str, Any]) -> int:
+    """Which attempt the job is in: 1, or more once SageMaker has retried it."""
+    transitions = description.get("SecondaryStatusTransitions")
+    if not isinstance(transitions, list):
+        return 1
+    starts = sum(1 for t in transitions if isinstance(t, Mapping) and t.get("Status") == "Starting")
+    return min(max(starts, 1), 31)  # at most 30 retries: the first attempt and 30 more
 
 
 def answer_with(description: Mapping[str, Any]) -> Describe:

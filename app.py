@@ -53,6 +53,9 @@ def build_app(
         snapstart=snapstart,
         teams=teams,
         admin_principals=[p.strip() for p in admins],
+        # -c training_in_vpc=true: jobs naming no VPC run in the stack's private subnets and its security group
+        training_in_vpc=str(app.node.try_get_context("training_in_vpc") or "false").lower()
+        in ("true", "1", "yes"),
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
             region=os.environ.get("CDK_DEFAULT_REGION", "us-east-1"),

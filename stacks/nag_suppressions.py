@@ -141,8 +141,13 @@ def suppress_reviewed_findings(
         ("AwsSolutions-IAM5", "SageMaker names each job's log streams inside /aws/sagemaker/TrainingJobs",
          [f"Resource::arn:aws:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs*",
           f"Resource::arn:<AWS::Partition>:logs:{stack.region}:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs*"]),
-        ("AwsSolutions-IAM5", "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource types; metrics are "
-         "limited to SageMaker's training namespace by condition", ["Resource::*"]),
+        ("AwsSolutions-IAM5", "ecr:GetAuthorizationToken, cloudwatch:PutMetricData and (for jobs in the VPC) the EC2 "
+         "Describe actions have no resource types; metrics are limited to SageMaker's training namespace by condition",
+         ["Resource::*"]),
+        ("AwsSolutions-IAM5", "a job in the VPC gets network interfaces SageMaker creates and names at run time, in the "
+         "stack's training subnets and security group only",
+         [f"Resource::arn:aws:ec2:{stack.region}:<AWS::AccountId>:network-interface/*",
+          f"Resource::arn:<AWS::Partition>:ec2:{stack.region}:<AWS::AccountId>:network-interface/*"]),
     ]  # fmt: skip
     _suppress(stack.node.find_child("SageMakerAccess"), *training_boundary)
 

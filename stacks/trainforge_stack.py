@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -67,10 +67,21 @@ FUNCTIONS = [
 
 
 class TrainforgeStack(Stack):
+    @staticmethod
+    def _training_network(sagemaker: TrainforgeSageMakerAccess) -> dict[str, str]:
+        """The subnets and security group jobs that name no VPC run in (with -c training_in_vpc=true)."""
+        group = sagemaker.training_security_group
+        if group is None:
+            return {}
+        return {
+            "TRAINFORGE_TRAINING_SUBNETS": Fn.join(",", sagemaker.training_subnets),
+            "TRAINFORGE_TRAINING_SECURITY_GROUP_IDS": group.security_group_id,
+        }
+
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
         snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
-        **kwargs: object,
+        training_in_vpc: bool = False, **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production)
@@ -83,6 +94,7 @@ class TrainforgeStack(Stack):
         sagemaker = TrainforgeSageMakerAccess(
             self, "SageMakerAccess", datasets=storage.datasets, dataset_prefix=DATASET_PREFIX,
             artifacts=storage.artifacts, output_prefix=OUTPUT_PREFIX, repository=storage.repository, key=storage.key,
+            vpc=network.vpc if training_in_vpc else None,
         )  # fmt: skip
         boundary = sagemaker.created_role_boundary
         # Trainforge's administrators: whoever may assume this role (the account's IAM decides), and any principal
@@ -112,6 +124,7 @@ class TrainforgeStack(Stack):
             "TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN": boundary.managed_policy_arn,
             "TRAINFORGE_TRAINING_ENVIRONMENT": "sagemaker",
             "TRAINFORGE_ADMIN_PRINCIPALS": ",".join([administrators.role_arn, *admin_principals]),
+            **self._training_network(sagemaker),
             "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }

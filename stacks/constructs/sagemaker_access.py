@@ -4,6 +4,7 @@ write the job's logs and metrics. Nothing else. The same statements bound the ro
 from __future__ import annotations
 
 from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,9 +24,27 @@ class TrainforgeSageMakerAccess(Construct):
         output_prefix: str,
         repository: ecr.IRepository,
         key: kms.IKey,
+        vpc: ec2.IVpc | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        # Training jobs in the deployment's VPC (when it offers one): its private subnets with egress (NAT for ECR
+        # and logs, the gateway endpoint for S3) and a group that lets a job's own instances reach each other.
+        self.training_subnets: list[str] = []
+        self.training_security_group: ec2.SecurityGroup | None = None
+        if vpc is not None:
+            self.training_security_group = ec2.SecurityGroup(
+                self, "TrainingJobs", vpc=vpc, allow_all_outbound=True,
+                description="SageMaker training jobs: their instances talk to each other, and out",
+            )  # fmt: skip
+            self.training_security_group.add_ingress_rule(
+                self.training_security_group,
+                ec2.Port.all_traffic(),
+                "between one job's instances (distributed)",
+            )
+            self.training_subnets = vpc.select_subnets(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+            ).subnet_ids
         statements = [
             iam.PolicyStatement(
                 sid="ReadDatasets",
@@ -86,6 +105,42 @@ class TrainforgeSageMakerAccess(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
             ),
         ]
+        if self.training_security_group is not None:
+            statements += [
+                # Describe actions have no resource types.
+                iam.PolicyStatement(
+                    sid="DescribeTrainingNetwork",
+                    actions=[
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeNetworkInterfaces",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="TrainingNetworkInterfaces",
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                    ],
+                    resources=[
+                        stack.format_arn(service="ec2", resource="network-interface", resource_name="*"),
+                        stack.format_arn(
+                            service="ec2",
+                            resource="security-group",
+                            resource_name=self.training_security_group.security_group_id,
+                        ),
+                        *(
+                            stack.format_arn(service="ec2", resource="subnet", resource_name=subnet)
+                            for subnet in self.training_subnets
+                        ),
+                    ],
+                ),
+            ]
         self.execution_role = iam.Role(
             self,
             "ExecutionRole",

@@ -23,7 +23,9 @@ def synthesized() -> Iterator[tuple[Any, Any, str]]:
 
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-") as outdir:
         # The example teams: the generated S3 permissions are checked on them (test_team_access.py).
-        app, stack = build_app(outdir, context={"teams_file": "examples/teams.json"})
+        app, stack = build_app(
+            outdir, context={"teams_file": "examples/teams.json", "training_in_vpc": "true"}
+        )
         app.synth()
         yield stack, Template.from_stack(stack), outdir
 

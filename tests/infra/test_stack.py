@@ -15,6 +15,8 @@ ALLOWED_ON_ANY_RESOURCE = {
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments",
     "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
     "servicequotas:ListServiceQuotas", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "pricing:GetProducts",
+    # the execution role, for jobs in the VPC (SageMaker describes the network it attaches them to)
+    "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
     # CDK's own helpers (log retention, bucket notifications), not Trainforge's functions
     "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "s3:PutBucketNotification",
 }  # fmt: skip
@@ -214,6 +216,10 @@ def test_the_settings_each_function_receives_are_complete(template: Any) -> None
         # {"Fn::Join": ["", ["arn:", ..., ":role/", {"Ref": "Administrators..."}]]} once deployed
         assert "Administrators" in json.dumps(variables["TRAINFORGE_ADMIN_PRINCIPALS"])
         concrete["TRAINFORGE_ADMIN_PRINCIPALS"] = "arn:aws:iam::111122223333:role/trainforge-administrators"
+        # the stack's private subnets and training security group (-c training_in_vpc=true in conftest)
+        assert "TrainingJobs" in json.dumps(variables["TRAINFORGE_TRAINING_SECURITY_GROUP_IDS"])
+        concrete["TRAINFORGE_TRAINING_SUBNETS"] = "subnet-0a1b2c3d,subnet-4e5f6a7b"
+        concrete["TRAINFORGE_TRAINING_SECURITY_GROUP_IDS"] = "sg-0123456789abcdef0"
         settings = Settings.from_env(
             {**concrete, "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": name}
         )
@@ -388,3 +394,24 @@ def test_the_administrators_role_may_only_call_the_api(template: Any) -> None:
 
 def test_the_example_teams_parse() -> None:
     assert [team.name for team in TEAMS] == ["vision", "forecasting"]
+
+
+def test_jobs_naming_no_vpc_run_in_the_stacks_private_subnets_whose_interfaces_the_role_may_create(
+    template: Any,
+) -> None:
+    roles = template.find_resources("AWS::IAM::Role")
+    execution = next(r for name, r in roles.items() if name.startswith("SageMakerAccessExecutionRole"))
+    granted = {
+        s["Sid"]: s for p in execution["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
+    }
+    interfaces = granted["TrainingNetworkInterfaces"]
+    assert "ec2:CreateNetworkInterface" in interfaces["Action"]
+    resources = json.dumps(interfaces["Resource"])
+    assert (
+        "network-interface/*" in resources
+        and "security-group/" in resources
+        and resources.count("subnet/") == 2
+    )
+    groups = template.find_resources("AWS::EC2::SecurityGroup")
+    training = next(g for name, g in groups.items() if name.startswith("SageMakerAccessTrainingJobs"))
+    assert training["Properties"]["SecurityGroupEgress"][0]["CidrIp"] == "0.0.0.0/0"

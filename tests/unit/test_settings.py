@@ -129,3 +129,18 @@ def test_administrators_must_be_principals_trainforge_can_match() -> None:
 
 def test_local_mode_administers_as_the_local_developer() -> None:
     assert Settings.from_env({}).admin_principals == ("arn:aws:iam::123456789012:user/local-developer",)
+
+
+def test_the_training_network_is_both_subnets_and_security_groups_or_neither() -> None:
+    both = Settings.from_env({
+        **AWS_REQUIRED, "TRAINFORGE_TRAINING_SUBNETS": "subnet-0a1b2c3d, subnet-4e5f6a7b",
+        "TRAINFORGE_TRAINING_SECURITY_GROUP_IDS": "sg-0123456789abcdef0",
+    })  # fmt: skip
+    assert both.training_subnets == ("subnet-0a1b2c3d", "subnet-4e5f6a7b")
+    assert both.training_security_group_ids == ("sg-0123456789abcdef0",)
+    with pytest.raises(SettingsError, match="go together"):
+        Settings.from_env({**AWS_REQUIRED, "TRAINFORGE_TRAINING_SUBNETS": "subnet-0a1b2c3d"})
+    with pytest.raises(SettingsError, match="TRAINFORGE_TRAINING_SECURITY_GROUP_IDS must list sg-"):
+        Settings.from_env({**AWS_REQUIRED, "TRAINFORGE_TRAINING_SUBNETS": "subnet-0a1b2c3d",
+                           "TRAINFORGE_TRAINING_SECURITY_GROUP_IDS": "default"})  # fmt: skip
+    assert Settings.from_env({}).training_subnets == ()

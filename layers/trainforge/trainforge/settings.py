@@ -67,6 +67,15 @@ def parse_quotas(env: Mapping[str, str], name: str) -> tuple[tuple[str, int], ..
     return tuple(found)
 
 
+def parse_ids(env: Mapping[str, str], name: str, prefix: str) -> tuple[str, ...]:
+    """Comma-separated VPC resource ids (``subnet-…``, ``sg-…``); empty when unset."""
+    found = tuple(filter(None, (part.strip() for part in (env.get(name) or "").split(","))))
+    for item in found:
+        if not item.startswith(prefix) or not item.replace("-", "").isalnum() or len(item) > 32:
+            raise SettingsError(f"{name} must list {prefix}… ids separated by commas, got {item!r}")
+    return found
+
+
 def parse_principals(env: Mapping[str, str], name: str, local_default: str | None) -> tuple[str, ...]:
     """Comma-separated IAM principal patterns; required outside local mode (``local_default`` is None)."""
     from trainforge.team_definitions import member_problem
@@ -123,6 +132,9 @@ class Settings:
     local_instance_quotas: tuple[tuple[str, int], ...] = ()
     # Who administers teams and sees every job: IAM principal patterns (see trainforge.team_definitions).
     admin_principals: tuple[str, ...] = ()
+    # The deployment's network for training jobs that name none (the stack's private subnets and security group).
+    training_subnets: tuple[str, ...] = ()
+    training_security_group_ids: tuple[str, ...] = ()
 
     @property
     def account_id(self) -> str:
@@ -175,6 +187,12 @@ class Settings:
             raise SettingsError(
                 f"TRAINFORGE_TRAINING_ENVIRONMENT must be 'sagemaker' or 'local', got {training_environment!r}"
             )
+        subnets = parse_ids(env, "TRAINFORGE_TRAINING_SUBNETS", "subnet-")
+        groups = parse_ids(env, "TRAINFORGE_TRAINING_SECURITY_GROUP_IDS", "sg-")
+        if bool(subnets) != bool(groups):
+            raise SettingsError(
+                "TRAINFORGE_TRAINING_SUBNETS and TRAINFORGE_TRAINING_SECURITY_GROUP_IDS go together: set both or neither"
+            )
         return cls(
             mode=mode,
             region=region,
@@ -212,6 +230,8 @@ class Settings:
             dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
             max_queue_seconds=int(_number(env, "TRAINFORGE_MAX_QUEUE_SECONDS", 86400.0, minimum=0.0)),
             local_instance_quotas=parse_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
+            training_subnets=subnets,
+            training_security_group_ids=groups,
             admin_principals=parse_principals(
                 env, "TRAINFORGE_ADMIN_PRINCIPALS", LOCAL_ADMIN_PRINCIPAL if local else None
             ),

@@ -19,7 +19,12 @@ from trainforge.repository.teams import TeamRow
 from trainforge.services.budgets import check_limits, projected_check
 from trainforge.services.capacity import pool_of
 from trainforge.services.dataset_inputs import check_complete, dataset_channels, read_manifest
-from trainforge.services.job_records import checked_request, default_output_uri, team_input_problems
+from trainforge.services.job_records import (
+    checked_request,
+    default_output_uri,
+    team_input_problems,
+    with_deployment_defaults,
+)
 from trainforge.services.prices import price_of
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
@@ -39,6 +44,7 @@ def dry_run(
 ) -> dict[str, Any]:
     """What submitting would do, or :class:`SageMakerConfigurationError` naming every problem (for a team's
     job, its limits and budget too: :class:`BudgetExceededError` when its ceiling would not fit now)."""
+    config = with_deployment_defaults(config, settings)
     output = output_uri or default_output_uri(settings)
     image = image_uri or settings.default_image_uri
     more = team_input_problems(settings, team, input_uri) if team is not None else []

@@ -3,6 +3,7 @@ request for a recorded job, its input resolved when it is sent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from trainforge import repository
@@ -22,6 +23,18 @@ from trainforge.services.job_config import (
 from trainforge.services.prices import price_of
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
+
+
+def with_deployment_defaults(config: TrainingConfig, settings: Settings) -> TrainingConfig:
+    """The job as it will run: in the deployment's training subnets and security group when it names no VPC of
+    its own (and the deployment has one)."""
+    if config.vpc_subnets is None and config.vpc_security_group_ids is None and settings.training_subnets:
+        return replace(
+            config,
+            vpc_subnets=list(settings.training_subnets),
+            vpc_security_group_ids=list(settings.training_security_group_ids),
+        )
+    return config
 
 
 def checked_request(
@@ -162,7 +175,7 @@ def accept_job_request(
     return record_job(
         db,
         settings,
-        config,
+        with_deployment_defaults(config, settings),
         input_uri,
         output_uri or default_output_uri(settings),
         settings.execution_role_arn,

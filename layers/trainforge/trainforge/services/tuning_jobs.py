@@ -5,6 +5,7 @@ State Change" events, and shown with their trials, best first."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from trainforge import repository
@@ -29,6 +30,7 @@ from trainforge.services.job_records import (
     default_output_uri,
     team_input_problems,
     training_request,
+    with_deployment_defaults,
 )
 from trainforge.services.job_tracking import parse_time
 from trainforge.services.sagemaker_calls import CREATE_TUNING_JOB, create_with_backoff
@@ -50,6 +52,7 @@ def record_tuning_job(
     submitted_by: str | None = None,
 ) -> tuple[TuningRow, bool]:
     """Validate (the tuning settings, and each trial as a training job) and record as Pending; (row, created)."""
+    config = replace(config, training=with_deployment_defaults(config.training, settings))
     output = output_uri or default_output_uri(settings)
     image = image_uri or settings.default_image_uri
     problems = config.problems()

@@ -302,3 +302,81 @@ def test_a_spot_interruption_restarts_the_job_from_its_checkpoints(local: Any) -
         "Body"
     ].read()
     assert json.loads(saved) == {"epoch": 11}
+
+
+# What a torch.distributed script does at its start (init_process_group over env://), without PyTorch: every rank
+# meets the master at MASTER_ADDR:MASTER_PORT, which sums their values and sends the total back (an all-reduce).
+ALL_REDUCE = """
+import json, os, socket, sys, time
+rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+assert json.loads(os.environ["SM_HOSTS"]) == [f"algo-{n}" for n in range(1, world + 1)]
+assert os.environ["SM_CURRENT_HOST"] == f"algo-{rank + 1}"
+assert os.environ["LOCAL_RANK"] == "0" and os.environ["NODE_RANK"] == str(rank)
+address = (os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]))
+value = rank + 1
+if os.environ.get("FAIL_RANK") == str(rank):
+    sys.exit(7)
+if rank == 0:
+    server = socket.create_server(address)
+    peers = [server.accept()[0] for _ in range(world - 1)]
+    total = value + sum(int(peer.recv(64)) for peer in peers)
+    for peer in peers:
+        peer.sendall(str(total).encode())
+else:
+    for _ in range(200):
+        try:
+            connection = socket.create_connection(address)
+            break
+        except OSError:
+            time.sleep(0.05)
+    connection.sendall(str(value).encode())
+    total = int(connection.recv(64))
+print(f"rank={rank} total={total}", flush=True)
+open(os.path.join(os.environ["SM_MODEL_DIR"], f"rank{rank}.txt"), "w").write(str(total))
+"""
+
+
+def distributed_request(name: str, count: int, **environment: str) -> dict[str, Any]:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(ALL_REDUCE.encode())
+        tar.addfile(info, io.BytesIO(ALL_REDUCE.encode()))
+    s3.put_object(Bucket="trainforge-artifacts", Key="code/allreduce.tar.gz", Body=buffer.getvalue())
+    config = TrainingConfig(
+        job_name=name, instance_count=count, max_runtime_seconds=60, environment_variables=environment,
+        distribution={"torch_distributed": {"enabled": True}},
+        hyperparameters={"sagemaker_submit_directory": "s3://trainforge-artifacts/code/allreduce.tar.gz",
+                         "sagemaker_program": "train.py"},
+        metric_definitions=[{"Name": "total", "Regex": r"total=([0-9]+)"}],
+    )  # fmt: skip
+    return SageMakerJobConfig.from_training_config(
+        config, input_data_s3_uri="s3://trainforge-datasets/datasets/rows/",
+        output_s3_uri="s3://trainforge-artifacts/output/",
+        role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution", image_uri="local",
+    ).to_sagemaker_config()  # fmt: skip
+
+
+def test_a_torch_distributed_job_runs_one_process_per_host_that_find_each_other(local: Any) -> None:
+    runner, _ = local
+    request = distributed_request("local-ddp", 3)
+    assert request["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+    runner.create_training_job(**request)
+    described = wait_until(runner, "local-ddp", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
+    assert runner.jobs["local-ddp"].metrics["total"] == 6.0  # 1 + 2 + 3, read from the master's log
+    streams = boto3.client("logs", region_name="us-east-1").describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="local-ddp/"
+    )["logStreams"]
+    assert sorted(s["logStreamName"].split("/")[1].rsplit("-", 1)[0] for s in streams) == [
+        "algo-1", "algo-2", "algo-3",
+    ]  # fmt: skip
+
+
+def test_when_one_host_fails_the_job_fails_naming_it(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**distributed_request("local-ddp-fail", 3, FAIL_RANK="2"))
+    described = wait_until(runner, "local-ddp-fail", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "exited with code 7 on algo-3" in described["FailureReason"]

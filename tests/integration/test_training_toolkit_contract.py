@@ -179,5 +179,11 @@ def test_what_local_mode_does_not_emulate_is_said(local: LocalSageMaker) -> None
                "InputDataConfig": [{"ChannelName": "train", "InputMode": "Pipe"}],
                "EnableManagedSpotTraining": True, "CheckpointConfig": {"S3Uri": "s3://b/c/"}}  # fmt: skip
     notes = " | ".join(local.unemulated(request))
-    for phrase in ("one host", "Pipe input runs as File", "spot", "checkpoints", "no accelerator"):
+    for phrase in (
+        "as processes on this machine",
+        "Pipe input runs as File",
+        "spot",
+        "SM_CHECKPOINT_DIR",
+        "no accelerator",
+    ):
         assert phrase in notes

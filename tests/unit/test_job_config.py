@@ -250,3 +250,48 @@ def test_a_spot_job_without_a_checkpoint_location_checkpoints_beside_its_output(
             image_uri="img",
         ).to_sagemaker_config()
     )
+
+
+def test_distribution_reaches_sagemaker_as_the_sdk_passes_it(create_training_job_input: object) -> None:
+    from trainforge.services.training_config import TrainingConfig as Config
+
+    torch = Config(job_name="ddp", instance_type="ml.p3.2xlarge", instance_count=2,
+                   distribution={"torch_distributed": {"enabled": True}})  # fmt: skip
+    torch.validate()
+    request = SageMakerJobConfig.from_training_config(
+        torch, input_data_s3_uri="s3://trainforge-datasets/datasets/churn/", output_s3_uri="s3://trainforge-artifacts/output/",
+        role_arn="arn:aws:iam::123456789012:role/trainforge-sagemaker-execution", image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/t:1",
+    ).to_sagemaker_config()  # fmt: skip
+    # the SDK's PyTorch estimator: its distribution keys, each value JSON-encoded (a string keeps its quotes)
+    assert request["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+    assert request["HyperParameters"]["sagemaker_instance_type"] == '"ml.p3.2xlarge"'
+    assert not ParamValidator().validate(request, create_training_job_input).has_errors()
+    off = Config(job_name="no-mpi", distribution={"mpi": {"enabled": False}})
+    off.validate()
+    from trainforge.services.distribution import distribution_hyperparameters
+
+    assert distribution_hyperparameters(off.distribution, "ml.m5.large") == {"sagemaker_mpi_enabled": "false"}
+    mpi = {"mpi": {"enabled": True, "processes_per_host": 4, "custom_mpi_options": "-x NCCL_DEBUG=INFO"}}
+    assert distribution_hyperparameters(mpi, "ml.m5.large") == {
+        "sagemaker_mpi_enabled": "true", "sagemaker_mpi_num_of_processes_per_host": "4",
+        "sagemaker_mpi_custom_mpi_options": '"-x NCCL_DEBUG=INFO"',
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("distribution", "field"),
+    [
+        ({"horovod": {"enabled": True}}, "distribution.horovod"),
+        ({"torch_distributed": {"enabled": "yes"}}, "distribution.torch_distributed.enabled"),
+        ({"mpi": {"enabled": True, "processes_per_host": 0}}, "distribution.mpi.processes_per_host"),
+        ({"torch_distributed": {"enabled": True}, "mpi": {"enabled": True}}, "distribution"),
+        ([], "distribution"),
+    ],
+)
+def test_a_bad_distribution_names_its_field(distribution: object, field: str) -> None:
+    from trainforge.errors import InvalidJobConfigurationError
+    from trainforge.services.training_config import TrainingConfig as Config
+
+    with pytest.raises(InvalidJobConfigurationError) as refused:
+        Config(job_name="bad", distribution=distribution).validate()  # type: ignore[arg-type]
+    assert field in [p.field for p in refused.value.problems]

@@ -11,32 +11,37 @@ mode, from ``sagemaker_submit_directory`` and ``sagemaker_program`` (or ``SAGEMA
 from __future__ import annotations
 
 import io
-import json
 import logging
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from trainforge.aws import client
 from trainforge.local.channel_data import download_channels, upload_tar
-from trainforge.local.checkpoints import CHECKPOINT_ENV, lay_out, restore_checkpoints, save_checkpoints
+from trainforge.local.checkpoints import lay_out, restore_checkpoints, save_checkpoints
 from trainforge.local.events import aws_event
+from trainforge.local.hosts import (
+    LOG_TAIL_LINES,
+    MAX_LOCAL_HOSTS,
+    free_port,
+    host_environment,
+    host_names,
+    host_paths,
+    start,
+    stream_output,
+)
 from trainforge.local.local_job import LocalJob
-from trainforge.local.log_shipper import LogShipper, MetricPublisher
 from trainforge.local.quotas import check_quota, instances_in_use
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
-    training_environment,
 )
 from trainforge.local.tuner import LocalTuning
 from trainforge.local.unemulated import differences_from_sagemaker
@@ -45,7 +50,6 @@ from trainforge.settings import Settings
 
 EventSink = Callable[[dict[str, Any]], None]
 LOGGER = logging.getLogger(__name__)
-LOG_TAIL_LINES = 20
 MAX_FAILURE_REASON = 1024
 
 
@@ -259,124 +263,69 @@ class LocalSageMaker(LocalTuning):
             raise RuntimeError(f"entry point {program!r} is not in the training code")
         return code_dir, program, module_dir
 
-    def _environment(
-        self, job: LocalJob, paths: dict[str, Path], program: str, module_dir: str
-    ) -> tuple[dict[str, str], list[str]]:
-        """What the toolkit gives a script: every SM_* variable and the command-line arguments."""
-        config = paths["config"]
-        variables, args = training_environment(
-            job_name=job.name,
-            hyperparameters=json.loads((config / "hyperparameters.json").read_text()),
-            input_config=json.loads((config / "inputdataconfig.json").read_text()),
-            resources=json.loads((config / "resourceconfig.json").read_text()),
-            base=paths["root"],
-            program=program,
-            module_dir=module_dir,
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SM_", "DATABASE_"))}
-        env.update(variables)
-        env.update(
-            {
-                "TRAINING_JOB_NAME": job.name,
-                "PYTHONUNBUFFERED": "1",
-                CHECKPOINT_ENV: str(paths["checkpoints"]),
-            }
-        )
-        env.update({str(k): str(v) for k, v in job.request.get("Environment", {}).items()})
-        return env, args
-
     def _train(
         self, job: LocalJob, paths: dict[str, Path], code_dir: Path, program: str, module_dir: str
     ) -> str:
-        """Run the entry point; return completed, stopped, timeout or the failure reason."""
-        definitions = [
-            (d["Name"], re.compile(d["Regex"]))
-            for d in job.request.get("AlgorithmSpecification", {}).get("MetricDefinitions", [])
-        ]
-        env, args = self._environment(job, paths, program, module_dir)
+        """Run the entry point on every host; return completed, stopped, timeout, interrupted or the failed
+        host's reason (SageMaker ends the job on every host when one fails)."""
+        hosts = host_names(job)
+        if len(hosts) > MAX_LOCAL_HOSTS:
+            return f"ClientError: local mode runs at most {MAX_LOCAL_HOSTS} instances on one machine, not {len(hosts)}"
+        port = free_port()
+        running: list[Host] = []
+        for host in hosts:
+            mine = host_paths(paths, host, hosts)
+            env, args = host_environment(job, mine, program, module_dir, master_port=port)
+            tail: list[str] = []
+            process = start(code_dir, program, args, env)
+            reader = threading.Thread(
+                target=stream_output, daemon=True,
+                args=(job, process, host, mine["output"] / "training.log", tail, self.settings.region),
+                kwargs={"metrics": host == hosts[0]},
+            )  # fmt: skip
+            reader.start()
+            running.append(Host(host, mine, process, tail, reader))
         max_runtime = float(job.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
-        log_path = paths["output"] / "training.log"
-        tail: list[str] = []
-        process = subprocess.Popen(  # noqa: S603 - the user's own entry point, run as SageMaker would
-            [sys.executable, str(code_dir / program), *args],
-            cwd=code_dir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        reader = threading.Thread(
-            target=self._stream, args=(job, process, definitions, log_path, tail), daemon=True
-        )
-        reader.start()
-        deadline = time.monotonic() + max_runtime
-        outcome = ""
-        while process.poll() is None:
+        deadline, outcome = time.monotonic() + max_runtime, ""
+        while any(h.process.poll() is None for h in running):
             if job.stop_requested.is_set():
                 outcome = "stopped"
             elif job.interrupt_requested.is_set():
                 outcome = "interrupted"
             elif time.monotonic() > deadline:
                 outcome = "timeout"
+            elif any(h.process.poll() not in (None, 0) for h in running):
+                outcome = "failed"
             if outcome:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                for h in running:
+                    _end(h.process)
                 break
             time.sleep(0.05)
-        reader.join(timeout=5)
-        if outcome:
+        for h in running:
+            h.reader.join(timeout=5)
+        if outcome and outcome != "failed":
             return outcome
-        if process.returncode == 0:
-            return "completed"
+        # The host that failed on its own (a positive exit code) before those ended for it (a signal's).
+        failed = sorted(
+            (h for h in running if h.process.returncode), key=lambda h: (h.process.returncode or 0) < 0
+        )
+        if failed:
+            return self._failure(failed[0], program, len(hosts))
+        return "completed"
+
+    @staticmethod
+    def _failure(failed: Host, program: str, hosts: int) -> str:
+        paths, process, tail, host = failed.paths, failed.process, failed.tail, failed.name
         failure_file = paths["output"] / "failure"
         detail = failure_file.read_text() if failure_file.is_file() else "\n".join(tail[-LOG_TAIL_LINES:])
+        where = f" on {host}" if hosts > 1 else ""
         head = (
             f'AlgorithmError: ExecuteUserScriptError: Command "python {program}" exited with code '
-            f"{process.returncode}\n"
+            f"{process.returncode}{where}\n"
         )
         # SageMaker's reason is at most 1,024 characters: keep the end, where the exception line is.
         room = MAX_FAILURE_REASON - len(head)
         return head + (detail if len(detail) <= room else "…" + detail[-(room - 1) :])
-
-    def _stream(
-        self,
-        job: LocalJob,
-        process: subprocess.Popen[str],
-        definitions: list[tuple[str, re.Pattern[str]]],
-        log_path: Path,
-        tail: list[str],
-    ) -> None:
-        assert process.stdout is not None
-        shipper = LogShipper(client("logs", self.settings.region), job.name)
-        publisher = MetricPublisher(client("cloudwatch", self.settings.region), job.name)
-        try:
-            with log_path.open("w") as log:
-                for line in process.stdout:
-                    log.write(line)
-                    log.flush()
-                    shipper.write(line)
-                    tail.append(line.rstrip())
-                    del tail[:-LOG_TAIL_LINES]
-                    for name, pattern in definitions:
-                        match = pattern.search(line)
-                        if match:
-                            try:
-                                value = float(match.group(1))
-                            except (ValueError, IndexError):
-                                continue
-                            job.metrics[name] = value
-                            publisher.record(name, value)
-        finally:
-            for sender, what in ((shipper, "logs"), (publisher, "metrics")):
-                sender.close()
-                if sender.failed:
-                    LOGGER.warning(
-                        "%s: %s not written to CloudWatch: %s", job.name, what, sender.failed[:300]
-                    )
 
     # What of a request local mode runs differently from SageMaker, for the job's record.
     unemulated = staticmethod(differences_from_sagemaker)
@@ -396,3 +345,23 @@ def local_sagemaker(settings: Settings) -> LocalSageMaker:
             found = LocalSageMaker(settings, emit=eventbridge_sink(settings))
             _instances[settings.local_work_dir] = found
         return found
+
+
+class Host(NamedTuple):
+    """One of a local job's instances: its name, folders, process, last lines and log reader."""
+
+    name: str
+    paths: dict[str, Path]
+    process: subprocess.Popen[str]
+    tail: list[str]
+    reader: threading.Thread
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -72,14 +72,17 @@ def to_env_vars(mapping: dict[str, Any]) -> dict[str, str]:
     return {f"SM_{str(key).upper()}": value_of(value) for key, value in mapping.items() if key}
 
 
-def resource_config(instance_type: str) -> dict[str, Any]:
-    """``/opt/ml/input/config/resourceconfig.json`` for one host, as SageMaker writes it."""
+def resource_config(
+    instance_type: str, current_host: str = HOST, hosts: list[str] | None = None
+) -> dict[str, Any]:
+    """``/opt/ml/input/config/resourceconfig.json`` for one of the job's hosts, as SageMaker writes it."""
+    every = hosts or [HOST]
     return {
-        "current_host": HOST,
+        "current_host": current_host,
         "current_instance_type": instance_type,
         "current_group_name": GROUP,
-        "hosts": [HOST],
-        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": [HOST]}],
+        "hosts": every,
+        "instance_groups": [{"instance_group_name": GROUP, "instance_type": instance_type, "hosts": every}],
         "network_interface_name": "eth0",
     }
 
@@ -140,13 +143,13 @@ def training_environment(
         "instance_groups": [g["instance_group_name"] for g in resources.get("instance_groups", [])],
         "instance_groups_dict": {g["instance_group_name"]: g for g in resources.get("instance_groups", [])},
         "is_hetero": len(resources.get("instance_groups", [])) > 1,
-        "is_master": True,
+        "is_master": resources["current_host"] == hosts[0],
         "is_modelparallel_enabled": False,
         "is_smddpmprun_installed": False,
         "is_smddprun_installed": False,
         "job_name": job_name,
         "log_level": LOG_LEVEL_INFO,
-        "master_hostname": resources["current_host"],
+        "master_hostname": hosts[0],
         "model_dir": str(base / "model"),
         "module_dir": module_dir,
         "module_name": program[:-3] if program.endswith(".py") else program,

@@ -11,7 +11,10 @@ def differences_from_sagemaker(request: dict[str, Any]) -> list[str]:
     resources = request.get("ResourceConfig", {})
     count = int(resources.get("InstanceCount", 1))
     if count > 1:
-        notes.append(f"local mode runs one host (algo-1), not {count}; ShardedByS3Key reads every file")
+        notes.append(
+            f"local mode runs the {count} hosts as processes on this machine (algo-1 the master, at 127.0.0.1); "
+            "ShardedByS3Key gives every host every file"
+        )
     for channel in request.get("InputDataConfig", []):
         mode = channel.get("InputMode") or request.get("AlgorithmSpecification", {}).get("TrainingInputMode")
         if mode in ("Pipe", "FastFile"):

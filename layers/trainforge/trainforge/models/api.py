@@ -17,6 +17,7 @@ from trainforge.models.api_base import (
     Strict,
     responses,
 )
+from trainforge.models.api_builds import Build, BuildPage, BuildRequest
 from trainforge.models.api_capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
 from trainforge.models.api_teams import TEAM_FIELD, Team, TeamDefinition, TeamList, TeamUsage
 from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
@@ -42,6 +43,9 @@ from trainforge.models.sagemaker_limits import (
 
 __all__ = [
     "ERROR_EXAMPLES",
+    "Build",
+    "BuildPage",
+    "BuildRequest",
     "Capacity",
     "DryRun",
     "ErrorDetail",
@@ -263,6 +267,10 @@ class JobRequest(Strict):
     output_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
     enable_network_isolation: bool | None = None
     enable_inter_container_traffic_encryption: bool | None = None
+    distribution: dict[str, Any] | None = Field(
+        default=None,
+        description='as the SDK takes it: {"torch_distributed": {"enabled": true}} or {"mpi": {...}}',
+    )
 
 
 class Report(Model):
@@ -354,44 +362,3 @@ class JobPage(Model):
 class CancelResponse(Model):
     cancelled: bool
     job: JobStatus
-
-
-class BuildRequest(Strict):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "base_image": "python:3.12-slim",
-                    "tag": "churn",
-                    "entry_point": "train.py",
-                    "files": {"train.py": "print('training')\n"},
-                }
-            ]
-        }
-    )
-
-    base_image: str = Field(min_length=1, max_length=512)
-    tag: str = Field(min_length=1, max_length=128)
-    entry_point: str = "train.py"
-    files: dict[str, str] = Field(default_factory=dict, description="training code, path to text content")
-
-
-class Build(Model):
-    id: int
-    build_id: str
-    project_name: str
-    base_image: str | None
-    image_uri: str | None
-    image_digest: str | None
-    status: str
-    current_phase: str | None
-    log_url: str | None
-    failure_reason: str | None
-    created_at: str | None
-    updated_at: str | None
-    team: str | None = None
-
-
-class BuildPage(Model):
-    builds: list[Build]
-    next_cursor: str | None

@@ -12,6 +12,7 @@ from trainforge.inputs import is_storable_text
 from trainforge.models.rows import JobRow
 from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
 from trainforge.s3_locations import s3_folder, s3_uri_problem
+from trainforge.services.distribution import distribution_hyperparameters
 from trainforge.services.execution_roles import TRAINFORGE_TAG, is_trainforge_role
 from trainforge.services.input_channels import InputChannel, prefix_channels
 from trainforge.services.training_config import TrainingConfig
@@ -74,7 +75,11 @@ class SageMakerJobConfig:
             max_runtime_seconds=config.max_runtime_seconds,
             input_data_s3_uri=input_data_s3_uri,
             output_s3_uri=output_s3_uri,
-            hyperparameters=dict(config.hyperparameters),
+            # Distribution settings reach SageMaker as the SDK passes them: the toolkit's hyperparameters.
+            hyperparameters={
+                **config.hyperparameters,
+                **distribution_hyperparameters(config.distribution, config.instance_type),
+            },
             environment_variables=environment,
             metric_definitions=[dict(d) for d in config.metric_definitions],
             use_spot_instances=config.use_spot_instances,

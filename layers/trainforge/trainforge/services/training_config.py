@@ -40,6 +40,7 @@ from trainforge.models.sagemaker_limits import (
     VPC_ID_PATTERN,
 )
 from trainforge.s3_locations import s3_uri_problem
+from trainforge.services.distribution import distribution_problems
 
 
 class TrainingEnvironment(StrEnum):
@@ -84,6 +85,8 @@ class TrainingConfig:
     output_kms_key_id: str | None = None
     enable_network_isolation: bool = False
     enable_inter_container_traffic_encryption: bool = False
+    # As the SDK's estimators take it: {"torch_distributed": {"enabled": true}} or {"mpi": {...}}.
+    distribution: dict[str, Any] | None = None
 
     def problems(self) -> list[Problem]:
         """Every rule this configuration breaks (empty when it is valid)."""
@@ -204,6 +207,8 @@ class TrainingConfig:
         for name in ("enable_network_isolation", "enable_inter_container_traffic_encryption"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, "must be true or false")
+        for problem in distribution_problems(self.distribution):
+            bad(problem.field, problem.message)
 
     def _hyperparameter_problems(self, bad: Any) -> None:
         if not isinstance(self.hyperparameters, dict):

@@ -267,6 +267,13 @@ class JobRequest(Strict):
     output_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
     enable_network_isolation: bool | None = None
     enable_inter_container_traffic_encryption: bool | None = None
+    reuse_warm_pool_of: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        pattern=JOB_NAME_PATTERN.pattern,
+        description="a finished job whose warm pool is Available: this job starts on its kept instances",
+    )
     distribution: dict[str, Any] | None = Field(
         default=None,
         description='as the SDK takes it: {"torch_distributed": {"enabled": true}} or {"mpi": {...}}',

@@ -34,10 +34,18 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         from trainforge.services.training_config import TrainingConfig
 
         fields = request.model_dump(
-            exclude_none=True, exclude={"dataset_uri", "output_uri", "image_uri", "team"}
+            exclude_none=True,
+            exclude={"dataset_uri", "output_uri", "image_uri", "team", "reuse_warm_pool_of"},
         )
+        stated = set(fields)
         fields.setdefault("instance_type", runtime.settings.default_instance_type)
-        return TrainingConfig.from_dict(fields)
+        config = TrainingConfig.from_dict(fields)
+        if request.reuse_warm_pool_of is None:
+            return config
+        from trainforge.services.warm_pools import for_warm_pool
+
+        sees = caller_of(runtime, router).sees
+        return for_warm_pool(runtime.database, config, request.reuse_warm_pool_of, stated, sees)
 
     @router.post(
         "/jobs",

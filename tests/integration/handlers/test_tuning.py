@@ -168,3 +168,32 @@ def test_a_tuning_event_without_a_name_is_dead_lettered_with_its_reason(
     assert invoke(handlers("training_state"), sqs_batch(event)) == {"batchItemFailures": []}
     (message,) = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert "names no tuning job" in message["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_a_teams_tuning_job_holds_all_its_trials_against_the_budget_and_books_what_they_cost(
+    api: Any, handlers: Any
+) -> None:
+    member = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
+    team = {"members": ["arn:aws:iam::123456789012:role/vision-engineers"], "monthly_budget_usd": 1}
+    assert api("PUT", "/teams/vision", team)[0] == 201
+    body = {**TUNING, "dataset_uri": "s3://trainforge-datasets/datasets/vision/churn/", "max_jobs": 10}
+    status, refused = api("POST", "/tuning-jobs", body, principal=member)  # 10 trials × $0.115 > $1
+    assert status == 422 and refused["error"]["code"] == "budget_exceeded"
+    assert "this job's projected ceiling is $1.15" in refused["error"]["message"]
+    assert api("GET", "/tuning-jobs", principal=member)[1]["tuning_jobs"] == []  # nothing recorded
+    status, _created = api("POST", "/tuning-jobs", {**body, "max_jobs": 6}, principal=member)
+    assert status == 202
+    month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
+    assert month["committed_usd"] == pytest.approx(0.69)
+    state = handlers("training_state")
+    for name in ("churn-tune-1-001-dddd0001", "churn-tune-1-002-dddd0002"):
+        invoke(state, sqs_batch(trial_event(name, 0.8, "0.1")))
+    invoke(state, sqs_batch(tuning_event(), tuning_event()))  # its end, twice: booked once
+    month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
+    usage = api("GET", "/teams/vision/usage", principal=member)[1]
+    trials_cost = sum(row["usd"] for row in usage["by_instance_type"])
+    assert month["committed_usd"] == 0 and trials_cost > 0
+    assert month["spent_usd"] == pytest.approx(trials_cost)
+    assert (
+        sum(row["jobs"] for row in usage["by_instance_type"]) == 2
+    )  # the trials, counted in the team's month

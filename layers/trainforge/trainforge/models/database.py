@@ -304,5 +304,9 @@ class TuningJob(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_modified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A team's tuning job holds the ceiling of all its trials against the team's month (0009).
+    budget_month: Mapped[date | None] = mapped_column(Date)
+    budget_held_usd: Mapped[Decimal] = mapped_column(Numeric(14, 4), server_default="0")
+    budget_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_tuning_jobs_created_at_id", text("created_at DESC"), text("id DESC")),)

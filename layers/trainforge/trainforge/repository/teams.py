@@ -58,11 +58,14 @@ ON CONFLICT (name) DO UPDATE SET members = EXCLUDED.members, monthly_budget_usd 
 RETURNING {_TEAM_COLUMNS}, (xmax = 0) AS created
 """
 
+
 # A job's projected ceiling against its team's month: committed only when spent + committed + ceiling stays
 # within the budget (no budget: always), in the statement that reads them.
-_COMMIT_BUDGET = """
+def _commit_budget(table: str) -> str:
+    """The guarded commitment for a row of ``table`` (a training job, or a tuning job for all its trials)."""
+    return f"""
 WITH job AS (
-    SELECT id FROM training_jobs WHERE id = :id AND budget_month IS NULL FOR UPDATE
+    SELECT id FROM {table} WHERE id = :id AND budget_month IS NULL FOR UPDATE
 ), team AS (
     SELECT monthly_budget_usd AS budget FROM teams WHERE name = :team
 ), committed AS (
@@ -72,7 +75,7 @@ WITH job AS (
       AND (team.budget IS NULL OR s.spent_usd + s.committed_usd + CAST(:ceiling AS numeric) <= team.budget)
     RETURNING s.spent_usd, s.committed_usd
 ), held AS (
-    UPDATE training_jobs j SET budget_held_usd = CAST(:ceiling AS numeric), budget_month = CAST(:month AS date),
+    UPDATE {table} j SET budget_held_usd = CAST(:ceiling AS numeric), budget_month = CAST(:month AS date),
         updated_at = now()
     FROM committed WHERE j.id = :id
     RETURNING j.id
@@ -82,6 +85,9 @@ SELECT EXISTS (SELECT 1 FROM held) AS ok, (SELECT budget FROM team) AS budget,
     COALESCE((SELECT committed_usd FROM committed), s.committed_usd) AS committed_usd
 FROM team_spend s WHERE s.team = :team AND s.month = CAST(:month AS date)
 """
+
+
+_COMMIT_BUDGET = {table: _commit_budget(table) for table in ("training_jobs", "tuning_jobs")}
 
 # A finished job gives back its commitment and books what it cost (its report's estimate, when known), once.
 _RELEASE_BUDGET = """
@@ -183,13 +189,15 @@ def delete_team(db: Database, name: str) -> str:
     return "busy" if rows[0]["busy"] else "missing"
 
 
-def commit_budget(db: Database, job_id: int, team: str, month: date, ceiling: Decimal) -> BudgetCommitment:
-    """Commit ``ceiling`` for the job against its team's month, when it fits (see ``_COMMIT_BUDGET``)."""
+def commit_budget(
+    db: Database, job_id: int, team: str, month: date, ceiling: Decimal, table: str = "training_jobs"
+) -> BudgetCommitment:
+    """Commit ``ceiling`` for the job (or tuning job) against its team's month, when it fits."""
     db.rows(
         "INSERT INTO team_spend (team, month) VALUES (:team, CAST(:month AS date)) ON CONFLICT DO NOTHING",
         {"team": team, "month": month},
     )
-    rows = db.rows(_COMMIT_BUDGET, {"id": job_id, "team": team, "month": month, "ceiling": ceiling})
+    rows = db.rows(_COMMIT_BUDGET[table], {"id": job_id, "team": team, "month": month, "ceiling": ceiling})
     if not rows:  # the team was deleted meanwhile
         return BudgetCommitment(False, None, Decimal(0), Decimal(0))
     row = rows[0]

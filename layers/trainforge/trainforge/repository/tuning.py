@@ -4,7 +4,8 @@ their trials, linked by the tuning job's name whichever of the two SageMaker rep
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from trainforge.connection import Database, json_param
@@ -17,7 +18,8 @@ _REPORT = columns(ReportRow, "r", "r_")
 _COLUMNS = (
     "id, name, team, submitted_by, status, status_rank, failure_reason, config, input_uri, output_uri, role_arn, "
     "image_uri, sagemaker_arn, objective_metric, objective_type, training_counts, objective_counts, "
-    "best_training_job, best_objective_value, created_at, updated_at, submitted_at, ended_at, last_modified_at"
+    "best_training_job, best_objective_value, created_at, updated_at, submitted_at, ended_at, last_modified_at, "
+    "budget_month, budget_held_usd, budget_released_at"
 )
 
 
@@ -47,6 +49,9 @@ class TuningRow:
     submitted_at: datetime | None
     ended_at: datetime | None
     last_modified_at: datetime | None
+    budget_month: date | None
+    budget_held_usd: Decimal
+    budget_released_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -187,9 +192,11 @@ def apply_tuning_state_change(db: Database, change: TuningStateChange) -> int | 
         },
     )
     db.rows(
-        "UPDATE training_jobs j SET team = t.team, updated_at = now() FROM tuning_jobs t "
+        "UPDATE training_jobs j SET team = t.team, budget_month = COALESCE(j.budget_month, t.budget_month), "
+        "budget_released_at = COALESCE(j.budget_released_at, CASE WHEN t.budget_month IS NOT NULL THEN now() END), "
+        "updated_at = now() FROM tuning_jobs t "
         "WHERE t.name = :name AND j.tuning_job_name = lower(t.name) AND t.team IS NOT NULL "
-        "AND j.team IS DISTINCT FROM t.team",
+        "AND (j.team IS DISTINCT FROM t.team OR (t.budget_month IS NOT NULL AND j.budget_month IS NULL))",
         {"name": change.name},
     )
     return int(rows[0]["id"]) if rows else None
@@ -198,10 +205,15 @@ def apply_tuning_state_change(db: Database, change: TuningStateChange) -> int | 
 def link_trial(db: Database, job_id: int, tuning_job_name: str, hyperparameters: dict[str, str]) -> None:
     """A training job is a trial of ``tuning_job_name`` (lowercased, as its ARN says): linked, given the tuning
     job's team and the values it tried, and marked as started by it (once: a redelivery changes nothing)."""
+    # Its cost counts in its team's month (usage), booked once by its tuning job: it holds nothing itself.
     db.rows(
+        "WITH t AS (SELECT team, budget_month FROM tuning_jobs WHERE lower(name) = CAST(:tuning AS text)) "
         "UPDATE training_jobs j SET tuning_job_name = CAST(:tuning AS text), origin = 'tuning', "
         "config = COALESCE(j.config, jsonb_build_object('hyperparameters', CAST(:hyperparameters AS jsonb))), "
-        "team = COALESCE(j.team, (SELECT t.team FROM tuning_jobs t WHERE lower(t.name) = CAST(:tuning AS text))) "
+        "team = COALESCE(j.team, (SELECT team FROM t)), "
+        "budget_month = COALESCE(j.budget_month, (SELECT budget_month FROM t)), "
+        "budget_released_at = CASE WHEN (SELECT budget_month FROM t) IS NOT NULL THEN now() "
+        "ELSE j.budget_released_at END "
         "WHERE j.id = :id AND j.tuning_job_name IS NULL",
         {"id": job_id, "tuning": tuning_job_name.lower(), "hyperparameters": json_param(hyperparameters)},
     )
@@ -242,3 +254,48 @@ def active_tuning_jobs(db: Database, limit: int = 50) -> list[TuningRow]:
         {"limit": limit},
     )
     return [_row(r) for r in rows]
+
+
+# A finished tuning job gives back its commitment and books what its trials cost (their reports' estimates), once.
+_RELEASE_TUNING_BUDGET = """
+WITH before AS (
+    SELECT t.id, t.team, t.budget_month, t.budget_held_usd,
+        (SELECT COALESCE(sum(r.estimated_cost_usd), 0) FROM training_jobs j
+         JOIN training_reports r ON r.job_id = j.id WHERE j.tuning_job_name = lower(t.name)) AS cost
+    FROM tuning_jobs t
+    WHERE t.id = :id AND t.budget_month IS NOT NULL AND t.budget_released_at IS NULL AND t.status_rank >= :terminal
+      AND t.team IS NOT NULL
+    FOR UPDATE OF t
+), cleared AS (
+    UPDATE tuning_jobs t SET budget_held_usd = 0, budget_released_at = now() FROM before b WHERE t.id = b.id
+    RETURNING t.id
+), booked AS (
+    UPDATE team_spend s SET committed_usd = GREATEST(s.committed_usd - b.budget_held_usd, 0),
+        spent_usd = s.spent_usd + b.cost, updated_at = now()
+    FROM before b WHERE s.team = b.team AND s.month = b.budget_month
+    RETURNING s.team
+)
+SELECT team FROM booked
+"""
+
+
+def release_tuning_budget(db: Database, tuning_id: int) -> str | None:
+    rows = db.rows(_RELEASE_TUNING_BUDGET, {"id": tuning_id, "terminal": TERMINAL_RANK})
+    return str(rows[0]["team"]) if rows else None
+
+
+def finished_tuning_jobs_holding_budget(db: Database, limit: int = 100) -> list[int]:
+    rows = db.rows(
+        "SELECT id FROM tuning_jobs WHERE status_rank >= :terminal AND budget_month IS NOT NULL "
+        "AND budget_released_at IS NULL ORDER BY id LIMIT :limit",
+        {"terminal": TERMINAL_RANK, "limit": limit},
+    )
+    return [int(row["id"]) for row in rows]
+
+
+def forget_tuning_job(db: Database, tuning_id: int) -> None:
+    """A tuning job refused before it was accepted leaves no row (it held nothing yet)."""
+    db.rows(
+        "DELETE FROM tuning_jobs WHERE id = :id AND budget_month IS NULL AND status = 'Pending'",
+        {"id": tuning_id},
+    )

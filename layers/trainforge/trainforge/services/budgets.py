@@ -86,12 +86,15 @@ def projected_check(db: Database, team: TeamRow, ceiling: Decimal | None, month:
         raise _refusal(team, spent, committed, ceiling)
 
 
-def commit_ceiling(db: Database, job_id: int, team: TeamRow, ceiling: Decimal | None) -> None:
-    """Commit the job's ceiling against its team's month, or :class:`BudgetExceededError` (nothing committed)."""
+def commit_ceiling(
+    db: Database, job_id: int, team: TeamRow, ceiling: Decimal | None, table: str = "training_jobs"
+) -> None:
+    """Commit the job's ceiling (a tuning job's: all its trials') against its team's month, or
+    :class:`BudgetExceededError` (nothing committed)."""
     if ceiling is None and team.monthly_budget_usd is not None:
         spent, committed = repository.month_spend(db, team.name, this_month())
         raise _refusal(team, spent, committed, None)
-    found = repository.commit_budget(db, job_id, team.name, this_month(), ceiling or Decimal(0))
+    found = repository.commit_budget(db, job_id, team.name, this_month(), ceiling or Decimal(0), table)
     if not found.committed:
         raise _refusal(team, found.spent, found.committed_usd, ceiling)
 

@@ -221,6 +221,8 @@ def sweep(
     for job_id in repository.finished_jobs_holding_team_resources(db):
         repository.release_budget(db, job_id)
         report.released += int(repository.release_team_instances(db, job_id) is not None)
+    for tuning_id in repository.finished_tuning_jobs_holding_budget(db):
+        report.released += int(repository.release_tuning_budget(db, tuning_id) is not None)
     for team in repository.teams_with_waiting_jobs(db):
         try:
             report.admitted += len(admit_team_waiting(db, team, notify))

@@ -11,6 +11,7 @@ from typing import Any
 from trainforge import repository
 from trainforge.connection import Database
 from trainforge.errors import (
+    BudgetExceededError,
     InvalidJobConfigurationError,
     JobConflictError,
     JobNotFoundError,
@@ -23,7 +24,7 @@ from trainforge.models.status import TERMINAL_RANK, TUNING_STATUS_RANK, JobStatu
 from trainforge.pacing import Pacer
 from trainforge.repository.teams import TeamRow
 from trainforge.repository.tuning import TuningRow, TuningStateChange
-from trainforge.services.budgets import check_limits
+from trainforge.services.budgets import check_limits, commit_ceiling
 from trainforge.services.job_queries import job_to_dict
 from trainforge.services.job_records import (
     checked_request,
@@ -33,6 +34,7 @@ from trainforge.services.job_records import (
     with_deployment_defaults,
 )
 from trainforge.services.job_tracking import parse_time
+from trainforge.services.prices import price_of
 from trainforge.services.sagemaker_calls import CREATE_TUNING_JOB, create_with_backoff
 from trainforge.services.tuning_config import TuningConfig
 from trainforge.settings import Settings
@@ -91,6 +93,19 @@ def record_tuning_job(
             f"the tuning job name {config.tuning_job_name} is taken by a different request: use another",
             field="tuning_job_name",
         )
+    if created and team is not None:
+        # Every trial may run to its ceiling: the tuning job holds all of them against the team's month.
+        price = price_of(db, settings.region, config.training.instance_type)
+        trial = price.ceiling(config.training.to_dict()) if price else None
+        try:
+            commit_ceiling(
+                db, row.id, team, trial * config.total_jobs if trial is not None else None, "tuning_jobs"
+            )
+        except BudgetExceededError:
+            repository.forget_tuning_job(db, row.id)
+            db.commit()
+            raise
+        row = repository.get_tuning_job(db, row.id) or row
     db.commit()
     return row, created
 
@@ -143,6 +158,7 @@ def send_pending_tuning_job(
     except (SageMakerConfigurationError, SageMakerJobError) as exc:
         status = JobStatus.REJECTED if isinstance(exc, SageMakerConfigurationError) else JobStatus.FAILED
         repository.finish_tuning_before_running(db, tuning_id, status, exc.message[:4000])
+        repository.release_tuning_budget(db, tuning_id)
         db.commit()
         raise
     sent = repository.mark_tuning_submitted(db, tuning_id, arn)
@@ -192,8 +208,14 @@ def state_change_from_tuning_description(detail: Mapping[str, Any]) -> TuningSta
 
 
 def record_tuning_state_change(db: Database, change: TuningStateChange) -> int | None:
-    """Apply it once and in order (the caller commits); the tuning job's id when it moved."""
-    return repository.apply_tuning_state_change(db, change)
+    """Apply it once and in order (the caller commits); the tuning job's id when it moved. Its end books what its
+    trials cost against its team's month and gives back its commitment, once."""
+    moved = repository.apply_tuning_state_change(db, change)
+    if TUNING_STATUS_RANK.get(change.status, 0) >= TERMINAL_RANK:
+        row = repository.get_tuning_job_by_name(db, change.name)
+        if row is not None:
+            repository.release_tuning_budget(db, row.id)
+    return moved
 
 
 def _visible(db: Database, tuning_id: int, visible: Visible) -> TuningRow:
@@ -262,6 +284,7 @@ def cancel_tuning_job(db: Database, sagemaker: Any, tuning_id: int, visible: Vis
         stopped = repository.finish_tuning_before_running(
             db, tuning_id, JobStatus.STOPPED, "cancelled before submission"
         )
+        repository.release_tuning_budget(db, tuning_id)
         db.commit()
         if stopped:
             return True

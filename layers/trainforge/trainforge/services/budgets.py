@@ -4,7 +4,6 @@ flight (a job over the limit waits, as for capacity). What a finished job held i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -13,8 +12,6 @@ from trainforge import repository
 from trainforge.connection import Database
 from trainforge.errors import BudgetExceededError, Problem, TeamLimitError
 from trainforge.repository.teams import TeamRow
-
-Notify = Callable[[int], None]
 
 
 def this_month(now: datetime | None = None) -> date:

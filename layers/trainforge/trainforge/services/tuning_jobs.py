@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from trainforge import repository
+from trainforge.aws import error_code, error_message
 from trainforge.connection import Database
 from trainforge.errors import (
     BudgetExceededError,
@@ -291,8 +292,6 @@ def cancel_tuning_job(db: Database, sagemaker: Any, tuning_id: int, visible: Vis
     try:
         sagemaker.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=row.name)
     except Exception as exc:
-        from trainforge.aws import error_code, error_message
-
         if error_code(exc) == "ValidationException":  # it ended meanwhile: its events say how
             return False
         raise SageMakerJobError(f"SageMaker refused to stop {row.name}: {error_message(exc)}") from exc

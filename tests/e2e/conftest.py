@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from trainforge.local.infrastructure import free_port, scratch_database
+from trainforge.local.hosts import free_port
+from trainforge.local.infrastructure import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,8 @@ from trainforge import repository
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.errors import SageMakerJobError
 from trainforge.local.account_standins import AccountStandIns
-from trainforge.local.infrastructure import environment, free_port
+from trainforge.local.hosts import free_port
+from trainforge.local.infrastructure import environment
 from trainforge.services import capacity
 from trainforge.services.prices import price_of
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService

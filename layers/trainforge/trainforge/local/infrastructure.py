@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+
+from trainforge.local.hosts import free_port
 
 
 def embedded_postgres_url(data_dir: str | Path) -> str:
@@ -82,12 +83,6 @@ def scratch_database(server_url: str, prefix: str = "trainforge") -> Iterator[st
 
 def render_url(url: URL) -> str:
     return url.render_as_string(hide_password=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalAws:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from trainforge.errors import AccessDeniedError, JobNotFoundError, SageMakerConfigurationError
-from trainforge.models.rows import JobRow
+from trainforge.errors import AccessDeniedError, SageMakerConfigurationError
 from trainforge.repository.teams import TeamRow
 from trainforge.runtime import Runtime
 from trainforge.services.access import Caller, resolve_caller
@@ -23,17 +22,6 @@ def caller_of(runtime: Runtime, router: Router) -> Caller:
     caller = resolve_caller(runtime.database, str(principal), runtime.settings.admin_principals)
     router.context["caller"] = caller
     return caller
-
-
-def visible_job(runtime: Runtime, router: Router, job_id: int) -> JobRow:
-    """The job, when the caller may see it; otherwise the same 404 as for an id that does not exist."""
-    from trainforge import repository
-
-    caller = caller_of(runtime, router)
-    job = repository.get_job(runtime.database, job_id)
-    if job is None or not caller.sees(job.team):
-        raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
-    return job
 
 
 def submission_team(runtime: Runtime, caller: Caller, requested: str | None) -> TeamRow | None:

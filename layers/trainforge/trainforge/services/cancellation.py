@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from trainforge import repository
@@ -24,11 +25,14 @@ class JobControl(Protocol):
     def apply_description(self, db: Database, description: dict[str, Any]) -> None: ...
 
 
-def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
+def cancel_job(
+    service: JobControl, job_id: int, db: Database, visible: Callable[[str | None], bool] | None = None
+) -> bool:
     """Cancel SageMaker training job. True if a stop was requested or the job never left; False (job
-    untouched) if it had already finished."""
+    untouched) if it had already finished. ``visible``: whether the caller may see a job of that team (not: the
+    same not-found as a missing id)."""
     job = repository.get_job(db, job_id)
-    if job is None:
+    if job is None or (visible is not None and not visible(job.team)):
         raise JobNotFoundError(f"no training job with id {job_id}", field="job_id")
     if job.status_rank >= TERMINAL_RANK:
         return False
@@ -42,9 +46,8 @@ def cancel_job(service: JobControl, job_id: int, db: Database) -> bool:
         changed = repository.finish_before_running(db, job_id, JobStatus.STOPPED, reason)
         db.commit()
         if changed:
-            release_job(
-                db, job_id
-            )  # its team's budget commitment and instances, now rather than at the sweep
+            # Its team's budget commitment and instances come back now rather than at the sweep.
+            release_job(db, job_id)
             db.commit()
             return True
         current = repository.get_job(db, job_id)  # it left Pending meanwhile: cancel what it became

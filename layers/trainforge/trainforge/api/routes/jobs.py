@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from trainforge.api.callers import caller_of, submission_team, visible_job
+from trainforge.api.callers import caller_of, submission_team
 from trainforge.api.parameters import Cursor, JobId, Limit
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
 from trainforge.models import api
@@ -200,9 +200,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def cancel_job(job_id: JobId) -> api.CancelResponse:
-        visible_job(runtime, router, job_id)
         db = runtime.database
-        cancelled = cancellation.cancel_job(runtime.training, job_id, db)
+        cancelled = cancellation.cancel_job(runtime.training, job_id, db, caller_of(runtime, router).sees)
         status = job_queries.job_status(db, job_id)
         return api.CancelResponse(cancelled=cancelled, job=api.JobStatus.model_validate(status))
 

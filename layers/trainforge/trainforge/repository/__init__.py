@@ -69,7 +69,6 @@ from trainforge.repository.tuning import (
     list_tuning_jobs,
     mark_tuning_submitted,
     pending_tuning_jobs,
-    release_tuning_budget,
     trials_of,
 )
 
@@ -130,7 +129,6 @@ __all__ = [
     "release",
     "release_budget",
     "release_team_instances",
-    "release_tuning_budget",
     "report_of",
     "requeue",
     "set_log_tail",

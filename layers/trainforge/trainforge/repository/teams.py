@@ -89,16 +89,19 @@ FROM team_spend s WHERE s.team = :team AND s.month = CAST(:month AS date)
 
 _COMMIT_BUDGET = {table: _commit_budget(table) for table in ("training_jobs", "tuning_jobs")}
 
+
 # A finished job gives back its commitment and books what it cost (its report's estimate, when known), once.
-_RELEASE_BUDGET = """
+def _release_budget(table: str, cost: str) -> str:
+    """Give back a finished row's commitment and book ``cost`` (SQL over the row ``j``), once."""
+    return f"""
 WITH before AS (
-    SELECT j.id, j.team, j.budget_month, j.budget_held_usd, COALESCE(r.estimated_cost_usd, 0) AS cost
-    FROM training_jobs j LEFT JOIN training_reports r ON r.job_id = j.id
+    SELECT j.id, j.team, j.budget_month, j.budget_held_usd, {cost} AS cost
+    FROM {table} j
     WHERE j.id = :id AND j.budget_month IS NOT NULL AND j.budget_released_at IS NULL AND j.status_rank >= :terminal
       AND j.team IS NOT NULL
     FOR UPDATE OF j
 ), cleared AS (
-    UPDATE training_jobs j SET budget_held_usd = 0, budget_released_at = now() FROM before b WHERE j.id = b.id
+    UPDATE {table} j SET budget_held_usd = 0, budget_released_at = now() FROM before b WHERE j.id = b.id
     RETURNING j.id
 ), booked AS (
     UPDATE team_spend s SET committed_usd = GREATEST(s.committed_usd - b.budget_held_usd, 0),
@@ -108,6 +111,20 @@ WITH before AS (
 )
 SELECT team FROM booked
 """
+
+
+# A finished job books its report's estimate; a finished tuning job, what its trials' reports estimate.
+_RELEASE_BUDGET = {
+    "training_jobs": _release_budget(
+        "training_jobs",
+        "COALESCE((SELECT r.estimated_cost_usd FROM training_reports r WHERE r.job_id = j.id), 0)",
+    ),
+    "tuning_jobs": _release_budget(
+        "tuning_jobs",
+        "(SELECT COALESCE(sum(r.estimated_cost_usd), 0) FROM training_jobs t "
+        "JOIN training_reports r ON r.job_id = t.id WHERE t.tuning_job_name = lower(j.name))",
+    ),
+}
 
 # A team's instance limit: the job takes its instances from the team's count when they fit.
 _TAKE_INSTANCES = """
@@ -204,9 +221,10 @@ def commit_budget(
     return BudgetCommitment(bool(row["ok"]), row["budget"], row["spent"], row["committed_usd"])
 
 
-def release_budget(db: Database, job_id: int) -> str | None:
-    """Book a finished job's cost and give back its commitment; its team, or None (nothing held)."""
-    rows = db.rows(_RELEASE_BUDGET, {"id": job_id, "terminal": TERMINAL_RANK})
+def release_budget(db: Database, job_id: int, table: str = "training_jobs") -> str | None:
+    """Book a finished job's (or tuning job's) cost and give back its commitment; its team, or None (nothing
+    held: already released, never committed, or not finished)."""
+    rows = db.rows(_RELEASE_BUDGET[table], {"id": job_id, "terminal": TERMINAL_RANK})
     return str(rows[0]["team"]) if rows else None
 
 

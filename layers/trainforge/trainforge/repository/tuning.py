@@ -256,34 +256,6 @@ def active_tuning_jobs(db: Database, limit: int = 50) -> list[TuningRow]:
     return [_row(r) for r in rows]
 
 
-# A finished tuning job gives back its commitment and books what its trials cost (their reports' estimates), once.
-_RELEASE_TUNING_BUDGET = """
-WITH before AS (
-    SELECT t.id, t.team, t.budget_month, t.budget_held_usd,
-        (SELECT COALESCE(sum(r.estimated_cost_usd), 0) FROM training_jobs j
-         JOIN training_reports r ON r.job_id = j.id WHERE j.tuning_job_name = lower(t.name)) AS cost
-    FROM tuning_jobs t
-    WHERE t.id = :id AND t.budget_month IS NOT NULL AND t.budget_released_at IS NULL AND t.status_rank >= :terminal
-      AND t.team IS NOT NULL
-    FOR UPDATE OF t
-), cleared AS (
-    UPDATE tuning_jobs t SET budget_held_usd = 0, budget_released_at = now() FROM before b WHERE t.id = b.id
-    RETURNING t.id
-), booked AS (
-    UPDATE team_spend s SET committed_usd = GREATEST(s.committed_usd - b.budget_held_usd, 0),
-        spent_usd = s.spent_usd + b.cost, updated_at = now()
-    FROM before b WHERE s.team = b.team AND s.month = b.budget_month
-    RETURNING s.team
-)
-SELECT team FROM booked
-"""
-
-
-def release_tuning_budget(db: Database, tuning_id: int) -> str | None:
-    rows = db.rows(_RELEASE_TUNING_BUDGET, {"id": tuning_id, "terminal": TERMINAL_RANK})
-    return str(rows[0]["team"]) if rows else None
-
-
 def finished_tuning_jobs_holding_budget(db: Database, limit: int = 100) -> list[int]:
     rows = db.rows(
         "SELECT id FROM tuning_jobs WHERE status_rank >= :terminal AND budget_month IS NOT NULL "

@@ -222,7 +222,7 @@ def sweep(
         repository.release_budget(db, job_id)
         report.released += int(repository.release_team_instances(db, job_id) is not None)
     for tuning_id in repository.finished_tuning_jobs_holding_budget(db):
-        report.released += int(repository.release_tuning_budget(db, tuning_id) is not None)
+        report.released += int(repository.release_budget(db, tuning_id, "tuning_jobs") is not None)
     for team in repository.teams_with_waiting_jobs(db):
         try:
             report.admitted += len(admit_team_waiting(db, team, notify))

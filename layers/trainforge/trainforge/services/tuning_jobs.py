@@ -159,7 +159,7 @@ def send_pending_tuning_job(
     except (SageMakerConfigurationError, SageMakerJobError) as exc:
         status = JobStatus.REJECTED if isinstance(exc, SageMakerConfigurationError) else JobStatus.FAILED
         repository.finish_tuning_before_running(db, tuning_id, status, exc.message[:4000])
-        repository.release_tuning_budget(db, tuning_id)
+        repository.release_budget(db, tuning_id, "tuning_jobs")
         db.commit()
         raise
     sent = repository.mark_tuning_submitted(db, tuning_id, arn)
@@ -215,7 +215,7 @@ def record_tuning_state_change(db: Database, change: TuningStateChange) -> int |
     if TUNING_STATUS_RANK.get(change.status, 0) >= TERMINAL_RANK:
         row = repository.get_tuning_job_by_name(db, change.name)
         if row is not None:
-            repository.release_tuning_budget(db, row.id)
+            repository.release_budget(db, row.id, "tuning_jobs")
     return moved
 
 
@@ -285,7 +285,7 @@ def cancel_tuning_job(db: Database, sagemaker: Any, tuning_id: int, visible: Vis
         stopped = repository.finish_tuning_before_running(
             db, tuning_id, JobStatus.STOPPED, "cancelled before submission"
         )
-        repository.release_tuning_budget(db, tuning_id)
+        repository.release_budget(db, tuning_id, "tuning_jobs")
         db.commit()
         if stopped:
             return True

@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-torch.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	# Apart, and without retries: where PyTorch's index is out of reach its file is on disk, and a retried index
+	# would cost seconds for every package.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --retries 0 -r requirements-torch.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -99,7 +99,8 @@ def test_a_torch_distributed_job_trains_across_its_hosts_over_gloo(local: Any) -
     runner.create_training_job(**request)
     described = wait_until(runner, "local-ddp", ("Completed", "Failed"), timeout=90)
     assert described["TrainingJobStatus"] == "Completed", described.get("FailureReason")
-    final = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}  # the master's (algo-1) lines
+    # The metrics are read from the master's (algo-1) lines.
+    final = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
     assert final["ranks_agree"] == 1.0
     assert abs(final["weight"] - 3.0) < 0.05 and abs(final["bias"] - 1.0) < 0.05, final
     logs = boto3.client("logs", region_name="us-east-1")

@@ -43,6 +43,11 @@ with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w") as f:
 
 @pytest.fixture
 def local(aws_resources: Settings, tmp_path: Path) -> tuple[LocalSageMaker, list[dict[str, Any]]]:
+    return local_sagemaker(aws_resources, tmp_path)
+
+
+def local_sagemaker(aws_resources: Settings, tmp_path: Path) -> tuple[LocalSageMaker, list[dict[str, Any]]]:
+    """A local SageMaker working in ``tmp_path``, the events it emits, and this module's script and data."""
     settings = dataclasses.replace(aws_resources, local_work_dir=str(tmp_path))
     events: list[dict[str, Any]] = []
     s3 = boto3.client("s3", region_name="us-east-1")

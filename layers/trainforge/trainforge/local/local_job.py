@@ -39,6 +39,9 @@ class LocalJob:
         self.transitions: list[dict[str, Any]] = []
         self.stop_requested = threading.Event()
         self.interrupt_requested = threading.Event()  # local mode's spot interruption
+        self.warm_pool: dict[str, Any] | None = None  # SageMaker's WarmPoolStatus (local/warm_pools.py)
+        self.pool_since: float | None = None  # monotonic time its pool became Available
+        self.reused_pool_of: str | None = None
         self.lock = threading.Lock()
 
     @property
@@ -91,19 +94,30 @@ class LocalJob:
                 )
             if self.artifacts:
                 described["ModelArtifacts"] = {"S3ModelArtifacts": self.artifacts}
+            if self.warm_pool is not None:
+                described["WarmPoolStatus"] = dict(self.warm_pool)
             if self.request.get("TuningJobArn"):  # a tuning job's trial
                 described["TuningJobArn"] = self.request["TuningJobArn"]
             if for_event:
                 described["Tags"] = {t["Key"]: t["Value"] for t in self.request.get("Tags", [])}
             return described
 
+    def _next_time(self) -> datetime:
+        now = datetime.now(UTC)
+        # SageMaker's clock is in milliseconds: keep every change strictly later than the last. Compared in
+        # milliseconds: two moves 0.4 ms apart are different datetimes but the same SageMaker time.
+        if self.modified and (_millis(now) or 0) <= (_millis(self.modified) or 0):
+            now = EPOCH + timedelta(milliseconds=(_millis(self.modified) or 0) + 1)
+        return now
+
+    def touch(self) -> None:
+        """A change that is no transition (its warm pool's): only ``LastModifiedTime`` moves."""
+        with self.lock:
+            self.modified = self._next_time()
+
     def move(self, status: str, secondary: str, message: str) -> None:
         with self.lock:
-            now = datetime.now(UTC)
-            # SageMaker's clock is in milliseconds: keep every transition strictly later than the last.
-            # Compared in milliseconds: two moves 0.4 ms apart are different datetimes but the same SageMaker time.
-            if self.modified and (_millis(now) or 0) <= (_millis(self.modified) or 0):
-                now = EPOCH + timedelta(milliseconds=(_millis(self.modified) or 0) + 1)
+            now = self._next_time()
             if self.transitions:
                 self.transitions[-1]["EndTime"] = now
             self.transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})

@@ -3,7 +3,7 @@
 It answers ``create_training_job``, ``describe_training_job`` and ``stop_training_job`` like boto3's client (same
 shapes, same error codes), lays out ``/opt/ml``-style folders, sets the ``SM_*`` variables, runs the entry point in
 a subprocess, streams its log, extracts metrics with the job's regexes, tars ``model/`` to the output location,
-honours max runtime, stops, retries (RetryStrategy) and spot interruptions (checkpoints restored), and emits
+honours max runtime, stops, retries (RetryStrategy), spot interruptions (checkpoints restored) and warm pools, and emits
 "SageMaker Training Job State Change" events of AWS's shape at every transition. The code comes, as in script
 mode, from ``sagemaker_submit_directory`` and ``sagemaker_program`` (or ``SAGEMAKER_*``), or a local build's image.
 """
@@ -45,6 +45,7 @@ from trainforge.local.training_toolkit import (
 )
 from trainforge.local.tuner import LocalTuning
 from trainforge.local.unemulated import differences_from_sagemaker
+from trainforge.local.warm_pools import LocalWarmPools
 from trainforge.s3_locations import split_s3_uri
 from trainforge.settings import Settings
 
@@ -59,7 +60,7 @@ def _error(code: str, message: str, operation: str) -> ClientError:
     )
 
 
-class LocalSageMaker(LocalTuning):
+class LocalSageMaker(LocalTuning, LocalWarmPools):
     """The SageMaker calls Trainforge makes, answered by running jobs here."""
 
     def __init__(
@@ -98,14 +99,18 @@ class LocalSageMaker(LocalTuning):
                 )
             check_quota(self.settings.local_instance_quotas, self.jobs.values(), request)
             job = LocalJob(request, arn)
+            pool_owner = self._claim_warm_pool(job)
             self.jobs[name] = job
+            starting = f"Starting on the warm pool of {job.reused_pool_of}" if job.reused_pool_of else ""
             job.transitions.append(
                 {
                     "Status": "Starting",
                     "StartTime": job.created,
-                    "StatusMessage": "Preparing the instances for training",
+                    "StatusMessage": starting or "Preparing the instances for training",
                 }
             )
+        if pool_owner is not None:
+            self._publish(pool_owner)
         self._publish(job)
         thread = threading.Thread(target=self._run, args=(job,), name=f"train-{name}", daemon=True)
         self._threads.append(thread)
@@ -194,6 +199,7 @@ class LocalSageMaker(LocalTuning):
                 message = f"Retrying the training job after an internal error (attempt {failures + 1} of {retries + 1})"
                 job.move("InProgress", "Starting", message)
             self._publish(job)
+        self._keep_warm_pool(job)
         self._publish(job)
 
     def _attempt(self, job: LocalJob) -> str:

@@ -34,7 +34,10 @@ def differences_from_sagemaker(request: dict[str, Any]) -> list[str]:
             "CheckpointConfig.S3Uri when each attempt starts and saved to it when each attempt ends"
         )
     if resources.get("KeepAlivePeriodInSeconds"):
-        notes.append("warm pools are not emulated locally: each job starts its instances afresh")
+        notes.append(
+            "warm pools: local mode keeps the pool's state as SageMaker does (Available, Reused by a matching "
+            "job, Terminated after the keep-alive) but starts every job's processes afresh"
+        )
     if request.get("RetryStrategy"):
         notes.append(
             "RetryStrategy: local mode retries failures of its own (S3, the work folder), as SageMaker retries "

@@ -186,14 +186,40 @@ def test_a_teams_tuning_job_holds_all_its_trials_against_the_budget_and_books_wh
     month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
     assert month["committed_usd"] == pytest.approx(0.69)
     state = handlers("training_state")
-    for name in ("churn-tune-1-001-dddd0001", "churn-tune-1-002-dddd0002"):
-        invoke(state, sqs_batch(trial_event(name, 0.8, "0.1")))
-    invoke(state, sqs_batch(tuning_event(), tuning_event()))  # its end, twice: booked once
+    for name in ("churn-tune-1-001-dddd0001", "churn-tune-1-002-dddd0002", "churn-tune-1-001-dddd0001"):
+        invoke(state, sqs_batch(trial_event(name, 0.8, "0.1")))  # the first one twice: booked once
+    # Each finished trial's cost moves from the tuning job's commitment to the month's spend.
+    month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
+    two_trials = month["spent_usd"]
+    assert two_trials > 0 and month["committed_usd"] == pytest.approx(0.69 - two_trials)
+    invoke(state, sqs_batch(tuning_event(), tuning_event()))  # its end, twice: released once
+    month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
+    assert (month["committed_usd"], month["spent_usd"]) == (0, pytest.approx(two_trials))
+    # A trial reported after its tuning job's end (events come in any order) is booked all the same, once.
+    for _ in range(2):
+        invoke(state, sqs_batch(trial_event("churn-tune-1-003-dddd0003", 0.7, "0.3")))
     month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
     usage = api("GET", "/teams/vision/usage", principal=member)[1]
     trials_cost = sum(row["usd"] for row in usage["by_instance_type"])
-    assert month["committed_usd"] == 0 and trials_cost > 0
-    assert month["spent_usd"] == pytest.approx(trials_cost)
+    assert month["committed_usd"] == 0 and month["spent_usd"] == pytest.approx(trials_cost)
+    assert month["spent_usd"] == pytest.approx(two_trials * 3 / 2)  # the three trials cost the same
     assert (
-        sum(row["jobs"] for row in usage["by_instance_type"]) == 2
+        sum(row["jobs"] for row in usage["by_instance_type"]) == 3
     )  # the trials, counted in the team's month
+
+
+def test_a_trial_that_ended_before_its_tuning_job_was_recorded_is_booked_once_it_is(
+    api: Any, handlers: Any
+) -> None:
+    member = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
+    team = {"members": ["arn:aws:iam::123456789012:role/vision-engineers"], "monthly_budget_usd": 5}
+    assert api("PUT", "/teams/vision", team)[0] == 201
+    state = handlers("training_state")
+    invoke(state, sqs_batch(trial_event("churn-tune-1-001-eeee0001", 0.8, "0.1")))
+    body = {**TUNING, "dataset_uri": "s3://trainforge-datasets/datasets/vision/churn/"}
+    assert api("POST", "/tuning-jobs", body, principal=member)[0] == 202
+    assert api("GET", "/teams/vision", principal=member)[1]["this_month"]["spent_usd"] == 0
+    for _ in range(2):  # its next report links the trial to the team, which books it (once)
+        invoke(state, sqs_batch(tuning_event("InProgress", 1795960000000)))
+    month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
+    assert month["spent_usd"] > 0 and month["committed_usd"] == pytest.approx(0.69 - month["spent_usd"])

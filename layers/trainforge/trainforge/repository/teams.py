@@ -90,21 +90,39 @@ FROM team_spend s WHERE s.team = :team AND s.month = CAST(:month AS date)
 _COMMIT_BUDGET = {table: _commit_budget(table) for table in ("training_jobs", "tuning_jobs")}
 
 
-# A finished job gives back its commitment and books what it cost (its report's estimate, when known), once.
+# A finished job gives back its commitment and books what it cost (its report's estimate, when known), once. A
+# tuning job's trial holds nothing itself: its cost moves from its tuning job's commitment to the month's spend
+# (while the tuning job holds one; after its release, the trial's cost is booked alone), so a trial reported
+# late is booked all the same, and the tuning job gives back what its trials did not spend.
 def _release_budget(table: str, cost: str) -> str:
     """Give back a finished row's commitment and book ``cost`` (SQL over the row ``j``), once."""
+    trials = table == "training_jobs"
+    tuning = (
+        """, tuning AS (
+    SELECT t.id, LEAST(b.cost, t.budget_held_usd) AS drawn
+    FROM tuning_jobs t JOIN before b ON lower(t.name) = b.tuning_job_name
+    WHERE t.team = b.team AND t.budget_month = b.budget_month AND t.budget_released_at IS NULL
+    FOR UPDATE OF t
+), drawn AS (
+    UPDATE tuning_jobs t SET budget_held_usd = t.budget_held_usd - d.drawn FROM tuning d WHERE t.id = d.id
+    RETURNING t.id
+)"""
+        if trials
+        else ""
+    )
+    drawn = " - COALESCE((SELECT drawn FROM tuning), 0)" if trials else ""
     return f"""
 WITH before AS (
-    SELECT j.id, j.team, j.budget_month, j.budget_held_usd, {cost} AS cost
+    SELECT j.id, j.team, j.budget_month, j.budget_held_usd, {cost} AS cost{", j.tuning_job_name" if trials else ""}
     FROM {table} j
     WHERE j.id = :id AND j.budget_month IS NOT NULL AND j.budget_released_at IS NULL AND j.status_rank >= :terminal
       AND j.team IS NOT NULL
     FOR UPDATE OF j
-), cleared AS (
+){tuning}, cleared AS (
     UPDATE {table} j SET budget_held_usd = 0, budget_released_at = now() FROM before b WHERE j.id = b.id
     RETURNING j.id
 ), booked AS (
-    UPDATE team_spend s SET committed_usd = GREATEST(s.committed_usd - b.budget_held_usd, 0),
+    UPDATE team_spend s SET committed_usd = GREATEST(s.committed_usd - b.budget_held_usd{drawn}, 0),
         spent_usd = s.spent_usd + b.cost, updated_at = now()
     FROM before b WHERE s.team = b.team AND s.month = b.budget_month
     RETURNING s.team
@@ -113,17 +131,14 @@ SELECT team FROM booked
 """
 
 
-# A finished job books its report's estimate; a finished tuning job, what its trials' reports estimate.
+# A finished job books its report's estimate (a trial included); a finished tuning job only gives back what its
+# trials did not draw from its commitment.
 _RELEASE_BUDGET = {
     "training_jobs": _release_budget(
         "training_jobs",
         "COALESCE((SELECT r.estimated_cost_usd FROM training_reports r WHERE r.job_id = j.id), 0)",
     ),
-    "tuning_jobs": _release_budget(
-        "tuning_jobs",
-        "(SELECT COALESCE(sum(r.estimated_cost_usd), 0) FROM training_jobs t "
-        "JOIN training_reports r ON r.job_id = t.id WHERE t.tuning_job_name = lower(j.name))",
-    ),
+    "tuning_jobs": _release_budget("tuning_jobs", "0"),
 }
 
 # A team's instance limit: the job takes its instances from the team's count when they fit.

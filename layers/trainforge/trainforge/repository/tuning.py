@@ -193,7 +193,6 @@ def apply_tuning_state_change(db: Database, change: TuningStateChange) -> int | 
     )
     db.rows(
         "UPDATE training_jobs j SET team = t.team, budget_month = COALESCE(j.budget_month, t.budget_month), "
-        "budget_released_at = COALESCE(j.budget_released_at, CASE WHEN t.budget_month IS NOT NULL THEN now() END), "
         "updated_at = now() FROM tuning_jobs t "
         "WHERE t.name = :name AND j.tuning_job_name = lower(t.name) AND t.team IS NOT NULL "
         "AND (j.team IS DISTINCT FROM t.team OR (t.budget_month IS NOT NULL AND j.budget_month IS NULL))",
@@ -202,18 +201,28 @@ def apply_tuning_state_change(db: Database, change: TuningStateChange) -> int | 
     return int(rows[0]["id"]) if rows else None
 
 
+def finished_trials_unbooked(db: Database, tuning_job_name: str) -> list[int]:
+    """Trials of ``tuning_job_name`` that ended and whose cost their team's month has not booked yet (linked to
+    their team after they ended, or their booking interrupted)."""
+    rows = db.rows(
+        "SELECT id FROM training_jobs WHERE tuning_job_name = lower(CAST(:name AS text)) AND status_rank >= :terminal "
+        "AND budget_month IS NOT NULL AND budget_released_at IS NULL ORDER BY id",
+        {"name": tuning_job_name, "terminal": TERMINAL_RANK},
+    )
+    return [int(row["id"]) for row in rows]
+
+
 def link_trial(db: Database, job_id: int, tuning_job_name: str, hyperparameters: dict[str, str]) -> None:
     """A training job is a trial of ``tuning_job_name`` (lowercased, as its ARN says): linked, given the tuning
     job's team and the values it tried, and marked as started by it (once: a redelivery changes nothing)."""
-    # Its cost counts in its team's month (usage), booked once by its tuning job: it holds nothing itself.
+    # It holds nothing itself: when it ends, its cost is booked in its team's month, drawn from its tuning job's
+    # commitment (repository.teams._release_budget).
     db.rows(
         "WITH t AS (SELECT team, budget_month FROM tuning_jobs WHERE lower(name) = CAST(:tuning AS text)) "
         "UPDATE training_jobs j SET tuning_job_name = CAST(:tuning AS text), origin = 'tuning', "
         "config = COALESCE(j.config, jsonb_build_object('hyperparameters', CAST(:hyperparameters AS jsonb))), "
         "team = COALESCE(j.team, (SELECT team FROM t)), "
-        "budget_month = COALESCE(j.budget_month, (SELECT budget_month FROM t)), "
-        "budget_released_at = CASE WHEN (SELECT budget_month FROM t) IS NOT NULL THEN now() "
-        "ELSE j.budget_released_at END "
+        "budget_month = COALESCE(j.budget_month, (SELECT budget_month FROM t)) "
         "WHERE j.id = :id AND j.tuning_job_name IS NULL",
         {"id": job_id, "tuning": tuning_job_name.lower(), "hyperparameters": json_param(hyperparameters)},
     )

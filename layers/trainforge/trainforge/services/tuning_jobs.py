@@ -209,9 +209,11 @@ def state_change_from_tuning_description(detail: Mapping[str, Any]) -> TuningSta
 
 
 def record_tuning_state_change(db: Database, change: TuningStateChange) -> int | None:
-    """Apply it once and in order (the caller commits); the tuning job's id when it moved. Its end books what its
-    trials cost against its team's month and gives back its commitment, once."""
+    """Apply it once and in order (the caller commits); the tuning job's id when it moved. Trials that ended
+    before they had its team are booked now; its end gives back what its trials did not draw, once."""
     moved = repository.apply_tuning_state_change(db, change)
+    for trial_id in repository.finished_trials_unbooked(db, change.name):
+        repository.release_budget(db, trial_id)
     if TUNING_STATUS_RANK.get(change.status, 0) >= TERMINAL_RANK:
         row = repository.get_tuning_job_by_name(db, change.name)
         if row is not None:

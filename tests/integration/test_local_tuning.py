@@ -127,3 +127,44 @@ def test_random_search_draws_within_the_range_and_stops_when_asked(local: Any) -
     assert described["HyperParameterTuningJobStatus"] == "Stopped"
     assert len(runner.jobs) < 8  # no trial starts after the stop
     assert all(0.01 <= float(job.describe()["HyperParameters"]["lr"]) <= 0.9 for job in runner.jobs.values())
+
+
+EPOCHS = """
+import json, os, time
+lr = float(json.loads(os.environ["SM_HPS"])["lr"])
+for epoch in range(1, 7):
+    # accuracy climbs each epoch towards 1 - |lr - 0.3|
+    print(f"val_acc={(1 - abs(lr - 0.3)) * epoch / 6:.4f}", flush=True)
+    time.sleep(0.15)
+"""
+
+
+def test_auto_early_stopping_stops_a_trial_worse_than_the_median_of_those_before_it(local: Any) -> None:
+    runner, _ = local
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(EPOCHS.encode())
+        tar.addfile(info, io.BytesIO(EPOCHS.encode()))
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket="trainforge-artifacts", Key="code/tune.tar.gz", Body=buffer.getvalue()
+    )
+    values = ["0.9", "0.3", "0.95", "0.31"]  # one at a time, in this order
+    tuning = request("Grid", [{"name": "lr", "kind": "categorical", "values": values}], max_parallel_jobs=1,
+                     early_stopping="Auto")  # fmt: skip
+    assert tuning["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] == "Auto"
+    runner.create_hyper_parameter_tuning_job(**tuning)
+    described, _ = follow(runner)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    outcome = {job.describe()["HyperParameters"]["lr"]: job for job in runner.jobs.values()}
+    # The first has no trial before it; 0.3 and 0.31 stay above the median; 0.95 falls below it at once.
+    assert {lr: job.status for lr, job in outcome.items()} == {
+        "0.9": "Completed", "0.3": "Completed", "0.95": "Stopped", "0.31": "Completed",
+    }  # fmt: skip
+    assert (
+        len(outcome["0.95"].series["validation:accuracy"])
+        < 6
+        == len(outcome["0.31"].series["validation:accuracy"])
+    )
+    assert described["TrainingJobStatusCounters"]["Stopped"] == 1
+    assert described["BestTrainingJob"]["TunedHyperParameters"] == {"lr": "0.3"}

@@ -145,6 +145,7 @@ def stream_output(
                         except (ValueError, IndexError):
                             continue
                         job.metrics[name] = value
+                        job.series.setdefault(name, []).append(value)
                         publisher.record(name, value)
     finally:
         for sender, what in ((shipper, "logs"), (publisher, "metrics")):

@@ -35,6 +35,7 @@ class LocalJob:
         self.started: datetime | None = None
         self.ended: datetime | None = None
         self.metrics: dict[str, float] = {}
+        self.series: dict[str, list[float]] = {}  # every value of each metric, in order (early stopping's)
         self.artifacts: str | None = None
         self.transitions: list[dict[str, Any]] = []
         self.stop_requested = threading.Event()

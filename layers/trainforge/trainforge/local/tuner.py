@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from trainforge.local.early_stopping import worse_than_median
 from trainforge.local.events import aws_event
 from trainforge.local.local_job import EPOCH, TERMINAL, _millis
 
@@ -32,6 +33,7 @@ class LocalTuningJob:
         self.created = self.modified = datetime.now(UTC)
         self.ended: datetime | None = None
         self.trials: list[str] = []  # the training jobs' names, in the order started
+        self.stopped_early: set[str] = set()
         self.stop_requested = threading.Event()
         self.failure_reason: str | None = None
 
@@ -175,6 +177,8 @@ class LocalTuning:
             while todo and len(running) < parallel and not tuning.stop_requested.is_set():
                 running.append(self._start_trial(tuning, todo.pop(0)))
             time.sleep(POLL_SECONDS)
+            if config.get("TrainingJobEarlyStoppingType") == "Auto":
+                self._stop_early(tuning, running)
             ended = [name for name in running if self.jobs[name].status in TERMINAL]
             for name in ended:
                 running.remove(name)
@@ -190,6 +194,24 @@ class LocalTuning:
         else:
             tuning.touch("Completed")
         self._publish_tuning(tuning)
+
+    def _stop_early(self, tuning: LocalTuningJob, running: list[str]) -> None:
+        """Stop the running trials whose objective falls below the median of the ended ones' so far."""
+        objective = tuning.config["HyperParameterTuningJobObjective"]
+        metric, maximize = objective["MetricName"], objective["Type"] == "Maximize"
+        ended = [
+            list(self.jobs[name].series.get(metric, []))
+            for name in tuning.trials
+            if self.jobs[name].status in TERMINAL
+        ]
+        for name in running:
+            job = self.jobs[name]
+            if job.status != "InProgress" or name in tuning.stopped_early:
+                continue
+            if worse_than_median(list(job.series.get(metric, [])), ended, maximize=maximize):
+                with contextlib.suppress(Exception):  # it ended meanwhile
+                    self.stop_training_job(TrainingJobName=name)
+                    tuning.stopped_early.add(name)
 
     def _start_trial(self, tuning: LocalTuningJob, values: dict[str, str]) -> str:
         definition = copy.deepcopy(tuning.request["TrainingJobDefinition"])

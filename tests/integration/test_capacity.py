@@ -125,6 +125,36 @@ def test_a_job_end_admits_the_next_and_its_redelivery_admits_nobody_else(
     assert history[:3] == ["", "InstanceQuota", "Admitted"]
 
 
+def test_a_trial_trainforge_did_not_admit_uses_its_pools_instances_while_it_runs(
+    service: SageMakerTrainingService, database: NativeDatabase
+) -> None:
+    set_quota(database, 2)
+    trial = copy.deepcopy(load_event("sagemaker_training_in_progress.json")["detail"])
+    trial.update({
+        "TrainingJobName": "churn-tune-1-001-aaaa0001", "EnableManagedSpotTraining": False,
+        "TuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/churn-tune-1",
+        "ResourceConfig": {"InstanceType": POOL, "InstanceCount": 2, "VolumeSizeInGB": 30},
+    })  # fmt: skip
+    for _ in range(2):  # counted once, however often it is reported running
+        service.apply_description(database, trial)
+    assert repository.instances_in_use(database, POOL) == 2
+    waiting = submit(service, database, "churn-after-trial")
+    assert status(database, waiting) == "WaitingForCapacity"
+    assert "churn-after-trial" not in sagemaker_jobs(service.settings)
+    found = repository.get_job_by_name(database, trial["TrainingJobName"])
+    assert found is not None and found.capacity_pool == POOL
+    trial_id = found.id
+    ended = {**trial, "TrainingJobStatus": "Completed", "SecondaryStatus": "Completed",
+             "LastModifiedTime": datetime.now(UTC)}  # fmt: skip
+    service.apply_description(database, ended)
+    notified: list[int] = []
+    capacity.release_and_admit(database, trial_id, notified.append)
+    assert notified == [waiting] and repository.instances_in_use(database, POOL) == 1  # the trial's 2 → its 1
+    # A trial first heard of when it ended takes nothing.
+    service.apply_description(database, {**ended, "TrainingJobName": "churn-tune-1-002-aaaa0002"})
+    assert repository.instances_in_use(database, POOL) == 1
+
+
 def test_priority_orders_the_queue_within_a_pool(
     service: SageMakerTrainingService, database: NativeDatabase
 ) -> None:

@@ -22,6 +22,7 @@ class JobStateChange:
     sagemaker_arn: str | None = None
     instance_type: str | None = None
     instance_count: int | None = None
+    spot: bool = False  # EnableManagedSpotTraining: its instances come from the spot pool
     role_arn: str | None = None
     image_uri: str | None = None
     input_uri: str | None = None

@@ -16,6 +16,7 @@ from trainforge.models.changes import ApplyOutcome, JobStateChange
 from trainforge.models.sagemaker_limits import JOB_NAME_PATTERN
 from trainforge.models.status import SAGEMAKER_JOB_STATUSES, TERMINAL_JOB_STATUSES, JobStatus
 from trainforge.pricing import TRAINING_PRICE_PER_HOUR_USD
+from trainforge.services.capacity import pool_of
 
 Describe = Callable[[str], Mapping[str, Any] | None]
 
@@ -108,6 +109,7 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         sagemaker_arn=_text(description.get("TrainingJobArn"), 2048),
         instance_type=_text(resources.get("InstanceType"), 32),
         instance_count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        spot=description.get("EnableManagedSpotTraining") is True,
         role_arn=_text(description.get("RoleArn"), 2048),
         image_uri=_text(algorithm.get("TrainingImage")),
         input_uri=_text(input_uri),
@@ -202,6 +204,10 @@ def record_state_change(
         repository.set_warm_pool(db, outcome.job_id, change.warm_pool, change.last_modified_at)
     if change.tuning_job_name is not None and outcome.job_id is not None:
         repository.link_trial(db, outcome.job_id, change.tuning_job_name, change.hyperparameters or {})
+    if outcome.created and outcome.job_id is not None and change.instance_type:
+        # A job first heard of running (a trial, or one started outside Trainforge) uses its pool's instances.
+        pool = pool_of(change.instance_type, change.spot)
+        repository.count_unadmitted(db, outcome.job_id, pool, change.instance_type, change.spot)
     return outcome
 
 

@@ -18,6 +18,7 @@ a ``Session`` to the same :class:`Database` protocol, so the data-access module 
 
 from __future__ import annotations
 
+import io
 import json
 import ssl
 import sys
@@ -163,22 +164,38 @@ def pipelined_connection_class() -> type[pg8000.native.Connection]:
     native: Any = driver().native
     from pg8000.converters import make_params
     from pg8000.core import DESCRIBE, NULL_BYTE, PORTAL, SYNC_MSG, Context, _flush, _write
+    from pg8000.exceptions import InterfaceError
 
     # pg8000 rewrites ``:name`` to ``$n`` character by character, in Python: a state change's statement is
     # 5 kB, so doing it once per statement text, not once per event, is most of this driver's overhead.
     to_statement = lru_cache(maxsize=256)(native.to_statement)
 
     class PipelinedConnection(native.Connection):  # type: ignore[misc]
+        _sock: Any  # pg8000's buffered socket file
+
         def query(self, sql: str, params: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
             statement, make_values = to_statement(sql)
             values = make_params(self.py_types, make_values(params))
             context = Context(statement)
-            self.send_PARSE(NULL_BYTE, statement, ())  # types left to the server, as pg8000's run does
-            self.send_BIND(NULL_BYTE, values)
-            self._send_message(DESCRIBE, PORTAL + NULL_BYTE)
-            self.send_EXECUTE()
-            _write(self._sock, SYNC_MSG)
-            _flush(self._sock)
+            # Composed in memory and written at once: through the socket's 8 kB buffer, a longer exchange would
+            # leave in pieces, and the server answer the Flush that follows Parse before the rest arrived.
+            socket_file: Any = self._sock
+            composed = io.BytesIO()
+            self._sock = composed
+            try:
+                self.send_PARSE(NULL_BYTE, statement, ())  # types left to the server, as pg8000's run does
+                self.send_BIND(NULL_BYTE, values)
+                self._send_message(DESCRIBE, PORTAL + NULL_BYTE)
+                self.send_EXECUTE()
+                _write(composed, SYNC_MSG)
+                message = composed.getvalue()
+            finally:
+                self._sock = socket_file
+            try:
+                _write(socket_file, message)
+            except ValueError as exc:  # as pg8000's own send says a closed connection
+                raise InterfaceError("connection is closed") from exc
+            _flush(socket_file)
             self.handle_messages(context)  # reads to ReadyForQuery; raises the server's error, if any
             names = [column["name"] for column in context.columns or ()]
             return names, context.rows or []

@@ -3,9 +3,10 @@
 It answers ``create_training_job``, ``describe_training_job`` and ``stop_training_job`` like boto3's client (same
 shapes, same error codes), lays out ``/opt/ml``-style folders, sets the ``SM_*`` variables, runs the entry point in
 a subprocess, streams its log, extracts metrics with the job's regexes, tars ``model/`` to the output location,
-honours max runtime, stops, retries (RetryStrategy), spot interruptions (checkpoints restored) and warm pools, and emits
-"SageMaker Training Job State Change" events of AWS's shape at every transition. The code comes, as in script
-mode, from ``sagemaker_submit_directory`` and ``sagemaker_program`` (or ``SAGEMAKER_*``), or a local build's image.
+honours max runtime, stops, retries (RetryStrategy), spot interruptions (checkpoints restored) and warm pools,
+and emits "SageMaker Training Job State Change" events of AWS's shape at every transition. The code comes, as in
+script mode, from ``sagemaker_submit_directory`` and ``sagemaker_program`` (or ``SAGEMAKER_*``), or a local
+build's image.
 """
 
 from __future__ import annotations

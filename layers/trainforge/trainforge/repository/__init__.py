@@ -11,7 +11,6 @@ from trainforge.repository.builds import apply_build_state_change, get_build, in
 from trainforge.repository.capacity import (
     admit_new,
     admit_next,
-    count_unadmitted,
     ensure_pool,
     expire_waiting,
     finished_jobs_holding_capacity,
@@ -85,7 +84,6 @@ __all__ = [
     "apply_job_state_change",
     "apply_tuning_state_change",
     "commit_budget",
-    "count_unadmitted",
     "decode_cursor",
     "delete_team",
     "encode_cursor",

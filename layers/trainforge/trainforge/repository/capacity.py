@@ -144,25 +144,6 @@ WITH before AS (
 SELECT pool FROM released
 """
 
-# A job Trainforge did not admit (a tuning job's trial, a job started outside Trainforge) uses its pool's instances
-# from its first report as running: they are counted while it runs (above the limit if need be: they run
-# already), and given back by the same release as an admitted job's.
-_COUNT_UNADMITTED = """
-WITH job AS (
-    SELECT id, COALESCE(instance_count, 1) AS n FROM training_jobs
-    WHERE id = :id AND capacity_held = 0 AND origin <> 'trainforge' AND status_rank < :terminal_rank
-    FOR UPDATE
-), counted AS (
-    INSERT INTO instance_capacity (pool, instance_type, spot, in_use)
-    SELECT :pool, :instance_type, :spot, job.n FROM job
-    ON CONFLICT (pool) DO UPDATE SET in_use = instance_capacity.in_use + EXCLUDED.in_use, updated_at = now()
-    RETURNING pool
-)
-UPDATE training_jobs j SET capacity_held = job.n, capacity_pool = :pool, updated_at = now()
-FROM job, counted WHERE j.id = job.id
-RETURNING j.id
-"""
-
 # SageMaker refused the create for lack of instances: the job waits again, gives back what it held, and the
 # pool learns from the answer (the quota, and what the account runs outside Trainforge) until the ceiling
 # expires.
@@ -274,13 +255,6 @@ def release(db: Database, job_id: int) -> str | None:
     released, never admitted, or not finished)."""
     rows = db.rows(_RELEASE, {"id": job_id, "terminal_rank": JOB_STATUS_RANK[JobStatus.FAILED]})
     return str(rows[0]["pool"]) if rows else None
-
-
-def count_unadmitted(db: Database, job_id: int, pool: str, instance_type: str, spot: bool) -> bool:
-    """Count a running job Trainforge did not admit in its pool (once); whether it was counted now."""
-    params = {"id": job_id, "pool": pool, "instance_type": instance_type, "spot": spot,
-              "terminal_rank": JOB_STATUS_RANK[JobStatus.FAILED]}  # fmt: skip
-    return bool(db.rows(_COUNT_UNADMITTED, params))
 
 
 def requeue(

@@ -23,7 +23,9 @@ _JOB = columns(JobRow, "j")
 _REPORT = columns(ReportRow, "r", "r_")
 
 # One statement per state change: the upsert (or, for unknown jobs when external ones are not recorded, nothing),
-# the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote.
+# the history row, and on a terminal status the report, merged with whatever an earlier delivery wrote. A job
+# first heard of running (a tuning job's trial, one started outside Trainforge: nobody admitted it) counts its
+# instances in its pool until its end, as an admitted job's hold (above the limit if need be: they run already).
 # The status moves only forward ("advances": a higher rank, or the same rank below terminal and newer); the
 # job's facts (ARN, instance, role, image, data, times) are merged from every delivery in any order, so a job
 # first seen through a sparse event ends with everything later events report.
@@ -35,10 +37,12 @@ WITH prior AS (
     INSERT INTO training_jobs AS j (
         job_name, origin, environment, status, status_rank, secondary_status, failure_reason, sagemaker_arn,
         instance_type, instance_count, role_arn, image_uri, input_uri, output_uri,
-        created_at, updated_at, started_at, ended_at, last_modified_at)
+        created_at, updated_at, started_at, ended_at, last_modified_at, capacity_pool, capacity_held)
     SELECT :job_name, 'external', 'sagemaker', :status, :rank, :secondary_status, :failure_reason, :arn,
         :instance_type, :instance_count, :role_arn, :image_uri, :input_uri, :output_uri,
-        COALESCE(CAST(:created_at AS timestamptz), now()), now(), :started_at, :ended_at, :last_modified_at
+        COALESCE(CAST(:created_at AS timestamptz), now()), now(), :started_at, :ended_at, :last_modified_at,
+        :pool, CASE WHEN CAST(:pool AS varchar) IS NOT NULL AND NOT CAST(:terminal AS boolean) THEN COALESCE(:instance_count, 1)
+                    ELSE 0 END
     WHERE CAST(:record_external AS boolean)
        OR EXISTS (SELECT 1 FROM training_jobs WHERE job_name = :job_name)
     ON CONFLICT (job_name) DO UPDATE SET
@@ -70,7 +74,13 @@ WITH prior AS (
        OR (j.started_at IS NULL AND EXCLUDED.started_at IS NOT NULL)
        OR (j.ended_at IS NULL AND EXCLUDED.ended_at IS NOT NULL)
        OR EXCLUDED.created_at < j.created_at
-    RETURNING j.id, (j.xmax = 0) AS created, j.status_rank, j.last_modified_at
+    RETURNING j.id, (j.xmax = 0) AS created, j.status_rank, j.last_modified_at, j.capacity_held
+), counted AS (
+    INSERT INTO instance_capacity AS c (pool, instance_type, spot, in_use)
+    SELECT :pool, :instance_type, CAST(:spot AS boolean), u.capacity_held FROM upserted u
+    WHERE u.created AND u.capacity_held > 0
+    ON CONFLICT (pool) DO UPDATE SET in_use = c.in_use + EXCLUDED.in_use, updated_at = now()
+    RETURNING 1
 ), target AS (
     SELECT id FROM upserted
     UNION ALL
@@ -122,9 +132,11 @@ def apply_job_state_change(
     record_external: bool,
     region: str | None = None,
     bundled_price: Decimal | None = None,
+    pool: str | None = None,
 ) -> ApplyOutcome:
     """Apply a SageMaker state, once, in order; record history and (when terminal) the report, its cost priced
-    by the job's own price, else the region's price from AWS's price list, else ``bundled_price``."""
+    by the job's own price, else the region's price from AWS's price list, else ``bundled_price``. ``pool``: the
+    job's instance pool, where a job first heard of running counts its instances."""
     rank = JOB_STATUS_RANK[change.status]
     (row,) = db.rows(
         _APPLY_JOB_STATE,
@@ -156,6 +168,8 @@ def apply_job_state_change(
             "training_seconds": change.training_seconds,
             "region": region,
             "bundled_price": bundled_price,
+            "pool": pool,
+            "spot": change.spot,
         },
     )
     return ApplyOutcome(job_id=row["job_id"], created=bool(row["created"]), applied=bool(row["applied"]))

@@ -196,18 +196,16 @@ def record_state_change(
     cost is priced in the statement: by the job's own price, the region's price list, else the bundled table."""
     change = complete_terminal_change(change, describe)
     bundled = TRAINING_PRICE_PER_HOUR_USD.get(change.instance_type or "")
+    # A job first heard of running (a trial, or one started outside Trainforge) counts in its pool's instances.
+    pool = pool_of(change.instance_type, change.spot) if change.instance_type else None
     outcome = repository.apply_job_state_change(
-        db, change, record_external=record_external, region=region, bundled_price=bundled
+        db, change, record_external=record_external, region=region, bundled_price=bundled, pool=pool
     )
     if change.warm_pool is not None and outcome.job_id is not None:
         # Its own guard (the newest report wins): warm pool reports follow the end, which they never move.
         repository.set_warm_pool(db, outcome.job_id, change.warm_pool, change.last_modified_at)
     if change.tuning_job_name is not None and outcome.job_id is not None:
         repository.link_trial(db, outcome.job_id, change.tuning_job_name, change.hyperparameters or {})
-    if outcome.created and outcome.job_id is not None and change.instance_type:
-        # A job first heard of running (a trial, or one started outside Trainforge) uses its pool's instances.
-        pool = pool_of(change.instance_type, change.spot)
-        repository.count_unadmitted(db, outcome.job_id, pool, change.instance_type, change.spot)
     return outcome
 
 

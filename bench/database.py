@@ -65,7 +65,8 @@ def bare_parameters(change: JobStateChange) -> dict[str, Any]:
         "at": change.last_modified_at, "record_external": True, "terminal": rank == TERMINAL_RANK,
         "final_metrics": json.dumps(change.final_metrics), "model_artifacts_uri": change.model_artifacts_uri,
         "billable_seconds": change.billable_seconds, "training_seconds": change.training_seconds,
-        "estimated_cost_usd": None,
+        "estimated_cost_usd": None, "attempt": change.attempt, "region": None, "bundled_price": None,
+        "pool": change.instance_type, "spot": change.spot,
     }  # fmt: skip
 
 

@@ -41,8 +41,8 @@ WITH prior AS (
     SELECT :job_name, 'external', 'sagemaker', :status, :rank, :secondary_status, :failure_reason, :arn,
         :instance_type, :instance_count, :role_arn, :image_uri, :input_uri, :output_uri,
         COALESCE(CAST(:created_at AS timestamptz), now()), now(), :started_at, :ended_at, :last_modified_at,
-        :pool, CASE WHEN CAST(:pool AS varchar) IS NOT NULL AND NOT CAST(:terminal AS boolean) THEN COALESCE(:instance_count, 1)
-                    ELSE 0 END
+        :pool, CASE WHEN CAST(:pool AS varchar) IS NOT NULL AND NOT CAST(:terminal AS boolean)
+                    THEN COALESCE(:instance_count, 1) ELSE 0 END
     WHERE CAST(:record_external AS boolean)
        OR EXISTS (SELECT 1 FROM training_jobs WHERE job_name = :job_name)
     ON CONFLICT (job_name) DO UPDATE SET

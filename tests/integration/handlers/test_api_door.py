@@ -108,6 +108,24 @@ def test_ids_are_whole_numbers_only(api_module: Any, segment: str) -> None:
     assert (status, answer["error"]["field"]) == (422, "job_id")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("PUT", "/teams/⊖~8rè×8#ýb", "name"),  # what a fuzzer sent: 404 before, for a path of a known operation
+        ("GET", "/teams/a#b/usage", "name"),
+        ("GET", "/jobs/1#2", "job_id"),
+        ("POST", "/tuning-jobs/×/cancel", "tuning_job_id"),
+    ],
+)
+def test_a_path_parameter_no_route_could_take_is_422_naming_it(
+    api_module: Any, method: str, path: str, field: str
+) -> None:
+    body = {"members": ["arn:aws:iam::123456789012:role/x"]} if method == "PUT" else None
+    status, answer, _ = call(api_module, api_request(method, path, body))
+    assert (status, answer["error"]["code"], answer["error"]["field"]) == (422, "invalid_parameter", field)
+    assert call(api_module, api_request("GET", "/nowhere/a#b"))[0] == 404  # no operation has that shape
+
+
 def test_a_wrong_method_on_a_known_path_is_405_with_allow(api_module: Any) -> None:
     status, answer, headers = call(api_module, api_request("DELETE", "/jobs/1"))
     assert status == 405 and headers["Allow"] == "GET"

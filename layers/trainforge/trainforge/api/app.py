@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from trainforge import __version__
-from trainforge.api.door import allowed_methods
+from trainforge.api.door import allowed_methods, unmatched_parameters
 from trainforge.api.errors import error, register_error_handlers
 from trainforge.api.routes import builds, datasets, job_activity, jobs, setup, teams, tuning
 from trainforge.runtime import Runtime
@@ -39,6 +39,17 @@ def build_api(runtime: Runtime, logger: Logger, metrics: Metrics) -> APIGatewayR
                 "method_not_allowed",
                 f"{path} answers {', '.join(allowed)}, not {method}",
                 headers={"Allow": ", ".join(allowed)},
+            )
+        unmatched = unmatched_parameters(app, method, path)
+        if (
+            unmatched
+        ):  # an operation's path whose parameter no value of it could be: named, as validation does
+            name, value = next(iter(unmatched.items()))
+            return error(
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+                "invalid_parameter",
+                f"{name}: {value!r} holds characters no {name} can",
+                field=name,
             )
         return error(HTTPStatus.NOT_FOUND, "no_route", f"no route {method} {path}")
 

@@ -121,6 +121,20 @@ def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
     return sorted({route.method for route in _routes(app) if route.rule.match(path)})
 
 
+def unmatched_parameters(app: APIGatewayRestResolver, method: str, path: str) -> dict[str, str]:
+    """The path parameters (name → segment) of the ``method`` route ``path`` falls on by its shape, when the
+    router matched none because a segment holds characters its routes do not take (``#``, ``×``): empty when
+    ``path`` has no such route."""
+    for route in _routes(app):
+        if route.method != method or "<" not in route.path:
+            continue
+        shape = re.sub(r"<(\w+)>", r"(?P<\1>[^/]+)", re.escape(route.path))
+        match = re.fullmatch(shape, path.rstrip("/") or "/")
+        if match:
+            return match.groupdict()
+    return {}
+
+
 def path_ids(app: APIGatewayRestResolver, path: str) -> dict[str, str]:
     """The ``<..._id>`` segments of ``path`` as the routes name them, as sent."""
     found: dict[str, str] = {}

@@ -293,7 +293,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             reader.start()
             running.append(Host(host, mine, process, tail, reader))
         max_runtime = float(job.request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
-        deadline, outcome = time.monotonic() + max_runtime, ""
+        deadline, outcome, ended_here = time.monotonic() + max_runtime, "", set()
         while any(h.process.poll() is None for h in running):
             if job.stop_requested.is_set():
                 outcome = "stopped"
@@ -304,6 +304,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             elif any(h.process.poll() not in (None, 0) for h in running):
                 outcome = "failed"
             if outcome:
+                ended_here = {h.name for h in running if h.process.poll() is None}
                 for h in running:
                     _end(h.process)
                 break
@@ -312,9 +313,10 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             h.reader.join(timeout=5)
         if outcome and outcome != "failed":
             return outcome
-        # The host that failed on its own (a positive exit code) before those ended for it (a signal's).
+        # The host that failed on its own (not one ended here because of it), a positive exit code first.
         failed = sorted(
-            (h for h in running if h.process.returncode), key=lambda h: (h.process.returncode or 0) < 0
+            (h for h in running if h.process.returncode),
+            key=lambda h: (h.name in ended_here, (h.process.returncode or 0) < 0),
         )
         if failed:
             return self._failure(failed[0], program, len(hosts))

@@ -11,6 +11,7 @@ import boto3
 import torch
 
 from tests.integration.test_local_runner import local, wait_until
+from tests.training_code import upload_code
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
 from trainforge.services.training_config import TrainingConfig
 
@@ -50,6 +51,7 @@ agree = all(torch.equal(t, everyone[0]) for t in everyone)
 print(f"rank={rank} world={world} weight={weight:.4f} bias={bias:.4f} ranks_agree={int(agree)}", flush=True)
 if rank == 0:
     torch.save(model.module.state_dict(), os.path.join(os.environ["SM_MODEL_DIR"], "model.pt"))
+dist.barrier()  # every rank done before the group goes: gloo may abort a rank whose peer left first
 dist.destroy_process_group()
 """
 
@@ -59,6 +61,8 @@ import os, socket, sys, time
 rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
 if os.environ.get("FAIL_RANK") == str(rank):
     sys.exit(7)
+if os.environ.get("ABORT_RANK") == str(rank):
+    os.abort()  # as a native library's crash ends a process: by a signal, not an exit code
 if rank == 0:
     server = socket.create_server((os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])))
     peers = [server.accept()[0] for _ in range(world - 1)]
@@ -67,19 +71,11 @@ time.sleep(60)
 
 
 def distributed_request(name: str, count: int, script: str, **environment: str) -> dict[str, Any]:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(script.encode())
-        tar.addfile(info, io.BytesIO(script.encode()))
-    key = f"code/{name}.tar.gz"
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket="trainforge-artifacts", Key=key, Body=buffer.getvalue()
-    )
+    code = upload_code(name, script)
     config = TrainingConfig(
         job_name=name, instance_count=count, max_runtime_seconds=120, environment_variables=environment,
         distribution={"torch_distributed": {"enabled": True}},
-        hyperparameters={"sagemaker_submit_directory": f"s3://trainforge-artifacts/{key}",
+        hyperparameters={"sagemaker_submit_directory": code,
                          "sagemaker_program": "train.py"},
         metric_definitions=[{"Name": "weight", "Regex": r"weight=([-0-9.]+)"},
                             {"Name": "bias", "Regex": r"bias=([-0-9.]+)"},
@@ -125,3 +121,11 @@ def test_when_one_host_fails_the_job_fails_naming_it(local: Any) -> None:
     described = wait_until(runner, "local-ddp-fail", ("Completed", "Failed"))
     assert described["TrainingJobStatus"] == "Failed"
     assert "exited with code 7 on algo-3" in described["FailureReason"]
+
+
+def test_a_host_killed_by_a_signal_is_named_not_the_hosts_ended_because_of_it(local: Any) -> None:
+    runner, _ = local
+    runner.create_training_job(**distributed_request("local-ddp-abort", 3, FAILING_HOST, ABORT_RANK="1"))
+    described = wait_until(runner, "local-ddp-abort", ("Completed", "Failed"))
+    assert described["TrainingJobStatus"] == "Failed"
+    assert "exited with code -6 on algo-2" in described["FailureReason"]

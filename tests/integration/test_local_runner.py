@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
+from tests.training_code import upload_code
 from trainforge.local.runner import LocalSageMaker
 from trainforge.services.job_logs import job_logs
 from trainforge.services.job_metrics import job_metrics
@@ -50,15 +51,10 @@ def local_sagemaker(aws_resources: Settings, tmp_path: Path) -> tuple[LocalSageM
     """A local SageMaker working in ``tmp_path``, the events it emits, and this module's script and data."""
     settings = dataclasses.replace(aws_resources, local_work_dir=str(tmp_path))
     events: list[dict[str, Any]] = []
-    s3 = boto3.client("s3", region_name="us-east-1")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = TRAIN.encode()
-        info = tarfile.TarInfo("train.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    s3.put_object(Bucket="trainforge-artifacts", Key="code/sourcedir.tar.gz", Body=buffer.getvalue())
-    s3.put_object(Bucket="trainforge-datasets", Key="datasets/rows/rows.csv", Body=b"1\n2\n3\n")
+    upload_code("sourcedir", TRAIN)
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket="trainforge-datasets", Key="datasets/rows/rows.csv", Body=b"1\n2\n3\n"
+    )
     return LocalSageMaker(settings, emit=events.append), events
 
 
@@ -272,12 +268,7 @@ open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("trained"
 def test_a_spot_interruption_restarts_the_job_from_its_checkpoints(local: Any) -> None:
     runner, _ = local
     s3 = boto3.client("s3", region_name="us-east-1")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(RESUMABLE.encode())
-        tar.addfile(info, io.BytesIO(RESUMABLE.encode()))
-    s3.put_object(Bucket="trainforge-artifacts", Key="code/resumable.tar.gz", Body=buffer.getvalue())
+    upload_code("resumable", RESUMABLE)
     config = TrainingConfig(
         job_name="local-spot", use_spot_instances=True, max_runtime_seconds=60, max_wait_seconds=120,
         checkpoint_s3_uri="s3://trainforge-artifacts/checkpoints/local-spot/",

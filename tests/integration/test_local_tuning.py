@@ -5,8 +5,6 @@ tuning job's events as SageMaker sends them, ending with its best trial named.""
 from __future__ import annotations
 
 import dataclasses
-import io
-import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.training_code import upload_code
 from trainforge.local.runner import LocalSageMaker
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
 from trainforge.services.training_config import TrainingConfig
@@ -36,12 +35,7 @@ METRICS = [{"Name": "validation:accuracy", "Regex": r"val_acc=([0-9.]+)"}]
 def local(aws_resources: Settings, tmp_path: Path) -> tuple[LocalSageMaker, list[dict[str, Any]]]:
     settings = dataclasses.replace(aws_resources, local_work_dir=str(tmp_path))
     s3 = boto3.client("s3", region_name="us-east-1")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(TRAIN.encode())
-        tar.addfile(info, io.BytesIO(TRAIN.encode()))
-    s3.put_object(Bucket="trainforge-artifacts", Key="code/tune.tar.gz", Body=buffer.getvalue())
+    upload_code("tune", TRAIN)
     s3.put_object(Bucket="trainforge-datasets", Key="datasets/rows/rows.csv", Body=b"1\n")
     events: list[dict[str, Any]] = []
     return LocalSageMaker(settings, emit=events.append), events
@@ -141,14 +135,7 @@ for epoch in range(1, 7):
 
 def test_auto_early_stopping_stops_a_trial_worse_than_the_median_of_those_before_it(local: Any) -> None:
     runner, _ = local
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(EPOCHS.encode())
-        tar.addfile(info, io.BytesIO(EPOCHS.encode()))
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket="trainforge-artifacts", Key="code/tune.tar.gz", Body=buffer.getvalue()
-    )
+    upload_code("tune", EPOCHS)
     values = ["0.9", "0.3", "0.95", "0.31"]  # one at a time, in this order
     tuning = request("Grid", [{"name": "lr", "kind": "categorical", "values": values}], max_parallel_jobs=1,
                      early_stopping="Auto")  # fmt: skip

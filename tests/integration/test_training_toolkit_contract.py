@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.training_code import upload_code as upload_to_s3
 from trainforge.local.runner import LocalSageMaker
 from trainforge.services.input_channels import InputChannel
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
@@ -39,15 +40,7 @@ deep(150)
 
 
 def upload_code(name: str, source: str) -> str:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("entry.py")
-        info.size = len(source.encode())
-        tar.addfile(info, io.BytesIO(source.encode()))
-    boto3.client("s3", region_name="us-east-1").put_object(
-        Bucket="trainforge-artifacts", Key=f"code/{name}.tar.gz", Body=buffer.getvalue()
-    )
-    return f"s3://trainforge-artifacts/code/{name}.tar.gz"
+    return upload_to_s3(name, source, "entry.py")
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ LAMBDA_ENV = {
     "TRAINFORGE_EXECUTION_ROLE_ARN": "arn:aws:iam::111122223333:role/exec",
     "TRAINFORGE_ECR_REPOSITORY_URI": "111122223333.dkr.ecr.us-east-1.amazonaws.com/training",
     "TRAINFORGE_CODEBUILD_PROJECT": "builds",
+    # The principal of the API events the benchmark sends (tests/lambda_support.api_request's).
+    "TRAINFORGE_ADMIN_PRINCIPALS": "arn:aws:iam::123456789012:user/ml-engineer",
     "POWERTOOLS_SERVICE_NAME": "trainforge",
     "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
 }
@@ -167,6 +169,18 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
                     "INSERT INTO training_jobs (job_name, origin, status, status_rank, updated_at) "
                     "VALUES ('bench-silent', 'trainforge', 'InProgress', 1, now() - interval '1 hour')"))  # fmt: skip
             engine.dispose()
+            # The sweep reads quotas hourly and prices daily: a scheduled run is rarely the one that is due. Seeded
+            # as a deployment that read them recently (moto implements neither API: its 500s would be retried with
+            # backoff, measuring the emulator's gap, not the reconciler).
+            from trainforge import repository
+            from trainforge.connection import ConnectionParameters, NativeDatabase
+
+            seeded = NativeDatabase(lambda: ConnectionParameters.from_url(url))
+            repository.store_quotas(seeded, [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge",
+                                              "spot": False, "quota": 8}])  # fmt: skip
+            repository.store_prices(seeded, settings.region, [{"instance_type": "ml.m5.xlarge", "usd_per_hour": 0.23,
+                                                               "sku": "bench", "effective_at": "2026-11-01T00:00:00Z"}])  # fmt: skip
+            seeded.close()
             s3 = boto3.client("s3", region_name=settings.region)
             # The local server has no TLS: local mode's settings, but SageMaker (the emulator's), not the runner.
             env = {**clean_environment(), **LAMBDA_ENV, **aws.environ(), "DATABASE_URL": url,

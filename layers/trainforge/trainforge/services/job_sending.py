@@ -4,6 +4,7 @@ create, and what SageMaker's answer makes of the job."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trainforge import repository
@@ -23,17 +24,20 @@ from trainforge.services.sagemaker_calls import InstanceCapacityError, create_wi
 from trainforge.settings import Settings
 
 
-def send_pending_job(
-    db: Database,
-    job_id: int,
-    *,
-    settings: Settings,
-    s3: Any,
-    sagemaker: Any,
-    pacer: Pacer,
-    timeout_seconds: float,
-    sleep: Callable[[float], None],
-) -> bool:
+@dataclass(frozen=True)
+class Sender:
+    """What sending a job (or a tuning job) takes: the deployment, its S3 and SageMaker, the account's pace of
+    creates, and how long SageMaker's throttling is waited out."""
+
+    settings: Settings
+    s3: Any
+    sagemaker: Any
+    pacer: Pacer
+    timeout_seconds: float
+    sleep: Callable[[float], None]
+
+
+def send_pending_job(db: Database, job_id: int, sender: Sender) -> bool:
     """True if this call sent the job; False if it had already left or it waits for capacity."""
     job = repository.get_job(db, job_id)
     if job is None:
@@ -42,7 +46,7 @@ def send_pending_job(
         return False
     try:
         # The request first: a job whose dataset is still arriving must not hold instances meanwhile.
-        request = request_for(job, s3, settings)
+        request = request_for(job, sender.s3, sender.settings)
     except RetryableSubmissionError:
         db.rollback()
         raise
@@ -52,7 +56,7 @@ def send_pending_job(
         db.commit()
         raise InvalidJobConfigurationError(exc.message, problems=exc.problems) from exc
     if job.capacity_held == 0:
-        admission = capacity.admit(db, job, settings.max_queue_seconds)
+        admission = capacity.admit(db, job, sender.settings.max_queue_seconds)
         db.commit()
         if admission.outcome in ("never", "no_wait"):
             raise SageMakerJobError(admission.detail or "no capacity for this job", field="instance_count")
@@ -60,11 +64,11 @@ def send_pending_job(
             return False
     try:
         arn = create_with_backoff(
-            sagemaker,
+            sender.sagemaker,
             request,
-            pacer=pacer,
-            timeout_seconds=timeout_seconds,
-            sleep=sleep,
+            pacer=sender.pacer,
+            timeout_seconds=sender.timeout_seconds,
+            sleep=sender.sleep,
         )
     except RetryableSubmissionError:
         db.rollback()
@@ -83,7 +87,7 @@ def send_pending_job(
         db.commit()
         raise
     # A stand-in SageMaker (local mode) says what it runs differently; real SageMaker has nothing to say.
-    unemulated = getattr(sagemaker, "unemulated", None)
+    unemulated = getattr(sender.sagemaker, "unemulated", None)
     notes = list(unemulated(request)) if callable(unemulated) else []
     was_pending = repository.mark_submitted(db, job_id, arn, notes)
     db.commit()
@@ -91,5 +95,5 @@ def send_pending_job(
         latest = repository.get_job(db, job_id)
         if latest is not None and latest.status == JobStatus.STOPPED:
             # Cancelled while SageMaker was accepting it: the job must not run unseen.
-            stop_quietly(sagemaker, job.job_name)
+            stop_quietly(sender.sagemaker, job.job_name)
     return True

@@ -35,7 +35,7 @@ from trainforge.services.job_config import (
 )
 from trainforge.services.job_queries import job_to_dict, report_to_dict
 from trainforge.services.job_records import record_job
-from trainforge.services.job_sending import send_pending_job
+from trainforge.services.job_sending import Sender, send_pending_job
 from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
 from trainforge.services.sagemaker_calls import describe_job
 from trainforge.services.training_config import TrainingConfig
@@ -273,31 +273,17 @@ class SageMakerTrainingService:
         Pending, so a queue can deliver it again), :class:`SageMakerJobError` when SageMaker refuses it or it
         can never get the instances it asks for.
         """
-        return send_pending_job(
-            as_database(db),
-            job_id,
-            settings=self.settings,
-            s3=self.client("s3"),
-            sagemaker=self.sagemaker,
-            pacer=self.pacer,
-            timeout_seconds=self.submit_timeout_seconds,
-            sleep=self._sleep,
-        )
+        return send_pending_job(as_database(db), job_id, self._sender())
 
     def submit_pending_tuning_job(self, tuning_id: int, db: Session | Database) -> bool:
         """Send a recorded Pending tuning job (``CreateHyperParameterTuningJob``, paced with training creates)."""
         from trainforge.services.tuning_jobs import send_pending_tuning_job
 
-        return send_pending_tuning_job(
-            as_database(db),
-            tuning_id,
-            settings=self.settings,
-            s3=self.client("s3"),
-            sagemaker=self.sagemaker,
-            pacer=self.pacer,
-            timeout_seconds=self.submit_timeout_seconds,
-            sleep=self._sleep,
-        )
+        return send_pending_tuning_job(as_database(db), tuning_id, self._sender())
+
+    def _sender(self) -> Sender:
+        return Sender(self.settings, self.client("s3"), self.sagemaker, self.pacer, self.submit_timeout_seconds,
+                      self._sleep)  # fmt: skip
 
     def describe(self, job_name: str) -> dict[str, Any] | None:
         """``DescribeTrainingJob``, or None when SageMaker does not know the job."""

@@ -22,7 +22,6 @@ from trainforge.errors import (
     SageMakerJobError,
 )
 from trainforge.models.status import TERMINAL_RANK, TUNING_STATUS_RANK, JobStatus
-from trainforge.pacing import Pacer
 from trainforge.repository.teams import TeamRow
 from trainforge.repository.tuning import TuningRow, TuningStateChange
 from trainforge.services.budgets import check_limits, commit_ceiling
@@ -34,6 +33,7 @@ from trainforge.services.job_records import (
     training_request,
     with_deployment_defaults,
 )
+from trainforge.services.job_sending import Sender
 from trainforge.services.job_tracking import parse_time
 from trainforge.services.prices import price_of
 from trainforge.services.sagemaker_calls import CREATE_TUNING_JOB, create_with_backoff
@@ -127,17 +127,7 @@ def tuning_request_for(row: TuningRow, s3: Any, settings: Settings) -> dict[str,
     return config.to_sagemaker_request(trial)
 
 
-def send_pending_tuning_job(
-    db: Database,
-    tuning_id: int,
-    *,
-    settings: Settings,
-    s3: Any,
-    sagemaker: Any,
-    pacer: Pacer,
-    timeout_seconds: float,
-    sleep: Callable[[float], None],
-) -> bool:
+def send_pending_tuning_job(db: Database, tuning_id: int, sender: Sender) -> bool:
     """True if this call sent it; False if it had already left Pending. Paced with the training creates."""
     row = repository.get_tuning_job(db, tuning_id)
     if row is None:
@@ -145,13 +135,13 @@ def send_pending_tuning_job(
     if row.status != JobStatus.PENDING:
         return False
     try:
-        request = tuning_request_for(row, s3, settings)
+        request = tuning_request_for(row, sender.s3, sender.settings)
         arn = create_with_backoff(
-            sagemaker,
+            sender.sagemaker,
             request,
-            pacer=pacer,
-            timeout_seconds=timeout_seconds,
-            sleep=sleep,
+            pacer=sender.pacer,
+            timeout_seconds=sender.timeout_seconds,
+            sleep=sender.sleep,
             call=CREATE_TUNING_JOB,
         )
     except RetryableSubmissionError:

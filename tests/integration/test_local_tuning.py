@@ -5,12 +5,14 @@ tuning job's events as SageMaker sends them, ending with its best trial named.""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.training_code import upload_code
 from trainforge.local.runner import LocalSageMaker
@@ -155,3 +157,25 @@ def test_auto_early_stopping_stops_a_trial_worse_than_the_median_of_those_before
     )
     assert described["TrainingJobStatusCounters"]["Stopped"] == 1
     assert described["BestTrainingJob"]["TunedHyperParameters"] == {"lr": "0.3"}
+
+
+def test_one_tuning_job_however_many_deliveries_create_it_at_once(local: Any) -> None:
+    runner, _ = local
+    tuning = request("Grid", [{"name": "lr", "kind": "categorical", "values": ["0.3"]}], max_parallel_jobs=1)
+    answers: list[str] = []
+
+    def create() -> None:
+        try:
+            runner.create_hyper_parameter_tuning_job(**tuning)
+            answers.append("created")
+        except ClientError as exc:
+            answers.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["ResourceInUse"] * 7 + ["created"]
+    described, _ = follow(runner)
+    assert described["TrainingJobStatusCounters"]["Completed"] == 1

@@ -93,11 +93,12 @@ def _draw(rng: random.Random, searched: dict[str, Any], *, integer: bool) -> flo
 
 class LocalTuning:
     """The tuning operations of :class:`trainforge.local.runner.LocalSageMaker` (a mixin: it provides
-    ``create_training_job``, ``jobs``, ``settings`` and ``emit``)."""
+    ``create_training_job``, ``jobs``, ``settings``, ``emit`` and its lock)."""
 
     settings: Any
     emit: Any
     jobs: dict[str, Any]
+    _lock: threading.Lock
 
     def create_training_job(self, **request: Any) -> dict[str, Any]:  # provided by LocalSageMaker
         raise NotImplementedError
@@ -121,14 +122,15 @@ class LocalTuning:
             raise _error(
                 "ValidationException", "HyperParameterTuningJobName", "CreateHyperParameterTuningJob"
             )
-        if name in self.tuning_jobs:
-            raise _error("ResourceInUse", f"tuning job {name} exists", "CreateHyperParameterTuningJob")
         arn = (
             f"arn:aws:sagemaker:{self.settings.region}:{self.settings.account_id}:"
             f"hyper-parameter-tuning-job/{name.lower()}"
         )
-        tuning = LocalTuningJob(request, arn)
-        self.tuning_jobs[name] = tuning
+        with self._lock:  # two deliveries of one submission: one tuning job, the other told it exists
+            if name in self.tuning_jobs:
+                raise _error("ResourceInUse", f"tuning job {name} exists", "CreateHyperParameterTuningJob")
+            tuning = LocalTuningJob(request, arn)
+            self.tuning_jobs[name] = tuning
         self._publish_tuning(tuning)
         threading.Thread(target=self._tune, args=(tuning,), name=f"tune-{name}", daemon=True).start()
         return {"HyperParameterTuningJobArn": arn}

@@ -11,7 +11,7 @@ import hashlib
 import json
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -150,36 +150,38 @@ class SubmissionWorker:
         return [self.handle_object(obj, db) for obj in dropped_objects(event)]
 
     def submit_tuning(self, db: Database, tuning_id: int) -> Outcome:
-        try:
-            sent = self.service.submit_pending_tuning_job(tuning_id, db)
-        except SageMakerJobError as exc:
-            if exc.code == "not_found":
-                raise PoisonEventError(exc.message) from exc
-            if isinstance(exc, RetryableSubmissionError):
-                raise
-            return Outcome(
-                "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed", exc.message
-            )
-        except SageMakerConfigurationError as exc:
-            return Outcome("rejected", exc.message)
+        sent = self._send(lambda: self.service.submit_pending_tuning_job(tuning_id, db), None)
+        if isinstance(sent, Outcome):
+            return sent
         return Outcome("submitted" if sent else "duplicate", f"tuning job {tuning_id}")
 
     def submit(self, db: Database, job_id: int) -> Outcome:
-        try:
-            sent = self.service.submit_pending_job(job_id, db)
-        except SageMakerJobError as exc:
-            if exc.code == "not_found":
-                raise PoisonEventError(exc.message) from exc
-            if isinstance(exc, RetryableSubmissionError):
-                raise  # SageMaker busy, or the dataset still arriving: the record is delivered again
-            kind = "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed"
-            return Outcome(kind, exc.message, job_id)
+        sent = self._send(lambda: self.service.submit_pending_job(job_id, db), job_id)
+        if isinstance(sent, Outcome):
+            return sent
         if sent:
             return Outcome("submitted", "sent to SageMaker", job_id)
         job = repository.get_job(db, job_id)
         if job is not None and job.status == JobStatus.WAITING_FOR_CAPACITY:
             return Outcome("waiting", f"waiting for capacity in {job.capacity_pool}", job_id)
         return Outcome("duplicate", "already sent", job_id)
+
+    @staticmethod
+    def _send(send: Callable[[], bool], job_id: int | None) -> bool | Outcome:
+        """What ``send`` answered, or the outcome SageMaker's refusal makes of the record. A record that does
+        not exist is a poison event; SageMaker busy (or the dataset still arriving) is raised, so the record is
+        delivered again."""
+        try:
+            return send()
+        except SageMakerJobError as exc:
+            if exc.code == "not_found":
+                raise PoisonEventError(exc.message) from exc
+            if isinstance(exc, RetryableSubmissionError):
+                raise
+            kind = "rejected" if isinstance(exc, SageMakerConfigurationError) else "failed"
+            return Outcome(kind, exc.message, job_id)
+        except SageMakerConfigurationError as exc:
+            return Outcome("rejected", exc.message, job_id)
 
     def handle_object(self, obj: DroppedObject, db: Database) -> Outcome:
         if obj.bucket != self.settings.datasets_bucket:

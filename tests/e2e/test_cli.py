@@ -218,3 +218,37 @@ def test_teams_usage_and_a_tuning_job_from_the_terminal(local_api: str, tmp_path
     tuning_id = lines[0].split("(id ")[1].split(")")[0]
     code, again, _ = trainforge(local_api, "tuning-status", tuning_id)
     assert code == 0 and again.splitlines()[1:] == lines[1:]
+
+
+def test_a_job_reuses_a_finished_jobs_warm_pool_in_local_mode(local_api: str, tmp_path: Path) -> None:
+    client = TrainforgeClient(local_api)
+    config = tmp_path / "owner.json"
+    config.write_text(json.dumps({
+        "job_name": "pool-owner", "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:churn",
+        "instance_type": "ml.m5.large", "keep_alive_seconds": 600, "hyperparameters": {"epochs": 5},
+    }))  # fmt: skip
+    code, out, err = trainforge(local_api, "submit", "--config", str(config), "--wait")
+    assert code == 0, out + err
+    owner = client.request("GET", "/jobs", query={"job_name": "pool-owner"})["jobs"][0]
+    assert owner["warm_pool"]["status"] == "Available"  # from local SageMaker's event, through the handler
+    user = client.request("POST", "/jobs", {
+        "job_name": "pool-user", "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+        "image_uri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/trainforge-training:churn",
+        "hyperparameters": {"epochs": 5}, "reuse_warm_pool_of": "pool-owner",
+    })  # fmt: skip
+    assert user["instance_type"] == "ml.m5.large"  # taken from the pool, as its keep-alive is
+    code, out, err = trainforge(local_api, "watch", "pool-user", "--interval", "0.2")
+    assert code == 0 and "Completed" in out, out + err
+    assert (
+        client.request("GET", f"/jobs/{user['id']}")["warm_pool"]["status"] == "Available"
+    )  # a pool of its own
+    deadline = time.monotonic() + 30
+    while (pool := client.request("GET", f"/jobs/{owner['id']}")["warm_pool"])["status"] != "Reused":
+        assert time.monotonic() < deadline, pool
+        time.sleep(0.2)
+    assert pool["reused_by_job"] == "pool-user"
+    with pytest.raises(ApiError) as refused:  # a pool that was taken cannot be taken again
+        client.request("POST", "/jobs", {"job_name": "pool-late", "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+                                         "reuse_warm_pool_of": "pool-owner"})  # fmt: skip
+    assert refused.value.status == 422 and "warm pool is Reused" in refused.value.message

@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke, sqs_batch
@@ -223,3 +225,15 @@ def test_a_trial_that_ended_before_its_tuning_job_was_recorded_is_booked_once_it
         invoke(state, sqs_batch(tuning_event("InProgress", 1795960000000)))
     month = api("GET", "/teams/vision", principal=member)[1]["this_month"]
     assert month["spent_usd"] > 0 and month["committed_usd"] == pytest.approx(0.69 - month["spent_usd"])
+
+
+def test_a_stored_tuning_job_that_would_not_validate_today_is_still_listed(api: Any, db: Session) -> None:
+    status, created = api("POST", "/tuning-jobs", TUNING)
+    assert status == 202
+    # As if an older release had accepted what this one refuses: the record stands and is shown as stored.
+    db.execute(text("UPDATE tuning_jobs SET config = jsonb_set(config, '{training,instance_type}', "
+                    "'\"ml.m5.gigantic\"') WHERE id = :id"), {"id": created["id"]})  # fmt: skip
+    db.commit()
+    status, page = api("GET", "/tuning-jobs")
+    assert status == 200 and page["tuning_jobs"][0]["max_jobs"] == 6
+    assert api("GET", f"/tuning-jobs/{created['id']}")[0] == 200

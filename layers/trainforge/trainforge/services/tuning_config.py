@@ -105,6 +105,14 @@ class ParameterRange:
         )
 
 
+def _grid_size(ranges: tuple[ParameterRange, ...]) -> int:
+    return math.prod(len(r.values) for r in ranges) if ranges else 0
+
+
+def _total_jobs(strategy: Any, max_jobs: int | None, ranges: tuple[ParameterRange, ...]) -> int:
+    return _grid_size(ranges) if strategy == "Grid" else (max_jobs or 1)
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -124,12 +132,24 @@ class TuningConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def grid_size(self) -> int:
-        return math.prod(len(r.values) for r in self.parameter_ranges) if self.parameter_ranges else 0
+        return _grid_size(self.parameter_ranges)
 
     @property
     def total_jobs(self) -> int:
         """How many trials it runs at most (Grid: every combination)."""
-        return self.grid_size() if self.strategy == "Grid" else (self.max_jobs or 1)
+        return _total_jobs(self.strategy, self.max_jobs, self.parameter_ranges)
+
+    @staticmethod
+    def total_jobs_of(stored: Mapping[str, Any]) -> int:
+        """``total_jobs`` of a stored request, read without validating it again (a listing must not fail on a
+        record an older release accepted)."""
+        ranges = tuple(
+            ParameterRange.from_dict(r)
+            for r in stored.get("parameter_ranges") or ()
+            if isinstance(r, Mapping)
+        )
+        max_jobs = stored.get("max_jobs")
+        return _total_jobs(stored.get("strategy"), max_jobs if isinstance(max_jobs, int) else None, ranges)
 
     def problems(self) -> list[Problem]:
         found = [Problem(f"training.{p.field}", p.message) for p in self.training.problems()]

@@ -231,7 +231,7 @@ def tuning_to_dict(row: TuningRow) -> dict[str, Any]:
         "strategy": config.get("strategy"),
         "objective_metric": row.objective_metric,
         "objective_type": row.objective_type,
-        "max_jobs": TuningConfig.from_dict(config).total_jobs if config else None,
+        "max_jobs": TuningConfig.total_jobs_of(config) if config else None,
         "max_parallel_jobs": config.get("max_parallel_jobs"),
         "training_counts": row.training_counts or {},
         "objective_counts": row.objective_counts or {},

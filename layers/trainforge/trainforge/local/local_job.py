@@ -9,7 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+def sagemaker_error(code: str, message: str, operation: str) -> ClientError:
+    """A refusal as boto3 raises SageMaker's (local SageMaker's runner, tuner and quotas answer with it)."""
+    return ClientError(
+        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
+    )
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from trainforge.local.local_job import TERMINAL, LocalJob
+from trainforge.local.local_job import TERMINAL, LocalJob, sagemaker_error
 
 
 def _count(request: dict[str, Any]) -> int:
@@ -43,16 +41,11 @@ def check_quota(
     used = sum(_count(job.request) for job in _running(jobs, instance_type, spot))
     if used + wanted > quota:
         usage = "spot training job usage" if spot else "training job usage"
-        raise ClientError(
-            {
-                "Error": {
-                    "Code": "ResourceLimitExceeded",
-                    "Message": f"The account-level service limit '{instance_type} for {usage}' is {quota} "
-                    f"Instances, with current utilization of {used} Instances and a request delta of {wanted} "
-                    "Instances. Please use AWS Service Quotas to request an increase for this quota. If AWS "
-                    "Service Quotas is not available, contact AWS support to request an increase for this quota.",
-                },
-                "ResponseMetadata": {"HTTPStatusCode": 400},
-            },
+        raise sagemaker_error(
+            "ResourceLimitExceeded",
+            f"The account-level service limit '{instance_type} for {usage}' is {quota} Instances, with current "
+            f"utilization of {used} Instances and a request delta of {wanted} Instances. Please use AWS Service "
+            "Quotas to request an increase for this quota. If AWS Service Quotas is not available, contact AWS "
+            "support to request an increase for this quota.",
             "CreateTrainingJob",
         )

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
 from trainforge.aws import client
 from trainforge.local.channel_data import download_channels, upload_tar
 from trainforge.local.checkpoints import lay_out, restore_checkpoints, save_checkpoints
@@ -39,7 +37,7 @@ from trainforge.local.hosts import (
     start,
     stream_output,
 )
-from trainforge.local.local_job import LocalJob
+from trainforge.local.local_job import LocalJob, sagemaker_error
 from trainforge.local.quotas import check_quota, instances_in_use
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
@@ -53,12 +51,6 @@ from trainforge.settings import Settings
 EventSink = Callable[[dict[str, Any]], None]
 LOGGER = logging.getLogger(__name__)
 MAX_FAILURE_REASON = 1024
-
-
-def _error(code: str, message: str, operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
-    )
 
 
 class LocalSageMaker(LocalTuning, LocalWarmPools):
@@ -87,7 +79,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
     def create_training_job(self, **request: Any) -> dict[str, Any]:
         name = request.get("TrainingJobName")
         if not isinstance(name, str) or not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name):
-            raise _error(
+            raise sagemaker_error(
                 "ValidationException", "1 validation error detected: TrainingJobName", "CreateTrainingJob"
             )
         arn = (
@@ -95,7 +87,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
         )
         with self._lock:
             if name in self.jobs:
-                raise _error(
+                raise sagemaker_error(
                     "ResourceInUse", f"Training job names must be unique: {name} exists", "CreateTrainingJob"
                 )
             check_quota(self.settings.local_instance_quotas, self.jobs.values(), request)
@@ -126,7 +118,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
     def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
         job = self.jobs.get(TrainingJobName)
         if job is None:
-            raise _error(
+            raise sagemaker_error(
                 "ValidationException",
                 f"Requested resource not found: {TrainingJobName}",
                 "DescribeTrainingJob",
@@ -136,11 +128,11 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
     def stop_training_job(self, TrainingJobName: str) -> dict[str, Any]:
         job = self.jobs.get(TrainingJobName)
         if job is None:
-            raise _error(
+            raise sagemaker_error(
                 "ValidationException", f"Requested resource not found: {TrainingJobName}", "StopTrainingJob"
             )
         if job.status != "InProgress":
-            raise _error("ValidationException", f"The job status is {job.status}", "StopTrainingJob")
+            raise sagemaker_error("ValidationException", f"The job status is {job.status}", "StopTrainingJob")
         job.move("Stopping", "Stopping", "Stopping the training job")
         job.stop_requested.set()
         self._publish(job)
@@ -176,7 +168,9 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
         job started again on "new" instances from them)."""
         job = self.jobs.get(TrainingJobName)
         if job is None or job.status != "InProgress":
-            raise _error("ValidationException", f"{TrainingJobName} is not running", "InterruptTrainingJob")
+            raise sagemaker_error(
+                "ValidationException", f"{TrainingJobName} is not running", "InterruptTrainingJob"
+            )
         job.interrupt_requested.set()
         return {}
 

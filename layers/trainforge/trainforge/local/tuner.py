@@ -19,7 +19,7 @@ from typing import Any
 
 from trainforge.local.early_stopping import worse_than_median
 from trainforge.local.events import aws_event
-from trainforge.local.local_job import EPOCH, TERMINAL, _millis
+from trainforge.local.local_job import EPOCH, TERMINAL, _millis, sagemaker_error
 
 TUNING_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 POLL_SECONDS = 0.05
@@ -115,11 +115,9 @@ class LocalTuning:
         return found
 
     def create_hyper_parameter_tuning_job(self, **request: Any) -> dict[str, Any]:
-        from trainforge.local.runner import _error
-
         name = request.get("HyperParameterTuningJobName")
         if not isinstance(name, str) or not TUNING_NAME.fullmatch(name):
-            raise _error(
+            raise sagemaker_error(
                 "ValidationException", "HyperParameterTuningJobName", "CreateHyperParameterTuningJob"
             )
         arn = (
@@ -128,7 +126,9 @@ class LocalTuning:
         )
         with self._lock:  # two deliveries of one submission: one tuning job, the other told it exists
             if name in self.tuning_jobs:
-                raise _error("ResourceInUse", f"tuning job {name} exists", "CreateHyperParameterTuningJob")
+                raise sagemaker_error(
+                    "ResourceInUse", f"tuning job {name} exists", "CreateHyperParameterTuningJob"
+                )
             tuning = LocalTuningJob(request, arn)
             self.tuning_jobs[name] = tuning
         self._publish_tuning(tuning)
@@ -136,11 +136,9 @@ class LocalTuning:
         return {"HyperParameterTuningJobArn": arn}
 
     def describe_hyper_parameter_tuning_job(self, HyperParameterTuningJobName: str) -> dict[str, Any]:
-        from trainforge.local.runner import _error
-
         tuning = self.tuning_jobs.get(HyperParameterTuningJobName)
         if tuning is None:
-            raise _error(
+            raise sagemaker_error(
                 "ResourceNotFound",
                 f"no tuning job {HyperParameterTuningJobName}",
                 "DescribeHyperParameterTuningJob",
@@ -148,11 +146,9 @@ class LocalTuning:
         return self._describe_tuning(tuning, for_event=False)
 
     def stop_hyper_parameter_tuning_job(self, HyperParameterTuningJobName: str) -> dict[str, Any]:
-        from trainforge.local.runner import _error
-
         tuning = self.tuning_jobs.get(HyperParameterTuningJobName)
         if tuning is None or tuning.status != "InProgress":
-            raise _error(
+            raise sagemaker_error(
                 "ValidationException",
                 f"{HyperParameterTuningJobName} is not in progress",
                 "StopHyperParameterTuningJob",

@@ -90,17 +90,19 @@ def record_job(
     if team is not None:
         key_problems += team_input_problems(settings, team, s3_input_uri)
     checked_request(settings, config, s3_input_uri, s3_output_uri, role_arn, image_uri, key_problems)
+    as_stored = config.to_dict()
     if team is not None:
-        check_limits(team, config.to_dict())
+        check_limits(team, as_stored)
     submission = {
         "job_name": config.job_name,
-        "config": config.to_dict(),
+        "config": as_stored,
         "input_uri": s3_input_uri,
         "output_uri": s3_output_uri,
         "role_arn": role_arn,
         "image_uri": image_uri,
     }
     price = price_of(db, settings.region, config.instance_type)
+    ceiling = price.ceiling(as_stored) if price else None
     job_id, created = repository.insert_pending_job(
         db,
         {
@@ -116,7 +118,7 @@ def record_job(
             "max_queue_seconds": (
                 settings.max_queue_seconds if config.max_queue_seconds is None else config.max_queue_seconds
             ),
-            "cost_ceiling_usd": price.ceiling(config.to_dict()) if price else None,
+            "cost_ceiling_usd": ceiling,
             "price_per_hour_usd": price.usd_per_hour if price else None,
             "price_source": price.source[:64] if price else None,
             "team": team.name if team is not None else None,
@@ -140,7 +142,7 @@ def record_job(
             )
     elif team is not None:
         try:
-            commit_ceiling(db, job_id, team, price.ceiling(config.to_dict()) if price else None)
+            commit_ceiling(db, job_id, team, ceiling)
         except BudgetExceededError:
             repository.forget_job(db, job_id)
             db.commit()

@@ -72,15 +72,16 @@ def record_tuning_job(
         ]
     if problems:
         raise InvalidJobConfigurationError.from_problems(problems, "tuning job")
+    trial_stored, as_stored = config.training.to_dict(), config.to_dict()
     if team is not None:
-        check_limits(team, config.training.to_dict())
+        check_limits(team, trial_stored)
     row, created = repository.insert_tuning_job(
         db,
         {
             "name": config.tuning_job_name,
             "team": team.name if team is not None else None,
             "submitted_by": submitted_by,
-            "config": config.to_dict(),
+            "config": as_stored,
             "input_uri": input_uri,
             "output_uri": output,
             "role_arn": settings.execution_role_arn,
@@ -89,7 +90,7 @@ def record_tuning_job(
             "objective_type": config.objective_type,
         },
     )
-    if not created and (row.config != config.to_dict() or row.team != (team.name if team else None)):
+    if not created and (row.config != as_stored or row.team != (team.name if team else None)):
         raise JobConflictError(
             f"the tuning job name {config.tuning_job_name} is taken by a different request: use another",
             field="tuning_job_name",
@@ -97,7 +98,7 @@ def record_tuning_job(
     if created and team is not None:
         # Every trial may run to its ceiling: the tuning job holds all of them against the team's month.
         price = price_of(db, settings.region, config.training.instance_type)
-        trial = price.ceiling(config.training.to_dict()) if price else None
+        trial = price.ceiling(trial_stored) if price else None
         try:
             commit_ceiling(
                 db, row.id, team, trial * config.total_jobs if trial is not None else None, "tuning_jobs"

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from tests.clock import DATABASE_CLOCK, DatabaseClock, rebase_times
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.db import mark_failovers_as_disconnects
 from trainforge.local.infrastructure import LocalAws, environment, postgres_server, scratch_database
@@ -26,8 +27,8 @@ EVENTS = Path(__file__).parent / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A complete AWS payload from tests/events."""
-    return json.loads((EVENTS / name).read_text())
+    """A complete AWS payload from tests/events, its times moved next to the tests' clock (tests/clock.py)."""
+    return rebase_times(json.loads((EVENTS / name).read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +38,16 @@ def postgres_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres_server_url: str) -> Iterator[str]:
+def database_url(postgres_server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A scratch database, its ``now()`` on the tests' clock (tests/clock.py) before anything else connects."""
     with scratch_database(postgres_server_url, "trainforge_test") as url:
-        yield url
+        database_clock = DatabaseClock(url)
+        database_clock.install()
+        request.config.stash[DATABASE_CLOCK] = database_clock
+        try:
+            yield url
+        finally:
+            database_clock.close()
 
 
 @pytest.fixture(scope="session")

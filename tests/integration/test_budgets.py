@@ -4,12 +4,16 @@ makes jobs wait (like capacity) instead of failing."""
 
 from __future__ import annotations
 
+import json
 import threading
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tests.clock import Clock, parse_moment, rebase_times
+from tests.conftest import EVENTS
 from tests.integration.test_capacity import connections, finish, race, set_quota, status  # noqa: F401
 from trainforge import repository
 from trainforge.connection import NativeDatabase
@@ -19,6 +23,8 @@ from trainforge.services.job_records import accept_job_request
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
+
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
 INPUT = "s3://trainforge-datasets/datasets/vision/churn/"
 HOUR_OF_M5_LARGE = Decimal("0.1150")  # the bundled price: $0.115 an hour
@@ -99,6 +105,55 @@ def test_a_finished_job_books_its_cost_and_returns_its_commitment_once(
     assert [(row["instance_type"], row["jobs"]) for row in usage["by_instance_type"]] == [("ml.m5.large", 1)]
     assert len(usage["by_day"]) == 1 and usage["by_day"][0]["usd"] == float(report.estimated_cost_usd)
     assert usage["jobs_by_outcome"] == {"Completed": 1, "Pending": 1}
+
+
+def ended_now(service: SageMakerTrainingService, database: NativeDatabase, job_id: int) -> None:
+    """The job's Completed event as SageMaker sends it when the job ends at the clock's now."""
+    job = repository.get_job(database, job_id)
+    assert job is not None
+    raw = json.loads((EVENTS / "sagemaker_training_completed.json").read_text())
+    newest = datetime.fromtimestamp(raw["detail"]["LastModifiedTime"] / 1000, UTC)
+    detail = rebase_times(raw, datetime.now(UTC) - newest)["detail"]
+    detail.update(
+        {
+            "TrainingJobName": job.job_name,
+            "ResourceConfig": {"InstanceType": job.instance_type, "InstanceCount": 1},
+        }
+    )
+    service.apply_description(database, detail)
+    capacity.release_and_admit(database, job_id, lambda _id: None)
+
+
+@pytest.mark.calendar
+@pytest.mark.parametrize("accepted", ["2027-01-31T23:59:59Z", "2027-12-31T23:59:59Z"])
+def test_a_job_counts_in_the_month_it_was_accepted_in_every_figure(
+    clock: Clock,
+    accepted: str,
+    service: SageMakerTrainingService,
+    settings: Settings,
+    database: NativeDatabase,
+) -> None:
+    moment = parse_moment(accepted)
+    clock.travel(moment)
+    set_quota(database, 10)
+    team = make_team(database, monthly_budget_usd=Decimal(5))
+    job_id = accept(database, settings, team, "midnight")
+    service.submit_pending_job(job_id, database)
+    clock.travel(moment + timedelta(minutes=20))  # it ends in the next month (and year)
+    ended_now(service, database, job_id)
+    report = repository.report_of(database, job_id)
+    assert report is not None and report.estimated_cost_usd
+    cost = float(report.estimated_cost_usd)
+    month, following = date(moment.year, moment.month, 1), (moment + timedelta(days=1)).date()
+    usage = teams.usage(database, team, month)
+    assert (usage["spent_usd"], usage["committed_usd"]) == (cost, 0)
+    assert usage["jobs_by_outcome"] == {"Completed": 1}
+    assert usage["by_day"] == [{"day": moment.date().isoformat(), "usd": cost, "jobs": 1}]  # the month's last
+    assert usage["by_instance_type"] == [{"instance_type": "ml.m5.large", "usd": cost, "jobs": 1}]
+    nothing = teams.usage(database, team, following)
+    assert (nothing["spent_usd"], nothing["committed_usd"]) == (0, 0)
+    assert nothing["jobs_by_outcome"] == {} and nothing["by_day"] == [] and nothing["by_instance_type"] == []
+    assert budgets.this_month() == following  # the clock did move on: the job is January's (December's) alone
 
 
 def test_over_its_instance_limit_a_teams_job_waits_and_the_teams_next_end_admits_it(

@@ -26,6 +26,8 @@ from trainforge.services.sagemaker_training_service import SageMakerTrainingServ
 from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 INPUT = "s3://trainforge-datasets/datasets/churn/"
 OUTPUT = "s3://trainforge-artifacts/output/"
 POOL = "ml.m5.large"

@@ -11,6 +11,8 @@ import pytest
 
 from trainforge.services.job_metrics import NAMESPACE, job_metrics, period_for
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 
 @pytest.fixture
 def cloudwatch(aws: Any) -> Any:

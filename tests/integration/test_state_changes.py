@@ -14,6 +14,8 @@ from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
 from trainforge.services.job_tracking import record_state_change, state_change_from_description
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 
 def detail(name: str, **changes: Any) -> dict[str, Any]:
     found = copy.deepcopy(load_event(name)["detail"])

@@ -14,6 +14,8 @@ from trainforge.services.job_tracking import (
     state_change_from_description,
 )
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 STAMP = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 
 

@@ -7,6 +7,8 @@ import pytest
 from trainforge.models.database import ContainerBuild, JobStatusHistory, TrainingJob, TrainingReport
 from trainforge.models.rows import BuildRow, HistoryRow, JobRow, ReportRow, column_names
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 
 @pytest.mark.parametrize(
     ("row", "model"),

@@ -9,6 +9,8 @@ import pytest
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.cli.usage_chart import daily_spend, png_chart, terminal_chart
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 USAGE = {
     "team": "vision", "month": "2026-02", "monthly_budget_usd": 10.0, "spent_usd": 12.0, "committed_usd": 1.5,
     "by_day": [{"day": "2026-02-03", "usd": 4.0, "jobs": 2}, {"day": "2026-02-27", "usd": 8.0, "jobs": 1}],

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from tests.clock import moved_millis
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke
 from trainforge.models.database import TrainingJob
@@ -276,6 +277,7 @@ def test_a_submission_that_cannot_be_queued_stays_pending(api: Any, db: Session)
     assert db.scalars(select(TrainingJob).where(TrainingJob.id == job["id"])).one().status == "Pending"
 
 
+@pytest.mark.calendar
 def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session) -> None:
     import boto3
 
@@ -286,13 +288,14 @@ def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session
     logs = boto3.client("logs", region_name="us-east-1")
     logs.create_log_group(logGroupName=LOG_GROUP)
     for host, offset in (("algo-1", 0), ("algo-2", 5)):
-        stream = f"logs-through-api/{host}-1795867000"
+        stream = f"logs-through-api/{host}-{moved_millis(1_795_867_000_000) // 1000}"
         logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
         logs.put_log_events(
             logGroupName=LOG_GROUP,
             logStreamName=stream,
             logEvents=[
-                {"timestamp": 1_795_867_000_000 + offset + 10 * n, "message": f"{host} {n}"} for n in range(3)
+                {"timestamp": moved_millis(1_795_867_000_000) + offset + 10 * n, "message": f"{host} {n}"}
+                for n in range(3)
             ],
         )
     status, first = api("GET", f"/jobs/{job['id']}/logs", query={"limit": "4"})
@@ -307,6 +310,7 @@ def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session
     assert status in (400, 422) and refused["error"]["field"] == "next_token"
 
 
+@pytest.mark.calendar
 def test_a_jobs_metric_curves_are_read_through_the_api(api: Any, db: Session) -> None:
     from datetime import UTC, datetime, timedelta
 

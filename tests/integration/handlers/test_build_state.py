@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import invoke, sqs_batch
 from trainforge.models.database import ContainerBuild
+
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
 
 def test_a_build_is_followed_to_success_with_its_image_and_digest(handlers: Any, db: Session) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
@@ -10,6 +11,8 @@ from tests.lambda_support import invoke
 from trainforge.models.database import TrainingJob
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.services.training_config import TrainingConfig
+
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
 
 def head_revision() -> str:

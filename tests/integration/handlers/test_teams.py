@@ -188,6 +188,7 @@ def test_team_limits_on_instance_types_and_runtime_are_422s_naming_the_field(tea
     assert status == 422 and answer["error"]["field"] == "max_runtime_seconds"
 
 
+@pytest.mark.calendar
 def test_a_job_over_the_budget_is_refused_with_the_figures_and_leaves_no_record(teams: Any) -> None:
     # forecast's budget is $1; ml.m5.xlarge for five hours costs more
     five_hours = job("forecast", "f-1", max_runtime_seconds=18000)
@@ -212,6 +213,7 @@ def test_a_job_over_the_budget_is_refused_with_the_figures_and_leaves_no_record(
     assert teams("GET", "/teams/forecast", principal=FORECAST)[1]["this_month"]["committed_usd"] == 0
 
 
+@pytest.mark.calendar
 def test_teams_are_managed_by_administrators_and_read_by_their_members(teams: Any) -> None:
     assert teams("PUT", "/teams/vision", {"members": []}, principal=VISION)[0] == 403
     assert teams("DELETE", "/teams/vision", principal=VISION)[0] == 403

@@ -12,11 +12,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.clock import moved_millis
 from tests.conftest import load_event
 from tests.lambda_support import invoke, sqs_batch
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.delivery import PoisonEventError
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
+
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
 STATUS_EVENTS = {
     "InProgress": "sagemaker_training_in_progress.json",
@@ -209,14 +212,15 @@ def test_a_failed_job_keeps_the_last_lines_of_its_logs(handlers: Any, db: Sessio
         ("algo-2", 0, ["worker ready"]),
         ("algo-2", 35, ["worker done"]),
     ):
-        stream = f"churn-model-1/{host}-1795867000"
+        stream = f"churn-model-1/{host}-{moved_millis(1_795_867_000_000) // 1000}"
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
         logs.put_log_events(
             logGroupName=LOG_GROUP,
             logStreamName=stream,
             logEvents=[
-                {"timestamp": 1_795_867_000_000 + first + n, "message": t} for n, t in enumerate(written)
+                {"timestamp": moved_millis(1_795_867_000_000) + first + n, "message": t}
+                for n, t in enumerate(written)
             ],
         )
     module = handlers("training_state")

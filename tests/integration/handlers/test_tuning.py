@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke, sqs_batch
 
+pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
+
 TUNING = {
     "tuning_job_name": "churn-tune-1",
     "dataset_uri": "s3://trainforge-datasets/datasets/churn/",

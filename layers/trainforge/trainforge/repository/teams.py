@@ -295,29 +295,36 @@ def month_spend(db: Database, team: str, month: date) -> tuple[Decimal, Decimal]
     return (rows[0]["spent_usd"], rows[0]["committed_usd"]) if rows else (Decimal(0), Decimal(0))
 
 
+# A job counts in one month, the month it was accepted (its budget_month, set in the statement that committed its
+# ceiling), in every figure; a job never accepted (refused, or started outside Trainforge) counts in the month it
+# was recorded. Its cost is drawn on the day it ended, or on its month's last day when it ended after that month
+# closed. Days and months are UTC's, whatever the session's time zone.
+_JOB_MONTH = "COALESCE(j.budget_month, CAST(date_trunc('month', j.created_at AT TIME ZONE 'UTC') AS date))"
+_COST_DAY = (
+    "GREATEST(CAST(:month AS date), LEAST(CAST(CAST(:month AS date) + interval '1 month' - interval '1 day' AS date), "
+    "CAST(COALESCE(j.ended_at, j.updated_at) AT TIME ZONE 'UTC' AS date)))"
+)
+
+
 def usage_rows(db: Database, team: str, month: date) -> dict[str, list[dict[str, Any]]]:
-    """The month's jobs of a team: cost per day and per instance type (finished jobs, by the day they ended),
-    and jobs by outcome (by the month they were accepted)."""
-    params = {"team": team, "month": month}
-    window = "j.team = :team AND j.budget_month = CAST(:month AS date)"
+    """The month's jobs of a team: cost per day and per instance type (finished jobs) and jobs by outcome, each
+    job in the month it was accepted."""
+    params = {"team": team, "month": month, "terminal": TERMINAL_RANK}
+    window = f"j.team = :team AND {_JOB_MONTH} = CAST(:month AS date)"
     by_day = db.rows(
-        "SELECT CAST(date_trunc('day', COALESCE(j.ended_at, j.updated_at)) AS date) AS day, "
-        "sum(COALESCE(r.estimated_cost_usd, 0)) AS usd, count(*) AS jobs "
+        f"SELECT {_COST_DAY} AS day, sum(COALESCE(r.estimated_cost_usd, 0)) AS usd, count(*) AS jobs "
         "FROM training_jobs j LEFT JOIN training_reports r ON r.job_id = j.id "
         f"WHERE {window} AND j.status_rank >= :terminal GROUP BY 1 ORDER BY 1",
-        {**params, "terminal": TERMINAL_RANK},
+        params,
     )
     by_type = db.rows(
         "SELECT COALESCE(j.instance_type, '?') AS instance_type, sum(COALESCE(r.estimated_cost_usd, 0)) AS usd, "
         "count(*) AS jobs FROM training_jobs j LEFT JOIN training_reports r ON r.job_id = j.id "
         f"WHERE {window} AND j.status_rank >= :terminal GROUP BY 1 ORDER BY 2 DESC, 1",
-        {**params, "terminal": TERMINAL_RANK},
+        params,
     )
     by_outcome = db.rows(
-        "SELECT j.status, count(*) AS jobs FROM training_jobs j "
-        "WHERE j.team = :team AND date_trunc('month', j.created_at) = CAST(:month AS date) "
-        "GROUP BY 1 ORDER BY 1",
-        params,
+        f"SELECT j.status, count(*) AS jobs FROM training_jobs j WHERE {window} GROUP BY 1 ORDER BY 1", params
     )
     return {"by_day": by_day, "by_instance_type": by_type, "by_outcome": by_outcome}
 

@@ -18,7 +18,7 @@ from trainforge.services import budgets
 ROOT = Path(__file__).resolve().parents[2]
 
 # A test module such as a careless hand writes: this month spelt out, in Python and in SQL.
-PLANTED = '''
+PLANTED = """
 from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, text
@@ -41,7 +41,7 @@ def test_postgresql_reads_this_month():
         engine.dispose()
         clock.close()
     assert month == "{month}"
-'''
+"""
 
 
 def run_planted(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:

@@ -75,6 +75,15 @@ def gateway_error(status: int, code: str, message: str) -> tuple[int, bytes]:
     return status, json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
+class BurstServer(ThreadingHTTPServer):
+    """A thread per connection, and a listen backlog for bursts: the standard library's is 5, and the kernel
+    resets connections beyond it (30 clients at once saw resets); API Gateway never does. The kernel caps it at
+    ``net.core.somaxconn``."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class LocalApiServer:
     """Answers like API Gateway where a client could notice: every method reaches the handler (which answers
     405 on a known path), and a body that is missing, too long or shorter than its ``Content-Length`` is
@@ -151,8 +160,7 @@ class LocalApiServer:
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = BurstServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -72,3 +73,34 @@ def test_a_non_utf8_body_is_400_over_http(local_api: str) -> None:
     )
     status, _, answer = exchange(local_api, request)
     assert status == 400 and "UTF-8" in json.loads(answer)["error"]["message"]
+
+
+def test_a_burst_of_two_hundred_connections_each_gets_an_answer(local_api: str) -> None:
+    """API Gateway never resets a connection for a burst: 200 clients connect at once, and every one gets an
+    HTTP answer (the standard library's listen backlog of 5 reset dozens)."""
+    clients = 200
+    start = threading.Barrier(clients)
+    answers: list[int] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        start.wait()
+        try:
+            status, _, body = exchange(
+                local_api, b"GET /jobs?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", wait=60
+            )
+            json.loads(body)
+        except Exception as exc:  # a reset or a hang is what this test is for: counted, not raised
+            with lock:
+                failures.append(f"{type(exc).__name__}: {exc}")
+            return
+        with lock:
+            answers.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert failures == [] and answers == [200] * clients

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,24 +15,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from trainforge.local.hosts import free_port
-
-
-def embedded_postgres_url(data_dir: str | Path) -> str:
-    """Start (or reuse) a PostgreSQL server from the ``pgserver`` package; return a pg8000 URL to it."""
-    import pgserver
-
-    path = Path(data_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(  # type: ignore[attr-defined]
-        path, cleanup_mode="stop"
-    )
-    info = server.get_postmaster_info()
-    socket_path = f"{info.socket_dir}/.s.PGSQL.{info.port}"
-    _embedded_servers.append(server)  # keep a handle: the server stops when the last one is dropped
-    return f"postgresql+pg8000://postgres@/postgres?unix_sock={socket_path}"
-
-
-_embedded_servers: list[Any] = []
 
 
 @contextmanager
@@ -61,8 +45,14 @@ def postgres_server(url: str | None) -> Iterator[str]:
         return
     import tempfile
 
+    from trainforge.local.embedded_postgres import EmbeddedPostgres
+
     with tempfile.TemporaryDirectory(prefix="trainforge-pg-") as data_dir:
-        yield embedded_postgres_url(data_dir)
+        server = EmbeddedPostgres(Path(data_dir) / "data")
+        try:
+            yield server.start()
+        finally:
+            server.stop()  # before its folder goes: a server whose files are deleted under it runs on
 
 
 @contextmanager
@@ -85,14 +75,34 @@ def render_url(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
+# The service a request is for, from its SigV4 credential scope (header or presigned query); the scope's name
+# differs from moto's for a few services.
+_SCOPE = re.compile(r"Credential=[^/&]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_SCOPE_QUERY = re.compile(
+    r"X-Amz-Credential=[^&]*?(?:/|%2F)\d{8}(?:/|%2F)[^/%]+(?:/|%2F)([^/%&]+)(?:/|%2F)aws4_request"
+)
+_MOTO_NAMES = {"monitoring": "cloudwatch", "execute-api": "apigateway"}
+SAVE_EVERY_SECONDS = 2.0
+
+
 class LocalAws:
-    """moto's server on a loopback port; ``environ()`` is what boto3 needs to reach it."""
+    """moto's server on a loopback port; ``environ()`` is what boto3 needs to reach it.
 
-    def __init__(self, port: int | None = None) -> None:
-        from moto.server import ThreadedMotoServer
+    With ``state_dir``, what the services hold is loaded from there before the server answers and saved there
+    (:mod:`trainforge.local.emulator_state`): each service a request changed, every two seconds, and all of them
+    when the server stops. A port that is taken is an error at start, never a hang."""
 
+    def __init__(self, port: int | None = None, *, state_dir: Path | None = None) -> None:
         self.port = port or free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.state_dir = state_dir
+        self.loaded: list[str] = []
+        self.problems: list[str] = []
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._changed: set[str] = set()
+        self._changed_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._saver: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -101,12 +111,77 @@ class LocalAws:
     def start(self) -> LocalAws:
         import logging
 
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns everything else
-        self._server.start()
+        if self.state_dir is not None:
+            from trainforge.local.emulator_state import load_services
+
+            self.loaded, self.problems = load_services(self.state_dir)
+        app = DomainDispatcherApplication(create_backend_app)
+        served = self._noting_changes(app) if self.state_dir is not None else app
+        # In this thread, so a taken port raises here (moto's ThreadedMotoServer would wait forever).
+        self._server = make_server(
+            "127.0.0.1", self.port, served, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+        self._thread.start()
+        if self.state_dir is not None:
+            self._saver = threading.Thread(target=self._save_changes, name="aws-emulator-saver", daemon=True)
+            self._saver.start()
         return self
 
+    def _noting_changes(self, app: Any) -> Any:
+        def served(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
+                scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or _SCOPE_QUERY.search(
+                    environ.get("QUERY_STRING", "")
+                )
+                service = _MOTO_NAMES.get(scope.group(1), scope.group(1)) if scope else "*"
+                with self._changed_lock:
+                    self._changed.add(service)
+            return app(environ, start_response)
+
+        return served
+
+    def _save_changes(self) -> None:
+        while not self._stopping.wait(SAVE_EVERY_SECONDS):
+            self.save(only_changed=True)
+
+    def save(self, *, only_changed: bool = False) -> None:
+        """Write the services' state (``only_changed``: those requests changed since the last save)."""
+        if self.state_dir is None:
+            return
+        from trainforge.local.emulator_state import save_services
+
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        if only_changed and not changed:
+            return
+        try:
+            save_services(self.state_dir, None if "*" in changed or not only_changed else changed)
+        except Exception:
+            with self._changed_lock:  # kept for the next round
+                self._changed |= changed
+            if not only_changed:
+                raise
+
     def stop(self) -> None:
-        self._server.stop()
+        """Stop answering, free the port, then save everything once more."""
+        self._stopping.set()
+        if self._saver is not None:
+            self._saver.join(timeout=30)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.save()
 
     def environ(self, region: str = "us-east-1") -> dict[str, str]:
         return {

@@ -101,6 +101,7 @@ def host_environment(
 
 
 def start(code_dir: Path, program: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """The host's process, in a session of its own: local mode stops it (trainforge.local.processes)."""
     return subprocess.Popen(  # noqa: S603 - the user's own entry point, run as SageMaker would
         [sys.executable, str(code_dir / program), *args],
         cwd=code_dir,
@@ -108,6 +109,7 @@ def start(code_dir: Path, program: str, args: list[str], env: dict[str, str]) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
 
 

@@ -48,6 +48,7 @@ class LocalJob:
         self.artifacts: str | None = None
         self.transitions: list[dict[str, Any]] = []
         self.stop_requested = threading.Event()
+        self.stop_reason: str | None = None  # why it was stopped, when not at the user's request
         self.interrupt_requested = threading.Event()  # local mode's spot interruption
         self.warm_pool: dict[str, Any] | None = None  # SageMaker's WarmPoolStatus (local/warm_pools.py)
         self.pool_since: float | None = None  # monotonic time its pool became Available

@@ -11,6 +11,7 @@ build's image.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -22,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
 
 from trainforge.aws import client
 from trainforge.local.channel_data import download_channels, upload_tar
@@ -38,11 +41,13 @@ from trainforge.local.hosts import (
     stream_output,
 )
 from trainforge.local.local_job import LocalJob, sagemaker_error
+from trainforge.local.processes import ProcessRegistry, end_process_group
 from trainforge.local.quotas import check_quota, instances_in_use
+from trainforge.local.sagemaker_state import SageMakerRecord
 from trainforge.local.training_toolkit import (
     decode_hyperparameters,
 )
-from trainforge.local.tuner import LocalTuning
+from trainforge.local.tuner import LocalTuning, LocalTuningJob
 from trainforge.local.unemulated import differences_from_sagemaker
 from trainforge.local.warm_pools import LocalWarmPools
 from trainforge.s3_locations import split_s3_uri
@@ -51,6 +56,9 @@ from trainforge.settings import Settings
 EventSink = Callable[[dict[str, Any]], None]
 LOGGER = logging.getLogger(__name__)
 MAX_FAILURE_REASON = 1024
+STOPPED_WITH_LOCAL_MODE = "Local mode stopped, and its jobs with it"
+ENDED_WITH_LOCAL_MODE = "Local mode ended while this job ran (killed, or its machine stopped) and its processes with it: submit it again"
+LOST_BY_LOCAL_MODE = "Local mode has no record of this job (its saved state was lost or reset) and cannot run it on: submit it again"
 
 
 class LocalSageMaker(LocalTuning, LocalWarmPools):
@@ -63,10 +71,17 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
         self.emit = emit
         self._s3 = s3_client
         self.work_dir = Path(settings.local_work_dir) / "training"
-        self.jobs: dict[str, LocalJob] = {}
-        self.images: dict[str, Path] = {}
+        # What SageMaker would keep in the account outlives local mode; its processes do not (recover()).
+        self.record = SageMakerRecord(Path(settings.local_work_dir) / "sagemaker")
+        self.processes = ProcessRegistry(Path(settings.local_work_dir) / "processes")
+        jobs, tuning_jobs, images, problems = self.record.load()
+        self.jobs: dict[str, LocalJob] = jobs
+        self._tuning_jobs: dict[str, LocalTuningJob] = tuning_jobs
+        self.images: dict[str, Path] = images
+        self.load_problems: list[str] = problems  # files of the record that could not be read
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._closed = False
 
     @property
     def s3(self) -> Any:
@@ -125,7 +140,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             )
         return job.describe()
 
-    def stop_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+    def stop_training_job(self, TrainingJobName: str, *, why: str | None = None) -> dict[str, Any]:
         job = self.jobs.get(TrainingJobName)
         if job is None:
             raise sagemaker_error(
@@ -133,14 +148,108 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             )
         if job.status != "InProgress":
             raise sagemaker_error("ValidationException", f"The job status is {job.status}", "StopTrainingJob")
-        job.move("Stopping", "Stopping", "Stopping the training job")
+        job.stop_reason = why
+        job.move("Stopping", "Stopping", why or "Stopping the training job")
         job.stop_requested.set()
         self._publish(job)
         return {}
 
     def register_image(self, image_uri: str, code_dir: Path) -> None:
         """A local build's image: jobs naming it run the code in ``code_dir``."""
-        self.images[image_uri] = code_dir
+        with self._lock:
+            self.images[image_uri] = code_dir
+            self.record.save_images(self.images)
+
+    def can_run(self, image_uri: str) -> bool:
+        """A local build's image whose code is still on disk."""
+        code_dir = self.images.get(image_uri)
+        return code_dir is not None and code_dir.is_dir()
+
+    # -- local mode stopping and starting --------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Local mode is stopping, and the processes it started cannot outlive it: every running tuning job and
+        job is stopped as StopHyperParameterTuningJob and StopTrainingJob stop them (their events say why), and
+        every warm pool is let go. Returns once their last events are published."""
+        for tuning in list(self.tuning_jobs.values()):
+            if tuning.status == "InProgress":
+                with contextlib.suppress(ClientError):  # it ended meanwhile
+                    self.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning.name)
+        for job in list(self.jobs.values()):
+            if job.status == "InProgress":
+                with contextlib.suppress(ClientError):
+                    self.stop_training_job(TrainingJobName=job.name, why=STOPPED_WITH_LOCAL_MODE)
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._closed = True  # a warm pool's timer firing after this changes nothing
+            pools = [
+                job
+                for job in self.jobs.values()
+                if (job.warm_pool or {}).get("Status") in ("Available", "InUse")
+            ]
+            for job in pools:
+                self._change_pool(job, "Terminated")
+        for job in pools:
+            self._publish(job)
+
+    def recover(self) -> list[str]:
+        """At start: end what the last run left running (a run that was killed stopped nothing). Its training
+        processes are ended; a job or tuning job it recorded as running ends Failed, saying why (one it was
+        stopping ends Stopped), and a warm pool it kept is Terminated; each change is published, so the database
+        hears of it. What was done, one line each."""
+        done = [f"ended training process {label}, left running" for label in self.processes.end_leftovers()]
+        for job in list(self.jobs.values()):
+            if job.status == "InProgress":
+                job.failure_reason = ENDED_WITH_LOCAL_MODE
+                job.move("Failed", "Failed", "Training job failed")
+            elif job.status == "Stopping":
+                job.move("Stopped", "Stopped", job.stop_reason or "The training job was stopped")
+            elif (job.warm_pool or {}).get("Status") in ("Available", "InUse"):
+                job.warm_pool = {**(job.warm_pool or {}), "Status": "Terminated"}
+                job.touch()
+            else:
+                continue
+            done.append(f"job {job.name}: {job.status} (local mode ended while it ran)")
+            self._publish(job)
+        for tuning in list(self.tuning_jobs.values()):
+            if tuning.status in ("InProgress", "Stopping"):
+                tuning.failure_reason = ENDED_WITH_LOCAL_MODE if tuning.status == "InProgress" else None
+                tuning.touch("Failed" if tuning.status == "InProgress" else "Stopped")
+                done.append(f"tuning job {tuning.name}: {tuning.status} (local mode ended while it ran)")
+                self._publish_tuning(tuning)
+        return done
+
+    def end_lost_job(self, name: str, arn: str | None) -> None:
+        """A job the database follows as running but this record lacks (its files were lost): it is Failed,
+        saying why, and published, so nothing waits on it for ever."""
+        with self._lock:
+            if name in self.jobs:
+                return
+            job = LocalJob({"TrainingJobName": name}, arn or self._arn("training-job", name))
+            self.jobs[name] = job
+        job.failure_reason = LOST_BY_LOCAL_MODE
+        job.move("Failed", "Failed", "Training job failed")
+        self._publish(job)
+
+    def end_lost_tuning_job(self, name: str, arn: str | None) -> None:
+        with self._lock:
+            if name in self.tuning_jobs:
+                return
+            request = {
+                "HyperParameterTuningJobName": name,
+                "HyperParameterTuningJobConfig": {},
+                "TrainingJobDefinition": {},
+            }
+            tuning = LocalTuningJob(request, arn or self._arn("hyper-parameter-tuning-job", name))
+            self.tuning_jobs[name] = tuning
+        tuning.failure_reason = LOST_BY_LOCAL_MODE
+        tuning.touch("Failed")
+        self._publish_tuning(tuning)
+
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.settings.region}:{self.settings.account_id}:{kind}/{name.lower()}"
 
     def wait(self, timeout: float = 60.0) -> None:
         """Wait for every job started so far to end (tests and the demo)."""
@@ -151,6 +260,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
     # -- running a job ---------------------------------------------------------------------------------------
 
     def _publish(self, job: LocalJob) -> None:
+        self.record.save_job(job)
         if self.emit is None:
             return
         self.emit(
@@ -229,7 +339,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
                 upload_tar(self.s3, job, paths["output_data"], "output.tar.gz")
             job.move("Completed", "Completed", "Training job completed")
         elif outcome == "stopped":
-            job.move("Stopped", "Stopped", "The training job was stopped")
+            job.move("Stopped", "Stopped", job.stop_reason or "The training job was stopped")
         elif outcome == "timeout":
             job.move("Stopped", "MaxRuntimeExceeded", "The job exceeded its maximum runtime")
         else:
@@ -252,7 +362,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
                 tar.extractall(code_root, filter="data")
             code_dir, module_dir = code_root, source
-        elif image in self.images:
+        elif self.can_run(image):
             code_dir = self.images[image]
             module_dir = str(code_dir)
         else:
@@ -279,6 +389,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             env, args = host_environment(job, mine, program, module_dir, master_port=port)
             tail: list[str] = []
             process = start(code_dir, program, args, env)
+            self.processes.started(process, f"{job.name}/{host}")
             reader = threading.Thread(
                 target=stream_output, daemon=True,
                 args=(job, process, host, mine["output"] / "training.log", tail, self.settings.region),
@@ -300,11 +411,12 @@ class LocalSageMaker(LocalTuning, LocalWarmPools):
             if outcome:
                 ended_here = {h.name for h in running if h.process.poll() is None}
                 for h in running:
-                    _end(h.process)
+                    end_process_group(h.process)
                 break
             time.sleep(0.05)
         for h in running:
             h.reader.join(timeout=5)
+            self.processes.ended(h.process)
         if outcome and outcome != "failed":
             return outcome
         # The host that failed on its own (not one ended here because of it), a positive exit code first.
@@ -350,6 +462,12 @@ def local_sagemaker(settings: Settings) -> LocalSageMaker:
         return found
 
 
+def forget_local_sagemaker(settings: Settings) -> None:
+    """Local mode stopped: the next start in this process reads the record afresh."""
+    with _instances_lock:
+        _instances.pop(settings.local_work_dir, None)
+
+
 class Host(NamedTuple):
     """One of a local job's instances: its name, folders, process, last lines and log reader."""
 
@@ -358,13 +476,3 @@ class Host(NamedTuple):
     process: subprocess.Popen[str]
     tail: list[str]
     reader: threading.Thread
-
-
-def _end(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -98,7 +98,9 @@ class LocalTuning:
     settings: Any
     emit: Any
     jobs: dict[str, Any]
+    record: Any  # the runner's SageMakerRecord
     _lock: threading.Lock
+    _threads: list[threading.Thread]
 
     def create_training_job(self, **request: Any) -> dict[str, Any]:  # provided by LocalSageMaker
         raise NotImplementedError
@@ -132,7 +134,9 @@ class LocalTuning:
             tuning = LocalTuningJob(request, arn)
             self.tuning_jobs[name] = tuning
         self._publish_tuning(tuning)
-        threading.Thread(target=self._tune, args=(tuning,), name=f"tune-{name}", daemon=True).start()
+        thread = threading.Thread(target=self._tune, args=(tuning,), name=f"tune-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
         return {"HyperParameterTuningJobArn": arn}
 
     def describe_hyper_parameter_tuning_job(self, HyperParameterTuningJobName: str) -> dict[str, Any]:
@@ -310,6 +314,7 @@ class LocalTuning:
         return described
 
     def _publish_tuning(self, tuning: LocalTuningJob) -> None:
+        self.record.save_tuning_job(tuning)
         if self.emit is None:
             return
         self.emit(

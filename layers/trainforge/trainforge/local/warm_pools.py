@@ -38,6 +38,7 @@ class LocalWarmPools:
 
     jobs: dict[str, LocalJob]
     _lock: threading.Lock
+    _closed: bool  # local mode stopped: pools were let go with it
 
     def _publish(self, job: LocalJob) -> None:  # provided by LocalSageMaker
         raise NotImplementedError
@@ -78,7 +79,7 @@ class LocalWarmPools:
 
     def _expire_warm_pool(self, job: LocalJob) -> None:
         with self._lock:
-            expired = (job.warm_pool or {}).get("Status") == "Available"
+            expired = not self._closed and (job.warm_pool or {}).get("Status") == "Available"
             if expired:
                 self._change_pool(job, "Terminated")
         if expired:

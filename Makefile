@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck layer synth demo local bench openapi clean
+.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi clean
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -54,8 +54,16 @@ openapi: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m local_mode demo
 
+# Keeps its state in .local across stops and starts, on ports 8080 (API) and 8090 (AWS emulator).
 local: $(STAMP)
 	$(BIN)/python -m local_mode serve
+
+# Stops a running `make local` (or clears what a killed one left); reset also wipes .local, saying what goes.
+stop: $(STAMP)
+	$(BIN)/python -m local_mode stop
+
+reset: $(STAMP)
+	$(BIN)/python -m local_mode reset
 
 # Benchmarks: ratios against baselines measured in the same run; prints the table, writes bench/results.json.
 bench: $(STAMP) layer

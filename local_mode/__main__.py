@@ -1,35 +1,102 @@
-"""`python -m local_mode demo` runs the demo; `python -m local_mode serve` keeps local mode up for interactive use."""
+"""``python -m local_mode serve|demo|stop|reset|status``: local mode's verbs (``make local``, ``make demo``,
+``make stop``, ``make reset``).
+
+``serve`` keeps its state in the work folder (``.local``) across stops and starts, on fixed ports; ``demo`` runs in
+a state of its own (``.local/demo``), new each time. Both stop cleanly on SIGINT, SIGTERM and SIGHUP, whether the
+signal is sent to them or to their process group, and also when started in the background, where the shell has
+SIGINT ignored: the handlers are installed whatever was inherited.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 
-from local_mode import demo
-from local_mode.environment import LocalMode
+from local_mode import demo, housekeeping
+from local_mode.environment import LocalMode, LocalModeError
+
+DEFAULT_API_PORT = 8080
+DEFAULT_AWS_PORT = 8090
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class StopRequested(BaseException):
+    """A stop signal arrived: unwinds whatever runs (a ``with LocalMode`` stops everything on the way out).
+    A BaseException, as KeyboardInterrupt is, so no ``except Exception`` swallows it."""
+
+
+def stop_on_signals() -> None:
+    """The first signal stops local mode; later ones only say it is stopping (the stop must not be cut short:
+    it stops PostgreSQL and saves the emulator's state). ``kill -9`` still ends it at once, and the next start
+    recovers."""
+
+    def stopping(signum: int, _frame: FrameType | None) -> None:
+        for each in STOP_SIGNALS:
+            signal.signal(each, still_stopping)
+        raise StopRequested(signal.Signals(signum).name)
+
+    def still_stopping(signum: int, _frame: FrameType | None) -> None:
+        demo.say(
+            f"still stopping ({signal.Signals(signum).name} ignored); `kill -9 {os.getpid()}` ends it at once"
+        )
+
+    for each in STOP_SIGNALS:
+        signal.signal(each, stopping)
+
+
+def port_setting(value: int | None, variable: str, default: int) -> int:
+    return value if value is not None else int(os.environ.get(variable, default))
+
+
+def serve(work_dir: Path, api_port: int, aws_port: int) -> int:
+    try:
+        with LocalMode(work_dir, api_port=api_port, aws_port=aws_port, keep_state=True, log=demo.say) as mode:
+            assert mode.api is not None and mode.aws is not None
+            demo.say(f"\nTrainforge API: {mode.api.url}   (Swagger UI: {mode.api.url}/swagger)")
+            demo.say(
+                f"AWS emulator:   {mode.aws.endpoint_url}   (AWS_ENDPOINT_URL for the aws CLI and boto3)"
+            )
+            demo.say(f"State kept in {mode.work_dir}. Ctrl-C or `make stop` stops; `make reset` wipes it.")
+            while True:
+                time.sleep(3600)
+    except StopRequested as signalled:
+        demo.say(f"stopped ({signalled}): nothing left running")
+        return 0
+    except LocalModeError as refused:
+        demo.say(f"local mode did not start: {refused}")
+        return 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local_mode", description="Trainforge on one machine")
-    parser.add_argument("command", choices=["demo", "serve"])
+    parser.add_argument("command", choices=["demo", "serve", "stop", "reset", "status"])
     parser.add_argument("--work-dir", type=Path, default=Path(".local"), help="where local state lives")
-    parser.add_argument("--port", type=int, default=8080, help="API port for serve")
+    parser.add_argument("--port", type=int, default=None,
+                        help=f"the API's port for serve (TRAINFORGE_LOCAL_API_PORT, else {DEFAULT_API_PORT})")  # fmt: skip
+    parser.add_argument("--aws-port", type=int, default=None,
+                        help=f"the AWS emulator's port for serve (TRAINFORGE_LOCAL_AWS_PORT, else {DEFAULT_AWS_PORT})")  # fmt: skip
     args = parser.parse_args()
+    if args.command == "stop":
+        return housekeeping.stop(args.work_dir, demo.say)
+    if args.command == "reset":
+        return housekeeping.reset(args.work_dir, demo.say)
+    if args.command == "status":
+        return housekeeping.status(args.work_dir, demo.say)
+    stop_on_signals()
     if args.command == "demo":
-        return demo.main(args.work_dir)
-    with LocalMode(args.work_dir, api_port=args.port, log=demo.say) as mode:
-        assert mode.api is not None and mode.aws is not None
-        demo.say(f"\nTrainforge API: {mode.api.url}   (Swagger UI: {mode.api.url}/swagger)")
-        demo.say(f"AWS emulator:   {mode.aws.endpoint_url}   (AWS_ENDPOINT_URL for the aws CLI and boto3)")
-        demo.say("Ctrl-C stops.")
         try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            demo.say("stopping")
-    return 0
+            return demo.main(args.work_dir / "demo")
+        except StopRequested as signalled:
+            demo.say(f"\nDemo stopped ({signalled}): nothing left running")
+            return 128 + signal.Signals[str(signalled)].value
+    api_port = port_setting(args.port, "TRAINFORGE_LOCAL_API_PORT", DEFAULT_API_PORT)
+    aws_port = port_setting(args.aws_port, "TRAINFORGE_LOCAL_AWS_PORT", DEFAULT_AWS_PORT)
+    return serve(args.work_dir, api_port, aws_port)
 
 
 if __name__ == "__main__":

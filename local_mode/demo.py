@@ -6,17 +6,22 @@ two at a time, names its best. Exit code 0 only when all of that happened."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
-import sys
+import shutil
 import tarfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from local_mode.environment import LocalMode
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from local_mode.environment import LocalMode, LocalModeError
+from local_mode.housekeeping import clear_leftovers, running_pid
 from trainforge.aws import client
 from trainforge.cli.charts import terminal_charts
 from trainforge.cli.output import dollars
@@ -29,6 +34,7 @@ TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
 # The demo's capacity scene: a pool of one instance, which local SageMaker enforces as an account's quota would.
 CAPACITY_TYPE = "ml.m5.xlarge"
 os.environ.setdefault("TRAINFORGE_LOCAL_INSTANCE_QUOTAS", f"{CAPACITY_TYPE}=1")
+DEMO_DATABASE = "trainforge_demo"
 
 
 class DemoFailed(Exception):
@@ -36,7 +42,9 @@ class DemoFailed(Exception):
 
 
 def say(*parts: object) -> None:
-    print(*parts, flush=True)
+    # After SIGHUP the terminal may be gone: writing to it must not stop the stop that follows.
+    with contextlib.suppress(OSError, ValueError):
+        print(*parts, flush=True)
 
 
 def call(
@@ -99,14 +107,24 @@ def job_ids(api: str) -> set[int]:
 
 
 def wait_for_dataset_job(api: str, dataset_uri: str, known: set[int], timeout: float) -> dict[str, Any]:
+    """The job the dataset's manifest started; a refusal is a failure that says why."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, page = call(api, "GET", "/jobs?limit=20")
         for job in page["jobs"]:
-            if job["input_uri"] == dataset_uri and job["id"] not in known:
+            if job["id"] in known:
+                continue
+            if job["input_uri"] == dataset_uri or (job["status"] == "Rejected" and job["input_uri"] is None):
+                if job["status"] == "Rejected":
+                    raise DemoFailed(
+                        f"the dataset's job {job['job_name']} was Rejected: {job['failure_reason']}"
+                    )
                 return dict(job)
         time.sleep(0.2)
-    raise DemoFailed("the manifest's arrival started no job (S3 → EventBridge → queue → dataset_uploaded)")
+    raise DemoFailed(
+        f"the manifest's arrival started no job within {timeout:.0f} s (S3 → EventBridge → queue → "
+        "dataset_uploaded): the dead-letter queue and the handler's log say why"
+    )
 
 
 def run(mode: LocalMode, *, epochs: int | None = None) -> None:
@@ -365,15 +383,41 @@ def tuning_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
     say(f"   best: {tuning['best_training_job']} (validation:accuracy = {tuning['best_objective_value']})")
 
 
+def fresh_state(work_dir: Path) -> None:
+    """The demo's own folder, emptied: what it showed last time (or a killed run left) plays no part."""
+    if running_pid(work_dir) is not None:
+        raise DemoFailed(f"a demo is already running in {work_dir}: wait for it, or `make stop`")
+    if work_dir.exists():
+        clear_leftovers(work_dir, say)
+        shutil.rmtree(work_dir)
+    say(f"The demo runs in a state of its own, new each time: {work_dir} (`make local`'s state is untouched)")
+
+
+def fresh_database(server_url: str) -> str:
+    """With ``DATABASE_URL`` set, a database of the demo's own on that server, dropped and made again."""
+    url = make_url(server_url).set(database=DEMO_DATABASE)
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{DEMO_DATABASE}"'))
+    except Exception as exc:
+        raise DemoFailed(
+            f"could not make the demo's database {DEMO_DATABASE} on DATABASE_URL's server ({exc}): unset "
+            "DATABASE_URL to let the demo use an embedded PostgreSQL of its own"
+        ) from exc
+    finally:
+        admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
 def main(work_dir: Path, *, epochs: int | None = None) -> int:
     try:
-        with LocalMode(work_dir, log=say) as mode:
+        fresh_state(work_dir)
+        server = os.environ.get("DATABASE_URL")
+        with LocalMode(work_dir, database_url=fresh_database(server) if server else None, log=say) as mode:
             run(mode, epochs=epochs)
-    except DemoFailed as failure:
+    except (DemoFailed, LocalModeError) as failure:
         say(f"\nDemo FAILED: {failure}")
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(ROOT / ".local"))

@@ -23,13 +23,13 @@ def local_api(
 ) -> Iterator[str]:
     """Local mode in its own process, on its own database, for one test module."""
     work = tmp_path_factory.mktemp("local-mode")
-    port = free_port()
+    port, aws_port = free_port(), free_port()
     with scratch_database(
         postgres_server_url, f"trainforge_{request.module.__name__.rsplit('.', 1)[-1]}"
     ) as database_url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
         process = subprocess.Popen(
-            [sys.executable, "-m", "local_mode", "serve", "--port", str(port), "--work-dir", str(work)],
+            [sys.executable, "-m", "local_mode", "serve", "--port", str(port), "--aws-port", str(aws_port), "--work-dir", str(work)],
             cwd=ROOT, env={**env, "DATABASE_URL": database_url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         assert process.stdout is not None

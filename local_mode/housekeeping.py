@@ -1,0 +1,132 @@
+"""``make stop``, ``make reset`` and ``make status``: local mode seen from another shell.
+
+Stopping sends SIGTERM to the local mode running in the folder (the pid in ``local-mode.json``) and waits for it
+to finish its own stop. A local mode that was killed (``kill -9``) stopped nothing: what it left (its PostgreSQL,
+training processes) is ended here, as its next start would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from local_mode.environment import read_state, state_file
+from trainforge.local.embedded_postgres import running_postmaster, stop_server
+from trainforge.local.processes import ProcessRegistry
+
+STOP_WAIT_SECONDS = 60.0
+Say = Callable[..., None]
+
+# What each part of the work folder holds, for reset to say what it removes.
+PARTS = {
+    "postgres": "the database (jobs, their history and reports, builds, teams, datasets, tuning jobs)",
+    "aws": "the AWS emulator's services (S3 objects, queues, logs, metrics, the image repository)",
+    "work": "local SageMaker (its jobs' record, training folders, the code of locally built images)",
+    "demo": "the demo's own state",
+    "local-mode.lock": "the lock that keeps one local mode to a folder",
+}
+
+
+def _is_local_mode(pid: int) -> bool:
+    try:
+        import psutil
+
+        return "local_mode" in " ".join(psutil.Process(pid).cmdline())
+    except Exception:  # gone, or not readable
+        return False
+
+
+def running_pid(work_dir: Path) -> int | None:
+    """The pid of the local mode running in ``work_dir``, if one is."""
+    state = read_state(work_dir)
+    if state is None or not _is_local_mode(state["pid"]):
+        return None
+    return int(state["pid"])
+
+
+def clear_leftovers(work_dir: Path, say: Say) -> list[str]:
+    """End what a killed local mode left in ``work_dir`` (none may be running there): its PostgreSQL, its
+    training processes, its stale ``local-mode.json``."""
+    cleared = []
+    if running_postmaster(work_dir / "postgres") is not None:
+        stop_server(work_dir / "postgres")
+        cleared.append(f"stopped PostgreSQL left running on {work_dir / 'postgres'}")
+    for label in ProcessRegistry(work_dir / "work" / "processes").end_leftovers():
+        cleared.append(f"ended training process {label}, left running")
+    if state_file(work_dir).exists():
+        state_file(work_dir).unlink()
+        cleared.append("removed the stale local-mode.json")
+    for line in cleared:
+        say(f"  {line}")
+    return cleared
+
+
+def stop(work_dir: Path, say: Say) -> int:
+    stopped_any = False
+    for folder in (work_dir, work_dir / "demo"):
+        pid = running_pid(folder)
+        if pid is not None:
+            say(f"stopping local mode in {folder} (pid {pid})")
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_WAIT_SECONDS
+            while time.monotonic() < deadline and _is_local_mode(pid):
+                time.sleep(0.2)
+            if _is_local_mode(pid):
+                say(
+                    f"local mode (pid {pid}) is still stopping after {STOP_WAIT_SECONDS:.0f} s: `kill -9 {pid}`, then `make stop` again"
+                )
+                return 1
+            stopped_any = True
+            continue
+        if folder.is_dir() and clear_leftovers(folder, say):
+            say(f"cleared what a killed local mode left in {folder}")
+            stopped_any = True
+    if not stopped_any:
+        say(f"local mode is not running in {work_dir}")
+    return 0
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / name).lstat().st_size
+    return total
+
+
+def reset(work_dir: Path, say: Say) -> int:
+    if stop(work_dir, say) != 0:
+        return 1
+    if not work_dir.exists():
+        say(f"nothing to reset: {work_dir} does not exist")
+        return 0
+    say(f"removing local state in {work_dir}:")
+    for part in sorted(work_dir.iterdir()):
+        what = PARTS.get(part.name, "")
+        say(f"  {part.name:<20} {_size(part) / 1e6:8.1f} MB  {what}")
+    shutil.rmtree(work_dir)
+    say("done: the next `make local` or `make demo` starts afresh")
+    return 0
+
+
+def status(work_dir: Path, say: Say) -> int:
+    state = read_state(work_dir)
+    pid = running_pid(work_dir)
+    if pid is not None and state is not None:
+        say(
+            f"local mode is running in {work_dir} (pid {pid}): API at {state['api_url']}, AWS emulator at {state['aws_url']}"
+        )
+        return 0
+    say(
+        f"local mode is not running in {work_dir}"
+        + (" (a killed run left state: `make stop` clears it)" if state else "")
+    )
+    return 3

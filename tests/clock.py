@@ -1,7 +1,8 @@
 """One clock for the tests, movable to any date: Python's (time-machine) and PostgreSQL's ``now()`` together.
 
-- ``pytest --clock 2027-01-31T23:59:30Z`` runs the session at that moment (the clock ticks on from there); ``make
-  test`` runs the tests marked ``calendar`` again so, at a month's and at a year's last seconds.
+- Every test marked ``calendar`` runs twice in ``make test``: today, and with both clocks an hour before a year
+  ends (:data:`CALENDAR_MOMENTS`; ids ``[today]`` and ``[2027-12-31T23:00:00Z]``).
+- ``pytest --clock 2027-01-31T23:59:30Z`` runs a whole session at that moment (the clock ticks on from there).
 - The ``clock`` fixture moves both clocks inside one test (``clock.travel(moment)``).
 - PostgreSQL: the test database gets a ``public.now()`` that adds a shift kept in ``test_clock.shift`` to
   ``pg_catalog.now()``; its ``search_path`` lists ``pg_catalog`` after ``public``, so every unqualified ``now()``
@@ -175,9 +176,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The other dates every calendar test also runs at: the last hour of a month, which is also a year's.
+CALENDAR_MOMENTS = ("2027-12-31T23:00:00Z",)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "calendar: depends on dates (months, days, ages): run again at other dates by make test"
+        "markers", "calendar: depends on dates (months, days, ages): runs today and at CALENDAR_MOMENTS"
     )
     moment = config.getoption("--clock")
     if moment:
@@ -201,6 +206,21 @@ _SESSION_TRAVEL = pytest.StashKey[Any]()
 
 
 DATABASE_CLOCK = pytest.StashKey[DatabaseClock]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("calendar") and not metafunc.config.getoption("--clock"):
+        metafunc.parametrize("calendar_moment", ["today", *CALENDAR_MOMENTS], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def calendar_moment(request: pytest.FixtureRequest) -> str:
+    """A calendar test's date: today, or one of :data:`CALENDAR_MOMENTS` (both clocks moved before the test's
+    other fixtures are made, and back after it)."""
+    moment = str(getattr(request, "param", "today"))
+    if moment != "today":
+        request.getfixturevalue("clock").travel(parse_moment(moment))
+    return moment
 
 
 @pytest.fixture

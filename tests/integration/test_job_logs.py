@@ -17,7 +17,10 @@ from trainforge.services.job_logs import LOG_GROUP, job_logs
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
-BASE = moved_millis(1_795_867_000_000)  # next to the clock: CloudWatch keeps 14 days
+
+def base() -> int:
+    """The tests' first line's time, next to the clock (CloudWatch Logs keeps 14 days)."""
+    return moved_millis(1_795_867_000_000)
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def write(logs: Any, stream: str, lines: list[tuple[int, str]]) -> None:
     logs.put_log_events(
         logGroupName=LOG_GROUP,
         logStreamName=stream,
-        logEvents=[{"timestamp": BASE + offset, "message": text} for offset, text in lines],
+        logEvents=[{"timestamp": base() + offset, "message": text} for offset, text in lines],
     )
 
 
@@ -49,35 +52,35 @@ def read_all(logs: Any, job: str, limit: int, **kwargs: Any) -> list[dict[str, A
 
 
 def test_two_instances_are_interleaved_in_time_and_every_line_comes_once(logs: Any) -> None:
-    write(logs, f"two-hosts/algo-1-{BASE // 1000}", [(0, "a0"), (20, "a20"), (20, "a20b"), (40, "a40")])
-    write(logs, f"two-hosts/algo-2-{BASE // 1000}", [(10, "b10"), (20, "b20"), (30, "b30")])
-    write(logs, f"two-hosts-other/algo-1-{BASE // 1000}", [(5, "another job's line")])
+    write(logs, f"two-hosts/algo-1-{base() // 1000}", [(0, "a0"), (20, "a20"), (20, "a20b"), (40, "a40")])
+    write(logs, f"two-hosts/algo-2-{base() // 1000}", [(10, "b10"), (20, "b20"), (30, "b30")])
+    write(logs, f"two-hosts-other/algo-1-{base() // 1000}", [(5, "another job's line")])
     lines = read_all(logs, "two-hosts", limit=2)
     assert [(e["instance"], e["message"]) for e in lines] == [
         ("algo-1", "a0"), ("algo-2", "b10"), ("algo-1", "a20"), ("algo-1", "a20b"), ("algo-2", "b20"),
         ("algo-2", "b30"), ("algo-1", "a40"),
     ]  # fmt: skip
-    assert lines[0]["timestamp"] == datetime.fromtimestamp(BASE / 1000, UTC).isoformat()
+    assert lines[0]["timestamp"] == datetime.fromtimestamp(base() / 1000, UTC).isoformat()
     only_two = read_all(logs, "two-hosts", limit=100, instance="algo-2")
     assert [e["message"] for e in only_two] == ["b10", "b20", "b30"]
 
 
 def test_a_token_follows_a_running_job_as_it_writes_more(logs: Any) -> None:
-    write(logs, f"running/algo-1-{BASE // 1000}", [(0, "epoch 1")])
+    write(logs, f"running/algo-1-{base() // 1000}", [(0, "epoch 1")])
     first = job_logs(logs, "running", limit=10)
     assert [e["message"] for e in first["events"]] == ["epoch 1"]
     idle = job_logs(logs, "running", limit=10, next_token=first["next_token"])
     assert idle["events"] == [] and idle["next_token"]
-    write(logs, f"running/algo-1-{BASE // 1000}", [(0, "same millisecond"), (50, "epoch 2")])
+    write(logs, f"running/algo-1-{base() // 1000}", [(0, "same millisecond"), (50, "epoch 2")])
     write(logs, "running/algo-2-1795867050", [(60, "second instance joins")])
     more = job_logs(logs, "running", limit=10, next_token=idle["next_token"])
     assert [e["message"] for e in more["events"]] == ["same millisecond", "epoch 2", "second instance joins"]
 
 
 def test_time_bounds_and_a_job_without_logs(logs: Any) -> None:
-    write(logs, f"bounded/algo-1-{BASE // 1000}", [(0, "early"), (1000, "middle"), (2000, "late")])
-    start = datetime.fromtimestamp((BASE + 500) / 1000, UTC)
-    end = datetime.fromtimestamp((BASE + 1500) / 1000, UTC)
+    write(logs, f"bounded/algo-1-{base() // 1000}", [(0, "early"), (1000, "middle"), (2000, "late")])
+    start = datetime.fromtimestamp((base() + 500) / 1000, UTC)
+    end = datetime.fromtimestamp((base() + 1500) / 1000, UTC)
     page = job_logs(logs, "bounded", start_time=start, end_time=end)
     assert [e["message"] for e in page["events"]] == ["middle"]
     assert job_logs(logs, "never-logged")["events"] == []
@@ -108,14 +111,14 @@ def test_lines_written_in_the_same_millisecond_keep_their_order(logs: Any) -> No
         "    x = float(r)",
         "ValueError: n/a",
     ]
-    write(logs, f"same-ms/algo-1-{BASE // 1000}", [(7, line) for line in written])
+    write(logs, f"same-ms/algo-1-{base() // 1000}", [(7, line) for line in written])
     assert [e["message"] for e in read_all(logs, "same-ms", limit=3)] == written
     assert last_lines(logs, "same-ms", count=3) == written[1:]
 
 
 def test_a_burst_in_one_millisecond_pages_through_with_a_small_token(logs: Any) -> None:
     written = [f"line {n}" for n in range(250)]
-    write(logs, f"burst/algo-1-{BASE // 1000}", [(3, line) for line in written])
+    write(logs, f"burst/algo-1-{base() // 1000}", [(3, line) for line in written])
     token, found = None, []
     for _ in range(10):
         page = job_logs(logs, "burst", limit=100, next_token=token)

@@ -13,8 +13,6 @@ from tests.conftest import truncate_all
 from tests.lambda_support import invoke, sqs_batch
 from tests.reliability.conftest import drop_dataset, lifecycle, snapshot
 
-pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
-
 
 def stream(seed: int, datasets: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rng = random.Random(seed)

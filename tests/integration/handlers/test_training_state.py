@@ -19,8 +19,6 @@ from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.delivery import PoisonEventError
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
 
-pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
-
 STATUS_EVENTS = {
     "InProgress": "sagemaker_training_in_progress.json",
     "Completed": "sagemaker_training_completed.json",
@@ -37,6 +35,7 @@ def state_event(status: str, secondary: str, modified: int, **detail: Any) -> di
     return event
 
 
+@pytest.mark.calendar
 def test_a_batch_of_state_changes_is_applied(handlers: Any, db: Session) -> None:
     module = handlers("training_state")
     result = invoke(
@@ -78,6 +77,7 @@ def test_every_status_is_recorded(handlers: Any, db: Session, status: str, secon
     assert has_report == (status in ("Completed", "Failed", "Stopped"))
 
 
+@pytest.mark.calendar
 def test_times_as_strings_and_nulls_are_accepted(handlers: Any, db: Session) -> None:
     event = state_event("InProgress", "Training", 1795867200000)
     event["detail"]["LastModifiedTime"] = "1795867200000"
@@ -199,6 +199,7 @@ def test_unknown_jobs_are_not_recorded_when_the_ledger_is_off(handlers: Any, db:
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
 
 
+@pytest.mark.calendar
 def test_a_failed_job_keeps_the_last_lines_of_its_logs(handlers: Any, db: Session) -> None:
     from trainforge.services.job_logs import LOG_GROUP, TAIL_LINES
 
@@ -248,6 +249,7 @@ def test_a_failed_job_without_logs_is_recorded_all_the_same(handlers: Any, db: S
     assert job.status == "Failed" and job.log_tail is None
 
 
+@pytest.mark.calendar
 def test_a_jobs_end_admits_the_job_waiting_for_its_instances_once(handlers: Any, db: Session) -> None:
     from trainforge import repository
     from trainforge.db import SessionDatabase

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Session
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke, sqs_batch
 
-pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
-
 TUNING = {
     "tuning_job_name": "churn-tune-1",
     "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
@@ -174,6 +172,7 @@ def test_a_tuning_event_without_a_name_is_dead_lettered_with_its_reason(
     assert "names no tuning job" in message["MessageAttributes"]["reason"]["StringValue"]
 
 
+@pytest.mark.calendar
 def test_a_teams_tuning_job_holds_all_its_trials_against_the_budget_and_books_what_they_cost(
     api: Any, handlers: Any
 ) -> None:
@@ -212,6 +211,7 @@ def test_a_teams_tuning_job_holds_all_its_trials_against_the_budget_and_books_wh
     )  # the trials, counted in the team's month
 
 
+@pytest.mark.calendar
 def test_a_trial_that_ended_before_its_tuning_job_was_recorded_is_booked_once_it_is(
     api: Any, handlers: Any
 ) -> None:

@@ -10,18 +10,14 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import tarfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from local_mode.environment import LocalMode, LocalModeError
-from local_mode.housekeeping import clear_leftovers, running_pid
+from local_mode.housekeeping import fresh_database, fresh_folder
 from trainforge.aws import client
 from trainforge.cli.charts import terminal_charts
 from trainforge.cli.output import dollars
@@ -383,39 +379,17 @@ def tuning_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
     say(f"   best: {tuning['best_training_job']} (validation:accuracy = {tuning['best_objective_value']})")
 
 
-def fresh_state(work_dir: Path) -> None:
-    """The demo's own folder, emptied: what it showed last time (or a killed run left) plays no part."""
-    if running_pid(work_dir) is not None:
-        raise DemoFailed(f"a demo is already running in {work_dir}: wait for it, or `make stop`")
-    if work_dir.exists():
-        clear_leftovers(work_dir, say)
-        shutil.rmtree(work_dir)
-    say(f"The demo runs in a state of its own, new each time: {work_dir} (`make local`'s state is untouched)")
-
-
-def fresh_database(server_url: str) -> str:
-    """With ``DATABASE_URL`` set, a database of the demo's own on that server, dropped and made again."""
-    url = make_url(server_url).set(database=DEMO_DATABASE)
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{DEMO_DATABASE}"'))
-    except Exception as exc:
-        raise DemoFailed(
-            f"could not make the demo's database {DEMO_DATABASE} on DATABASE_URL's server ({exc}): unset "
-            "DATABASE_URL to let the demo use an embedded PostgreSQL of its own"
-        ) from exc
-    finally:
-        admin.dispose()
-    return url.render_as_string(hide_password=False)
-
-
 def main(work_dir: Path, *, epochs: int | None = None) -> int:
+    """The demo in a state of its own, new each time: its folder emptied and, with ``DATABASE_URL`` set, a
+    database of its own on that server."""
     try:
-        fresh_state(work_dir)
+        fresh_folder(work_dir, say)
+        say(
+            f"The demo runs in a state of its own, new each time: {work_dir} (`make local`'s state is untouched)"
+        )
         server = os.environ.get("DATABASE_URL")
-        with LocalMode(work_dir, database_url=fresh_database(server) if server else None, log=say) as mode:
+        database = fresh_database(server, DEMO_DATABASE) if server else None
+        with LocalMode(work_dir, database_url=database, log=say) as mode:
             run(mode, epochs=epochs)
     except (DemoFailed, LocalModeError) as failure:
         say(f"\nDemo FAILED: {failure}")

@@ -1,4 +1,4 @@
-"""``make stop``, ``make reset`` and ``make status``: local mode seen from another shell.
+"""``make stop`` and ``make reset``: local mode seen from another shell; and the demo's fresh state.
 
 Stopping sends SIGTERM to the local mode running in the folder (the pid in ``local-mode.json``) and waits for it
 to finish its own stop. A local mode that was killed (``kill -9``) stopped nothing: what it left (its PostgreSQL,
@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from local_mode.environment import read_state, state_file
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from local_mode.environment import LocalModeError, read_state, state_file
 from trainforge.local.embedded_postgres import running_postmaster, stop_server
 from trainforge.local.processes import ProcessRegistry
 
@@ -64,6 +67,33 @@ def clear_leftovers(work_dir: Path, say: Say) -> list[str]:
     for line in cleared:
         say(f"  {line}")
     return cleared
+
+
+def fresh_folder(work_dir: Path, say: Say) -> None:
+    """``work_dir`` emptied (the demo's: what it showed last time, or a killed run left, plays no part)."""
+    if running_pid(work_dir) is not None:
+        raise LocalModeError(f"a demo is already running in {work_dir}: wait for it, or `make stop`")
+    if work_dir.exists():
+        clear_leftovers(work_dir, say)
+        shutil.rmtree(work_dir)
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A database ``name`` on ``server_url``'s server, dropped and made again; its URL."""
+    url = make_url(server_url).set(database=name)
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        raise LocalModeError(
+            f"could not make the database {name} on DATABASE_URL's server ({exc}): unset DATABASE_URL to use an "
+            "embedded PostgreSQL of its own"
+        ) from exc
+    finally:
+        admin.dispose()
+    return url.render_as_string(hide_password=False)
 
 
 def stop(work_dir: Path, say: Say) -> int:

@@ -11,17 +11,18 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from local_mode import demo
-from local_mode.environment import write_state
+from local_mode.environment import LocalModeError, write_state
+from local_mode.housekeeping import fresh_database, fresh_folder
 from trainforge.local.embedded_postgres import EmbeddedPostgres, running_postmaster
 
 
 def test_with_database_url_the_demo_gets_a_new_database_of_its_own_each_run(postgres_server_url: str) -> None:
-    url = demo.fresh_database(postgres_server_url)
+    url = fresh_database(postgres_server_url, demo.DEMO_DATABASE)
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE left_by_the_last_run (id int)"))
     engine.dispose()
-    again = demo.fresh_database(postgres_server_url)
+    again = fresh_database(postgres_server_url, demo.DEMO_DATABASE)
     assert again == url
     engine = create_engine(again)
     assert inspect(engine).get_table_names() == []
@@ -40,7 +41,7 @@ def test_the_demos_folder_is_emptied_and_a_server_a_killed_demo_left_is_stopped(
     (folder / "work" / "left.txt").write_text("from the last run")
     pid = running_postmaster(folder / "postgres")
     assert pid is not None
-    demo.fresh_state(folder)
+    fresh_folder(folder, print)
     assert not folder.exists() and running_postmaster(folder / "postgres") is None
 
 
@@ -52,8 +53,8 @@ def test_a_demo_running_in_the_folder_is_not_wiped_under_it(tmp_path: Path) -> N
         write_state(
             folder, {"pid": running.pid, "api_url": "http://127.0.0.1:1", "aws_url": "http://127.0.0.1:2"}
         )
-        with pytest.raises(demo.DemoFailed, match="a demo is already running"):
-            demo.fresh_state(folder)
+        with pytest.raises(LocalModeError, match="a demo is already running"):
+            fresh_folder(folder, print)
         assert (folder / "local-mode.json").exists()
     finally:
         running.kill()

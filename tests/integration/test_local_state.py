@@ -23,12 +23,8 @@ from tests.training_code import upload_code
 from trainforge.connection import NativeDatabase
 from trainforge.local import emulator_state
 from trainforge.local.infrastructure import LocalAws
-from trainforge.local.runner import (
-    ENDED_WITH_LOCAL_MODE,
-    LOST_BY_LOCAL_MODE,
-    STOPPED_WITH_LOCAL_MODE,
-    LocalSageMaker,
-)
+from trainforge.local.lifecycle import ENDED_WITH_LOCAL_MODE, LOST_BY_LOCAL_MODE, STOPPED_WITH_LOCAL_MODE
+from trainforge.local.runner import LocalSageMaker
 from trainforge.settings import Settings
 
 SLEEPS = TRAIN.replace('for epoch in range(int(hps["epochs"])):', "for epoch in range(10**6):")

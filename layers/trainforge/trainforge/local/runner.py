@@ -54,9 +54,6 @@ from trainforge.settings import Settings
 EventSink = Callable[[dict[str, Any]], None]
 LOGGER = logging.getLogger(__name__)
 MAX_FAILURE_REASON = 1024
-STOPPED_WITH_LOCAL_MODE = "Local mode stopped, and its jobs with it"
-ENDED_WITH_LOCAL_MODE = "Local mode ended while this job ran (killed, or its machine stopped) and its processes with it: submit it again"
-LOST_BY_LOCAL_MODE = "Local mode has no record of this job (its saved state was lost or reset) and cannot run it on: submit it again"
 
 
 class LocalSageMaker(LocalTuning, LocalWarmPools, LocalModeLifecycle):

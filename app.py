@@ -15,7 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.layer_build import OUTPUT, built_version
 from stacks.trainforge_stack import TrainforgeStack
-from trainforge.team_definitions import load_teams_file
+from trainforge.models.team_definitions import load_teams_file
 
 
 def cdk_json_context() -> dict[str, object]:

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from bench.common import Row, row
 from trainforge.aws import _SERVICE_CONFIG
-from trainforge.local.infrastructure import LocalAws, environment, scratch_database
-from trainforge.local.resources import provision
-from trainforge.local.throttling import ThrottlingSageMakerEndpoint
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.aws.emulator import LocalAws, environment
+from trainforge.local.aws.resources import provision
+from trainforge.local.aws.throttling import ThrottlingSageMakerEndpoint
+from trainforge.local.postgres import scratch_database
 from trainforge.schema import upgrade_to_head
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 # SageMaker admits ~1 create/s; the emulator is scaled up to a rate this machine sustains with room to spare.

@@ -23,17 +23,18 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from bench.common import Row, row
+from trainforge.capacity import admission as capacity
 from trainforge.connection import ConnectionParameters, NativeDatabase
-from trainforge.local.account_standins import AccountStandIns
-from trainforge.local.infrastructure import LocalAws, environment, scratch_database
-from trainforge.local.resources import provision
-from trainforge.local.runner import LocalSageMaker
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.aws.emulator import LocalAws, environment
+from trainforge.local.aws.resources import provision
+from trainforge.local.aws.standins import AccountStandIns
+from trainforge.local.postgres import scratch_database
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.schema import upgrade_to_head
-from trainforge.services import capacity
-from trainforge.services.job_tracking import record_state_change, state_change_from_description
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
+from trainforge.tracking.state_changes import record_state_change, state_change_from_description
 
 INSTANCE_TYPE = "ml.m5.large"
 QUOTA = 4

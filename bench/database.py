@@ -12,12 +12,12 @@ from typing import Any
 
 from bench.common import Row, row
 from trainforge.connection import ConnectionParameters, NativeDatabase
-from trainforge.local.infrastructure import scratch_database
+from trainforge.local.postgres import scratch_database
 from trainforge.local.wire import WireProxy
 from trainforge.models.changes import JobStateChange
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK
 from trainforge.repository.jobs import _APPLY_JOB_STATE
-from trainforge.services.job_tracking import record_state_change
+from trainforge.tracking.state_changes import record_state_change
 
 LATENCY_SECONDS = 0.0005  # each way: a Lambda and RDS Proxy in the same region, on a good day
 
@@ -181,7 +181,7 @@ def filled(url: str, rows: int) -> NativeDatabase:
 
 def page_queries(database: NativeDatabase) -> dict[str, dict[str, Any]]:
     """The three pages timed: the first, the 101st (by cursor), and a status filter."""
-    from trainforge.services.job_queries import jobs_page
+    from trainforge.tracking.queries import jobs_page
 
     deep = jobs_page(database, limit=50)
     for _ in range(100):  # 100 pages in: the cursor of row 5,000
@@ -192,7 +192,7 @@ def page_queries(database: NativeDatabase) -> dict[str, dict[str, Any]]:
 
 def listing(server_url: str, small: int, large: int, runs: int) -> list[Row]:
     """Pages at ``large`` rows ÷ at ``small`` rows; the two databases are timed alternately, query by query."""
-    from trainforge.services.job_queries import jobs_page
+    from trainforge.tracking.queries import jobs_page
 
     with (
         scratch_database(server_url, f"trainforge_bench_list_{small}") as small_url,

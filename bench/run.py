@@ -31,7 +31,7 @@ from bench.capacity import capacity_queue  # noqa: E402
 from bench.common import Row, row  # noqa: E402
 from bench.database import events_throughput, listing  # noqa: E402
 from bench.startup import HANDLERS, startup  # noqa: E402
-from trainforge.local.infrastructure import postgres_server  # noqa: E402
+from trainforge.local.postgres import postgres_server  # noqa: E402
 
 
 # 5 -------------------------------------------------------------------------------------------------------------

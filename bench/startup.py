@@ -143,9 +143,10 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
     """Each handler started in a fresh process against a real PostgreSQL and the AWS emulator, given the event
     it exists for; rounds interleaved with the baseline, as for imports."""
     from tests.lambda_support import api_request, sqs_batch
-    from trainforge.local.infrastructure import LocalAws, environment, scratch_database
-    from trainforge.local.resources import provision
-    from trainforge.services.dataset_preparation import MANIFEST_FORMAT
+    from trainforge.datasets.preparation import MANIFEST_FORMAT
+    from trainforge.local.aws.emulator import LocalAws, environment
+    from trainforge.local.aws.resources import provision
+    from trainforge.local.postgres import scratch_database
     from trainforge.settings import Settings
 
     events = json.loads((ROOT / "tests" / "events" / "sagemaker_training_in_progress.json").read_text())

@@ -91,6 +91,9 @@ class LocalApiServer:
 
     def __init__(self, handler: ModuleType, port: int = 0) -> None:
         api = handler
+        # The handler keeps per-request state (the resolver's context, the caller) as a Lambda container may:
+        # connections are served concurrently, invocations one after the other.
+        invocation = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             timeout = 10  # seconds a client may take to send what its Content-Length promised
@@ -136,9 +139,10 @@ class LocalApiServer:
                 event = proxy_event(
                     self.command, self.path, list(self.headers.items()), body, self.client_address[0]
                 )
-                response = api.handler(
-                    event, LambdaContext(function_name="trainforge-api", aws_request_id=str(uuid.uuid4()))
-                )
+                with invocation:  # one at a time, as a Lambda container runs them
+                    response = api.handler(
+                        event, LambdaContext(function_name="trainforge-api", aws_request_id=str(uuid.uuid4()))
+                    )
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
                 multi = [

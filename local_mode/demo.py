@@ -21,7 +21,7 @@ from local_mode.housekeeping import fresh_database, fresh_folder
 from trainforge.aws import client
 from trainforge.cli.charts import terminal_charts
 from trainforge.cli.output import dollars
-from trainforge.local.runner import local_sagemaker
+from trainforge.local.sagemaker.runner import local_sagemaker
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 
 ROOT = Path(__file__).resolve().parent.parent

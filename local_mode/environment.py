@@ -24,17 +24,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
-from sqlalchemy import create_engine
-
 from local_mode.api_server import LocalApiServer
 from local_mode.router import LocalRouter
 from trainforge.aws import client, reset_clients
-from trainforge.db import mark_failovers_as_disconnects
-from trainforge.local.account_standins import AccountStandIns
-from trainforge.local.embedded_postgres import EmbeddedPostgres
-from trainforge.local.infrastructure import LocalAws
-from trainforge.local.resources import provision
-from trainforge.schema import upgrade_to_head
+from trainforge.local.aws.emulator import LocalAws
+from trainforge.local.aws.resources import provision
+from trainforge.local.aws.standins import AccountStandIns
+from trainforge.local.postgres import EmbeddedPostgres
+from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
 HANDLERS = ("api", "dataset_uploaded", "training_state", "build_state", "reconcile", "migrate")
@@ -172,10 +169,7 @@ class LocalMode:
         )
         reset_clients()
         self.settings = Settings.from_env()
-        engine = create_engine(database_url)
-        mark_failovers_as_disconnects(engine)
-        revision = upgrade_to_head(engine)
-        engine.dispose()
+        revision = upgrade_database(database_url)
         self.log("schema at revision", revision)
         provision(self.settings)
         for name in HANDLERS:
@@ -197,7 +191,7 @@ class LocalMode:
     def _recover(self) -> None:
         """What the last run left running is ended; what the database remembers is held against what was kept."""
         from local_mode.state_check import check_saved_state
-        from trainforge.local.runner import local_sagemaker
+        from trainforge.local.sagemaker.runner import local_sagemaker
 
         assert self.settings is not None
         sagemaker = local_sagemaker(self.settings)
@@ -244,7 +238,7 @@ class LocalMode:
     def _stop_jobs(self) -> None:
         if self.settings is None or not self.handlers:
             return
-        from trainforge.local.runner import forget_local_sagemaker, local_sagemaker
+        from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
 
         local_sagemaker(self.settings).shutdown()
         forget_local_sagemaker(self.settings)

@@ -15,12 +15,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from local_mode.environment import LocalModeError, read_state, state_file
-from trainforge.local.embedded_postgres import running_postmaster, stop_server
-from trainforge.local.processes import ProcessRegistry
+from trainforge.local.postgres import recreate_database, running_postmaster, stop_server
+from trainforge.local.training.processes import ProcessRegistry
 
 STOP_WAIT_SECONDS = 60.0
 Say = Callable[..., None]
@@ -80,20 +77,13 @@ def fresh_folder(work_dir: Path, say: Say) -> None:
 
 def fresh_database(server_url: str, name: str) -> str:
     """A database ``name`` on ``server_url``'s server, dropped and made again; its URL."""
-    url = make_url(server_url).set(database=name)
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return recreate_database(server_url, name)
     except Exception as exc:
         raise LocalModeError(
             f"could not make the database {name} on DATABASE_URL's server ({exc}): unset DATABASE_URL to use an "
             "embedded PostgreSQL of its own"
         ) from exc
-    finally:
-        admin.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def stop(work_dir: Path, say: Say) -> int:

@@ -13,10 +13,10 @@ from typing import Any
 
 from trainforge.aws import error_code
 from trainforge.connection import Database
-from trainforge.local.runner import LocalSageMaker
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.repository.local_state import local_facts
 from trainforge.s3_locations import split_s3_uri
-from trainforge.services.job_logs import LOG_GROUP
+from trainforge.tracking.logs import LOG_GROUP
 
 EXAMPLES = 3
 

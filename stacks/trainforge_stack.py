@@ -25,8 +25,8 @@ from stacks.constructs.sagemaker_access import TrainforgeSageMakerAccess
 from stacks.constructs.storage import TrainforgeStorage
 from stacks.constructs.team_access import TrainforgeTeamAccess
 from stacks.nag_suppressions import suppress_reviewed_findings
+from trainforge.models.team_definitions import TeamDefinition
 from trainforge.routing import event_routes
-from trainforge.team_definitions import TeamDefinition
 
 DATASET_PREFIX = "datasets/"
 JOBS_PREFIX = "jobs/"

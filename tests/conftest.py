@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from tests.clock import DATABASE_CLOCK, DatabaseClock, rebase_times
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.db import mark_failovers_as_disconnects
-from trainforge.local.infrastructure import LocalAws, environment, postgres_server, scratch_database
-from trainforge.local.resources import provision
+from trainforge.local.aws.emulator import LocalAws, environment
+from trainforge.local.aws.resources import provision
+from trainforge.local.postgres import postgres_server, scratch_database
 from trainforge.models.database import Base
 from trainforge.schema import upgrade_to_head
 from trainforge.settings import Settings

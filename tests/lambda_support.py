@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from local_mode.router import LambdaContext
-from trainforge.local.infrastructure import environment
+from trainforge.local.aws.emulator import environment
 
 __all__ = ["api_request", "environment", "invoke", "load_handler", "sqs_batch"]
 

@@ -12,11 +12,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from trainforge.builds.records import build_change_from_event, record_build_state_change
 from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.routing import CODEBUILD_STATE_CHANGE
 from trainforge.runtime import Runtime, end_of_init
-from trainforge.services.container_builds import build_change_from_event, record_build_state_change
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.delivery import batch_response
 from trainforge.runtime import Runtime, end_of_init
-from trainforge.services.submissions import SubmissionWorker
+from trainforge.submissions.worker import SubmissionWorker
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))

@@ -14,12 +14,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.aws import client
+from trainforge.capacity.admission import sweep
+from trainforge.capacity.prices import PRICE_LIST_REGION
 from trainforge.runtime import Runtime, end_of_init
-from trainforge.services.capacity import sweep
-from trainforge.services.job_tracking import reconcile_stale_jobs
-from trainforge.services.prices import PRICE_LIST_REGION
-from trainforge.services.submissions import request_submission
-from trainforge.services.tuning_jobs import reconcile_tuning_jobs
+from trainforge.submissions.worker import request_submission
+from trainforge.tracking.state_changes import reconcile_stale_jobs
+from trainforge.tuning.jobs import reconcile_tuning_jobs
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))

@@ -18,7 +18,7 @@ from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.status import JobStatus
 from trainforge.routing import SAGEMAKER_STATE_CHANGE, TUNING_STATE_CHANGE
 from trainforge.runtime import Runtime, end_of_init
-from trainforge.services.job_tracking import record_state_change, state_change_from_description
+from trainforge.tracking.state_changes import record_state_change, state_change_from_description
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
@@ -74,7 +74,7 @@ def record(event: dict[str, Any]) -> str:
 
 def record_tuning(detail: dict[str, Any]) -> str:
     """A tuning job's state, counts and best trial, applied once and in order."""
-    from trainforge.services.tuning_jobs import (
+    from trainforge.tuning.jobs import (
         record_tuning_state_change,
         state_change_from_tuning_description,
     )
@@ -95,8 +95,8 @@ def record_tuning(detail: dict[str, Any]) -> str:
 def admit_waiting_jobs(job_id: int) -> None:
     """The job's instances go back to its pool (once), and the jobs waiting for them are admitted and their
     submission requested. A failure here leaves them to the schedule's sweep: the state change stands."""
-    from trainforge.services.capacity import release_and_admit
-    from trainforge.services.submissions import request_submission
+    from trainforge.capacity.admission import release_and_admit
+    from trainforge.submissions.worker import request_submission
 
     settings = RUNTIME.settings
     try:
@@ -117,7 +117,7 @@ def keep_log_tail(job_id: int, job_name: str) -> None:
     """A failed job keeps its last log lines (its traceback). Reading them never fails the state change: it is
     already applied, and the logs stay in CloudWatch."""
     from trainforge.aws import client
-    from trainforge.services.job_logs import keep_failure_tail
+    from trainforge.tracking.logs import keep_failure_tail
 
     try:
         lines = RUNTIME.transaction(

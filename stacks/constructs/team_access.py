@@ -29,7 +29,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from trainforge.team_definitions import TeamDefinition, s3_principal
+from trainforge.models.team_definitions import TeamDefinition, s3_principal
 
 WRITE_ACTIONS = ["s3:PutObject"]
 DENIED_OUTSIDE = ["s3:PutObject", "s3:DeleteObject"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from trainforge.local.hosts import free_port
-from trainforge.local.infrastructure import scratch_database
+from trainforge.local.postgres import scratch_database
+from trainforge.local.training.hosts import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

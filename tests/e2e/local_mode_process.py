@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from trainforge.local.hosts import free_port
+from trainforge.local.training.hosts import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 90.0

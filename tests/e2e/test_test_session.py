@@ -10,7 +10,7 @@ from tests.e2e.local_mode_process import ROOT, clean_environment
 
 
 def embedded_test_servers() -> set[int]:
-    """Postgres processes serving a test session's throwaway folder (trainforge.local.infrastructure)."""
+    """Postgres processes serving a test session's throwaway folder (trainforge.local.aws.emulator)."""
     import psutil
 
     found = set()

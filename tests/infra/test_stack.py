@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_cdk.assertions import Annotations, Match
 
+from trainforge.models.team_definitions import load_teams_file
 from trainforge.settings import Settings
-from trainforge.team_definitions import load_teams_file
 
 ALLOWED_ON_ANY_RESOURCE = {
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",

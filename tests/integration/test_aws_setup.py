@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from trainforge.datasets.preparation import MANIFEST_NAME
 from trainforge.errors import DatasetValidationError, DockerContainerError, SageMakerConfigurationError
-from trainforge.services.dataset_preparation import MANIFEST_NAME
 from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder, SageMakerTrainingService
 from trainforge.settings import Settings
 

@@ -16,13 +16,15 @@ from tests.clock import Clock, parse_moment, rebase_times
 from tests.conftest import EVENTS
 from tests.integration.test_capacity import connections, finish, race, set_quota, status  # noqa: F401
 from trainforge import repository
+from trainforge.capacity import admission as capacity
 from trainforge.connection import NativeDatabase
 from trainforge.errors import BudgetExceededError
-from trainforge.services import budgets, capacity, teams
-from trainforge.services.job_records import accept_job_request
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.jobs.records import accept_job_request
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
+from trainforge.teams import budgets
+from trainforge.teams import management as teams
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 

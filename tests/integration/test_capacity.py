@@ -15,15 +15,15 @@ import pytest
 
 from tests.conftest import load_event
 from trainforge import repository
+from trainforge.capacity import admission as capacity
+from trainforge.capacity.prices import price_of
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.errors import SageMakerJobError
-from trainforge.local.account_standins import AccountStandIns
-from trainforge.local.hosts import free_port
-from trainforge.local.infrastructure import environment
-from trainforge.services import capacity
-from trainforge.services.prices import price_of
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.aws.emulator import environment
+from trainforge.local.aws.standins import AccountStandIns
+from trainforge.local.training.hosts import free_port
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
@@ -499,9 +499,9 @@ def test_a_spot_job_reports_its_on_demand_equivalent_and_saving(
 def test_local_sagemaker_enforces_its_quota_in_sagemakers_words(settings: Settings) -> None:
     from botocore.exceptions import ClientError
 
-    from trainforge.local.local_job import LocalJob
-    from trainforge.local.runner import LocalSageMaker
-    from trainforge.services.sagemaker_calls import REFUSAL_CODES
+    from trainforge.jobs.sagemaker_calls import REFUSAL_CODES
+    from trainforge.local.sagemaker.job import LocalJob
+    from trainforge.local.sagemaker.runner import LocalSageMaker
 
     local = LocalSageMaker(
         Settings.from_env({"TRAINFORGE_LOCAL_INSTANCE_QUOTAS": "ml.m5.large=2", "TRAINFORGE_MODE": "local"})

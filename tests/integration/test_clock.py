@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tests.clock import Clock, real_now, rebase_times
-from trainforge.services import budgets
+from trainforge.teams import budgets
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, text
 
 from tests.clock import DatabaseClock
-from trainforge.local.infrastructure import scratch_database
+from trainforge.local.postgres import scratch_database
 
 
 def test_python_reads_this_month():

@@ -17,7 +17,7 @@ from trainforge import repository
 from trainforge.connection import ConnectionParameters, NativeDatabase, sqlstate
 from trainforge.local.wire import WireProxy
 from trainforge.models.changes import JobStateChange
-from trainforge.services.job_tracking import record_state_change, state_change_from_description
+from trainforge.tracking.state_changes import record_state_change, state_change_from_description
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 from local_mode import demo
 from local_mode.environment import LocalModeError, write_state
 from local_mode.housekeeping import fresh_database, fresh_folder
-from trainforge.local.embedded_postgres import EmbeddedPostgres, running_postmaster
+from trainforge.local.postgres import EmbeddedPostgres, running_postmaster
 
 
 def test_with_database_url_the_demo_gets_a_new_database_of_its_own_each_run(postgres_server_url: str) -> None:

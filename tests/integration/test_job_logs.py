@@ -13,7 +13,7 @@ import pytest
 
 from tests.clock import moved_millis
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.services.job_logs import LOG_GROUP, job_logs
+from trainforge.tracking.logs import LOG_GROUP, job_logs
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
@@ -103,7 +103,7 @@ def test_a_forged_token_or_bad_bounds_are_refused_naming_the_field(logs: Any) ->
 
 
 def test_lines_written_in_the_same_millisecond_keep_their_order(logs: Any) -> None:
-    from trainforge.services.job_logs import last_lines
+    from trainforge.tracking.logs import last_lines
 
     written = [
         "Traceback (most recent call last):",

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from trainforge.services.job_metrics import NAMESPACE, job_metrics, period_for
+from trainforge.tracking.metrics import NAMESPACE, job_metrics, period_for
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 

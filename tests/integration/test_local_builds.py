@@ -4,9 +4,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from trainforge.local.builds import NO_IMAGE_NOTE, LocalContainerBuilder
-from trainforge.local.runner import local_sagemaker
-from trainforge.services.container_builds import build_change_from_event
+from trainforge.builds.records import build_change_from_event
+from trainforge.local.aws.codebuild import NO_IMAGE_NOTE, LocalContainerBuilder
+from trainforge.local.sagemaker.runner import local_sagemaker
 from trainforge.settings import Settings
 
 

@@ -12,8 +12,8 @@ import torch
 
 from tests.integration.test_local_runner import local, wait_until
 from tests.training_code import upload_code
+from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
-from trainforge.services.training_config import TrainingConfig
 
 __all__ = ["local"]  # the fixture, shared with the local runner's tests
 

@@ -17,12 +17,12 @@ from botocore.exceptions import ClientError
 from sqlalchemy.orm import Session
 
 from tests.training_code import upload_code
-from trainforge.local.runner import LocalSageMaker
-from trainforge.services.job_logs import job_logs
-from trainforge.services.job_metrics import job_metrics
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig, SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
+from trainforge.tracking.logs import job_logs
+from trainforge.tracking.metrics import job_metrics
 
 TRAIN = """
 import json, os, sys, time

@@ -21,10 +21,14 @@ from local_mode.state_check import check_saved_state
 from tests.integration.test_local_runner import TRAIN, local_sagemaker, request, wait_until
 from tests.training_code import upload_code
 from trainforge.connection import NativeDatabase
-from trainforge.local import emulator_state
-from trainforge.local.infrastructure import LocalAws
-from trainforge.local.lifecycle import ENDED_WITH_LOCAL_MODE, LOST_BY_LOCAL_MODE, STOPPED_WITH_LOCAL_MODE
-from trainforge.local.runner import LocalSageMaker
+from trainforge.local.aws import state as emulator_state
+from trainforge.local.aws.emulator import LocalAws
+from trainforge.local.sagemaker.lifecycle import (
+    ENDED_WITH_LOCAL_MODE,
+    LOST_BY_LOCAL_MODE,
+    STOPPED_WITH_LOCAL_MODE,
+)
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.settings import Settings
 
 SLEEPS = TRAIN.replace('for epoch in range(int(hps["epochs"])):', "for epoch in range(10**6):")

@@ -15,11 +15,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.training_code import upload_code
-from trainforge.local.runner import LocalSageMaker
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
-from trainforge.services.training_config import TrainingConfig
-from trainforge.services.tuning_config import TuningConfig
 from trainforge.settings import Settings
+from trainforge.tuning.config import TuningConfig
 
 TRAIN = """
 import json, os, time

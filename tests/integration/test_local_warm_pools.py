@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.integration.test_local_runner import local, local_sagemaker, request, wait_until
 from tests.lambda_support import invoke, sqs_batch
-from trainforge.local.runner import LocalSageMaker
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.settings import Settings
 
 __all__ = ["local"]  # the fixture, shared with the local runner's tests

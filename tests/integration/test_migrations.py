@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect
 
-from trainforge.local.infrastructure import scratch_database
+from trainforge.local.postgres import scratch_database
 from trainforge.models.database import Base
 
 ROOT = Path(__file__).resolve().parents[2]

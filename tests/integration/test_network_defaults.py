@@ -9,8 +9,8 @@ import boto3
 
 from trainforge import repository
 from trainforge.connection import NativeDatabase
-from trainforge.services.job_records import accept_job_request, request_for
-from trainforge.services.training_config import TrainingConfig
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.jobs.records import accept_job_request, request_for
 from trainforge.settings import Settings
 
 INPUT = "s3://trainforge-datasets/datasets/churn/"

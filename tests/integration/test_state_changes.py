@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import load_event
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
-from trainforge.services.job_tracking import record_state_change, state_change_from_description
+from trainforge.tracking.state_changes import record_state_change, state_change_from_description
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 
@@ -202,7 +202,7 @@ def test_a_healed_job_gets_every_step_sagemaker_lists_at_its_time(db: Session) -
     gets each step at the time SageMaker says it began, not only the final state."""
     from datetime import UTC, datetime
 
-    from trainforge.services.job_tracking import reconcile_stale_jobs
+    from trainforge.tracking.state_changes import reconcile_stale_jobs
 
     apply(db, {**lifecycle()[0], "TrainingJobName": "healed"})  # the job was last heard of as Starting
     db.execute(text("UPDATE training_jobs SET origin = 'trainforge', updated_at = now() - interval '1 hour'"))
@@ -261,7 +261,7 @@ def test_a_healed_job_gets_every_step_sagemaker_lists_at_its_time(db: Session) -
 
 
 def test_a_failed_job_says_how_far_it_got(db: Session) -> None:
-    from trainforge.services.job_queries import job_status
+    from trainforge.tracking.queries import job_status
 
     base = load_event("sagemaker_training_in_progress.json")["detail"]
     steps = [

@@ -15,10 +15,10 @@ from trainforge.errors import (
     SageMakerConfigurationError,
     SageMakerJobError,
 )
-from trainforge.local.throttling import ThrottlingSageMakerEndpoint
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.aws.throttling import ThrottlingSageMakerEndpoint
 from trainforge.models.database import TrainingJob
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 INPUT = "s3://trainforge-datasets/datasets/churn/"

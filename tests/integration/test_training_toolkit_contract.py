@@ -16,10 +16,10 @@ import boto3
 import pytest
 
 from tests.training_code import upload_code as upload_to_s3
-from trainforge.local.runner import LocalSageMaker
-from trainforge.services.input_channels import InputChannel
+from trainforge.job_settings.channels import InputChannel
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.local.sagemaker.runner import LocalSageMaker
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 DUMP = """

@@ -10,12 +10,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
-from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
-from trainforge.services.dataset_preparation import (
+from trainforge.datasets.preparation import (
     MANIFEST_FORMAT,
     DatasetPreparationService,
     dataset_job_name,
 )
+from trainforge.models.database import JobStatusHistory, TrainingJob, TrainingReport
 
 MANIFEST = {
     "format": MANIFEST_FORMAT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from trainforge.local.throttling import Refusal, SageMakerFront
+from trainforge.local.aws.throttling import Refusal, SageMakerFront
 from trainforge.local.wire import WireProxy
 
 # Forwards connections to PostgreSQL (TCP or unix socket); ``cut()`` drops every connection and refuses new

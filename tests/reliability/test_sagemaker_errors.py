@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from tests.lambda_support import invoke, sqs_batch
 from tests.reliability.support import FaultySageMaker
 from trainforge.aws import reset_clients
+from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.models.database import TrainingJob
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 from trainforge.settings import Settings
 
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke, sqs_batch
+from trainforge.job_settings.training_config import JOB_NAME_PATTERN
 from trainforge.models.database import TrainingJob
-from trainforge.services.training_config import JOB_NAME_PATTERN
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "trainforge" / "trainforge"
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from trainforge.local.account_standins import price_record
-from trainforge.services.capacity import QUOTA_NAME, CapacityRefusal, pool_of
-from trainforge.services.prices import Price, parse_price_record
+from trainforge.capacity.admission import QUOTA_NAME, CapacityRefusal, pool_of
+from trainforge.capacity.prices import Price, parse_price_record
+from trainforge.local.aws.standins import price_record
 from trainforge.settings import Settings, SettingsError
 
 # As SageMaker words it (the CLI prints it after "An error occurred (ResourceLimitExceeded) when calling the

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trainforge.container_images import (
+from trainforge.builds.images import (
     BuildRequest,
     parse_image_reference,
     render_build_files,

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from trainforge.datasets.preparation import DatasetPreparationService
+from trainforge.job_settings.training_config import TrainingConfig, TrainingEnvironment
 from trainforge.services import sagemaker_training_service as module
-from trainforge.services.dataset_preparation import DatasetPreparationService
-from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
 
 CONTRACT = (
     Path(__file__).resolve().parents[2] / "docs" / "sagemaker_training_service_contract.md"

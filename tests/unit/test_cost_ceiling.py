@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from trainforge.pricing import cost_ceiling_usd
-from trainforge.services.training_config import TrainingConfig
+from trainforge.capacity.price_table import cost_ceiling_usd
+from trainforge.job_settings.training_config import TrainingConfig
 
 
 @pytest.mark.parametrize(

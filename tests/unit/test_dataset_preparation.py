@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from trainforge.datasets.preparation import MANIFEST_FORMAT, DatasetPreparationService
 from trainforge.errors import DatasetValidationError
-from trainforge.services.dataset_preparation import MANIFEST_FORMAT, DatasetPreparationService
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainforge.local.early_stopping import worse_than_median
+from trainforge.local.sagemaker.early_stopping import worse_than_median
 
 
 def test_a_trial_below_the_median_of_the_running_averages_at_its_epoch_is_stopped() -> None:

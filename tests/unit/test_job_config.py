@@ -4,8 +4,8 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.services.sagemaker_training_service import SageMakerJobConfig, request_problems
-from trainforge.services.training_config import TrainingConfig
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_request_problems_name_the_outside_inputs() -> None:
 
 
 def test_named_channels_with_every_option_are_valid_for_botocore(create_training_job_input: object) -> None:
-    from trainforge.services.input_channels import InputChannel
+    from trainforge.job_settings.channels import InputChannel
 
     channels = [
         InputChannel("train", "s3://b/m/train.manifest", "ManifestFile", "FastFile", "text/csv", "Gzip"),
@@ -123,9 +123,9 @@ def test_a_named_channel_without_a_location_reads_its_subfolder_of_a_plain_folde
 def test_a_field_added_since_a_job_was_recorded_is_its_default_not_a_difference() -> None:
     from datetime import UTC, datetime
 
+    from trainforge.job_settings.sagemaker_job import submission_differences
+    from trainforge.job_settings.training_config import TrainingConfig
     from trainforge.models.rows import JobRow
-    from trainforge.services.job_config import submission_differences
-    from trainforge.services.training_config import TrainingConfig
 
     recorded = TrainingConfig(job_name="old-job").to_dict()
     for added in ("priority", "max_queue_seconds"):
@@ -206,7 +206,7 @@ def test_security_settings_sagemaker_would_refuse_are_named(change: dict[str, ob
 
 
 def test_local_mode_says_what_it_does_not_emulate() -> None:
-    from trainforge.local.unemulated import differences_from_sagemaker
+    from trainforge.local.sagemaker.unemulated import differences_from_sagemaker
 
     config = TrainingConfig.from_dict({"job_name": "secure-3", **SECURE})
     request = SageMakerJobConfig.from_training_config(
@@ -253,7 +253,7 @@ def test_a_spot_job_without_a_checkpoint_location_checkpoints_beside_its_output(
 
 
 def test_distribution_reaches_sagemaker_as_the_sdk_passes_it(create_training_job_input: object) -> None:
-    from trainforge.services.training_config import TrainingConfig as Config
+    from trainforge.job_settings.training_config import TrainingConfig as Config
 
     torch = Config(job_name="ddp", instance_type="ml.p3.2xlarge", instance_count=2,
                    distribution={"torch_distributed": {"enabled": True}})  # fmt: skip
@@ -268,7 +268,7 @@ def test_distribution_reaches_sagemaker_as_the_sdk_passes_it(create_training_job
     assert not ParamValidator().validate(request, create_training_job_input).has_errors()
     off = Config(job_name="no-mpi", distribution={"mpi": {"enabled": False}})
     off.validate()
-    from trainforge.services.distribution import distribution_hyperparameters
+    from trainforge.job_settings.distribution import distribution_hyperparameters
 
     assert distribution_hyperparameters(off.distribution, "ml.m5.large") == {"sagemaker_mpi_enabled": "false"}
     mpi = {"mpi": {"enabled": True, "processes_per_host": 4, "custom_mpi_options": "-x NCCL_DEBUG=INFO"}}
@@ -290,7 +290,7 @@ def test_distribution_reaches_sagemaker_as_the_sdk_passes_it(create_training_job
 )
 def test_a_bad_distribution_names_its_field(distribution: object, field: str) -> None:
     from trainforge.errors import InvalidJobConfigurationError
-    from trainforge.services.training_config import TrainingConfig as Config
+    from trainforge.job_settings.training_config import TrainingConfig as Config
 
     with pytest.raises(InvalidJobConfigurationError) as refused:
         Config(job_name="bad", distribution=distribution).validate()  # type: ignore[arg-type]

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import load_event
+from trainforge.capacity.price_table import estimate_cost_usd
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.pricing import estimate_cost_usd
-from trainforge.services.job_tracking import (
+from trainforge.tracking.state_changes import (
     complete_terminal_change,
     parse_time,
     state_change_from_description,
@@ -68,7 +68,7 @@ def test_cost_is_billable_time_times_instances_times_price() -> None:
 
 
 def test_each_start_begins_an_attempt_and_a_resumed_interruption_is_not_the_end() -> None:
-    from trainforge.services.job_tracking import attempt_of, transitions_of
+    from trainforge.tracking.state_changes import attempt_of, transitions_of
 
     steps = ["Starting", "Downloading", "Training", "Interrupted", "Starting", "Training", "Starting", "Training",
              "Completed"]  # fmt: skip

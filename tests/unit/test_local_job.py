@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from trainforge.local.local_job import EPOCH, LocalJob
+from trainforge.local.sagemaker.job import EPOCH, LocalJob
 
 
 def test_transitions_in_the_same_millisecond_still_get_later_times() -> None:

@@ -99,7 +99,7 @@ def test_aws_mode_connects_with_a_verifying_tls_context() -> None:
 
 
 def test_the_pacer_spaces_calls_to_the_rate() -> None:
-    from trainforge.pacing import Pacer
+    from trainforge.capacity.pacing import Pacer
 
     now = [0.0]
     waits: list[float] = []

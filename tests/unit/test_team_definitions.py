@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.team_definitions import parse_team, principal_matches, s3_principal
+from trainforge.models.team_definitions import parse_team, principal_matches, s3_principal
 
 ROLE = "arn:aws:iam::123456789012:role/vision-engineers"
 PATTERN = "arn:aws:sts::123456789012:assumed-role/shared-ml/vision-*"

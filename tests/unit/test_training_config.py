@@ -9,9 +9,9 @@ import botocore
 import pytest
 
 from trainforge.errors import SageMakerConfigurationError
+from trainforge.job_settings.training_config import TrainingConfig, TrainingEnvironment
 from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, TRAINING_INSTANCE_FAMILIES
-from trainforge.services.training_config import TrainingConfig, TrainingEnvironment
 
 
 def fields_of(error: SageMakerConfigurationError) -> set[str]:

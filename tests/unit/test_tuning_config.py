@@ -12,8 +12,8 @@ from botocore.validate import ParamValidator
 
 from tests.unit.test_job_config import job_config
 from trainforge.errors import InvalidJobConfigurationError
-from trainforge.local.tuner import draw_trials
-from trainforge.services.tuning_config import TuningConfig
+from trainforge.local.sagemaker.tuner import draw_trials
+from trainforge.tuning.config import TuningConfig
 
 METRICS = [{"Name": "validation:accuracy", "Regex": "val_acc=([0-9.]+)"}]
 

@@ -21,10 +21,11 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import CursorResult, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from trainforge.connection import ConnectionParameters, is_failover_error, tls_context
+from trainforge.connection import ConnectionParameters, is_connection_lost, is_failover_error, tls_context
 from trainforge.settings import Settings
 
 T = TypeVar("T")
@@ -126,3 +127,17 @@ class SessionDatabase:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def is_session_unavailable(exc: BaseException) -> bool:
+    """A Session's error that means the database could not be reached (not a fault of the statement)."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig: Any = exc.orig
+        return (
+            exc.connection_invalidated
+            or is_connection_lost(orig)
+            or isinstance(exc, InterfaceError | OperationalError)
+        )
+    return False

@@ -75,7 +75,7 @@ class Runtime:
     def sagemaker_client(self) -> object | None:
         """SageMaker itself, or the local runner when jobs run on this machine."""
         if self.settings.training_environment == "local":
-            from trainforge.local.runner import local_sagemaker
+            from trainforge.local.sagemaker.runner import local_sagemaker
 
             return local_sagemaker(self.settings)
         return None
@@ -83,7 +83,7 @@ class Runtime:
     def builder(self) -> SageMakerContainerBuilder:
         """CodeBuild's builder, or local mode's, which validates and records without Docker."""
         if self.settings.training_environment == "local":
-            from trainforge.local.builds import LocalContainerBuilder
+            from trainforge.local.aws.codebuild import LocalContainerBuilder
 
             return LocalContainerBuilder(self.settings)
         from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder

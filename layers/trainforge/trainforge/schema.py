@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,3 +32,15 @@ def upgrade_to_head(engine: Engine) -> str:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+def upgrade_database(database_url: str) -> str:
+    """:func:`upgrade_to_head` on the database at ``database_url`` (local mode, the tests' databases)."""
+    from trainforge.db import mark_failovers_as_disconnects
+
+    engine = create_engine(database_url)
+    mark_failovers_as_disconnects(engine)
+    try:
+        return upgrade_to_head(engine)
+    finally:
+        engine.dispose()

@@ -78,7 +78,7 @@ def parse_ids(env: Mapping[str, str], name: str, prefix: str) -> tuple[str, ...]
 
 def parse_principals(env: Mapping[str, str], name: str, local_default: str | None) -> tuple[str, ...]:
     """Comma-separated IAM principal patterns; required outside local mode (``local_default`` is None)."""
-    from trainforge.team_definitions import member_problem
+    from trainforge.models.team_definitions import member_problem
 
     raw = env.get(name) or local_default
     if not raw:
@@ -130,7 +130,7 @@ class Settings:
     max_queue_seconds: int = 86400
     # Local mode's SageMaker stand-in enforces these per-instance-type quotas, as an account's would.
     local_instance_quotas: tuple[tuple[str, int], ...] = ()
-    # Who administers teams and sees every job: IAM principal patterns (see trainforge.team_definitions).
+    # Who administers teams and sees every job: IAM principal patterns (see trainforge.models.team_definitions).
     admin_principals: tuple[str, ...] = ()
     # The deployment's network for training jobs that name none (the stack's private subnets and security group).
     training_subnets: tuple[str, ...] = ()

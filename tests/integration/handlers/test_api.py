@@ -281,7 +281,7 @@ def test_a_submission_that_cannot_be_queued_stays_pending(api: Any, db: Session)
 def test_a_jobs_logs_are_read_through_the_api_page_by_page(api: Any, db: Session) -> None:
     import boto3
 
-    from trainforge.services.job_logs import LOG_GROUP
+    from trainforge.tracking.logs import LOG_GROUP
 
     status, job = api("POST", "/jobs", {**JOB, "job_name": "logs-through-api"})
     assert status == 202
@@ -316,7 +316,7 @@ def test_a_jobs_metric_curves_are_read_through_the_api(api: Any, db: Session) ->
 
     import boto3
 
-    from trainforge.services.job_metrics import NAMESPACE
+    from trainforge.tracking.metrics import NAMESPACE
 
     status, job = api("POST", "/jobs", {**JOB, "job_name": "curves-through-api"})
     assert status == 202

@@ -46,7 +46,7 @@ def test_a_failed_build_keeps_the_reason(handlers: Any, db: Session) -> None:
 def test_a_build_started_by_trainforge_is_updated_in_place(
     handlers: Any, db: Session, database: Any, aws_resources: Any, tmp_path: Any
 ) -> None:
-    from trainforge.services.container_builds import start_build
+    from trainforge.builds.records import start_build
     from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
 
     row_id, started = start_build(
@@ -76,7 +76,7 @@ def test_a_build_event_without_its_id_is_poison(handlers: Any, db: Session) -> N
 def test_a_build_whose_events_arrive_before_trainforge_records_it_keeps_every_fact(
     handlers: Any, db: Session, database: Any, aws_resources: Any
 ) -> None:
-    from trainforge.services.container_builds import start_build
+    from trainforge.builds.records import start_build
     from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
 
     class EventsFirst(SageMakerContainerBuilder):

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import invoke, sqs_batch
+from trainforge.datasets.preparation import MANIFEST_FORMAT
 from trainforge.models.database import TrainingJob
-from trainforge.services.dataset_preparation import MANIFEST_FORMAT
 
 MANIFEST = {
     "format": MANIFEST_FORMAT,
@@ -170,8 +170,8 @@ def test_the_s3_test_event_is_ignored(handlers: Any, db: Session) -> None:
 
 
 def test_a_requested_job_is_submitted_once(handlers: Any, db: Session, aws_resources: Any) -> None:
+    from trainforge.job_settings.training_config import TrainingConfig
     from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-    from trainforge.services.training_config import TrainingConfig
 
     service = SageMakerTrainingService(aws_resources)
     job_id, _ = service.record_training_job(

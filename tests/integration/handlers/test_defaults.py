@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import load_event
 from tests.lambda_support import api_request, environment, invoke, load_handler
-from trainforge.local.infrastructure import LocalAws
+from trainforge.local.aws.emulator import LocalAws
 from trainforge.models.database import TrainingJob
 
 

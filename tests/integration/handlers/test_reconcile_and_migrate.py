@@ -8,9 +8,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from tests.lambda_support import invoke
+from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.models.database import TrainingJob
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-from trainforge.services.training_config import TrainingConfig
 
 pytestmark = pytest.mark.calendar  # its times are read against the clock (tests/clock.py)
 

@@ -201,7 +201,7 @@ def test_unknown_jobs_are_not_recorded_when_the_ledger_is_off(handlers: Any, db:
 
 @pytest.mark.calendar
 def test_a_failed_job_keeps_the_last_lines_of_its_logs(handlers: Any, db: Session) -> None:
-    from trainforge.services.job_logs import LOG_GROUP, TAIL_LINES
+    from trainforge.tracking.logs import LOG_GROUP, TAIL_LINES
 
     logs = boto3.client("logs", region_name="us-east-1")
     logs.create_log_group(logGroupName=LOG_GROUP)
@@ -253,8 +253,8 @@ def test_a_failed_job_without_logs_is_recorded_all_the_same(handlers: Any, db: S
 def test_a_jobs_end_admits_the_job_waiting_for_its_instances_once(handlers: Any, db: Session) -> None:
     from trainforge import repository
     from trainforge.db import SessionDatabase
+    from trainforge.job_settings.training_config import TrainingConfig
     from trainforge.services.sagemaker_training_service import SageMakerTrainingService
-    from trainforge.services.training_config import TrainingConfig
 
     database = SessionDatabase(db)
     repository.store_quotas(

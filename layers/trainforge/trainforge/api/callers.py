@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from trainforge.errors import AccessDeniedError, SageMakerConfigurationError
-from trainforge.repository.teams import TeamRow
+from trainforge.models.rows import TeamRow
 from trainforge.runtime import Runtime
-from trainforge.services.access import Caller, resolve_caller
 from trainforge.settings import LOCAL_ADMIN_PRINCIPAL
+from trainforge.teams import access
+from trainforge.teams.access import Caller, resolve_caller
 
 
 def caller_of(runtime: Runtime, router: Router) -> Caller:
@@ -25,17 +25,5 @@ def caller_of(runtime: Runtime, router: Router) -> Caller:
 
 
 def submission_team(runtime: Runtime, caller: Caller, requested: str | None) -> TeamRow | None:
-    """The team a new job or build is for: a member's own (naming another is refused), or the team an
-    administrator names (None: an administrator's own, outside every team)."""
-    from trainforge import repository
-
-    if not caller.admin:
-        if requested is not None and requested != caller.team_name:
-            raise AccessDeniedError(f"{caller.principal} may submit only for its team ({caller.team_name})")
-        return caller.team
-    if requested is None:
-        return None
-    team = repository.get_team(runtime.database, requested)
-    if team is None:
-        raise SageMakerConfigurationError(f"team: there is no team {requested}", field="team")
-    return team
+    """The team a new job or build is for (:func:`trainforge.teams.access.submission_team`)."""
+    return access.submission_team(runtime.database, caller, requested)

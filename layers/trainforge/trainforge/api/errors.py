@@ -11,8 +11,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from trainforge.account.health import is_database_unavailable
 from trainforge.errors import DockerContainerError, SageMakerConfigurationError, SageMakerError
-from trainforge.services.health import is_database_unavailable
 
 # Status codes by error code, where the class alone does not say it.
 STATUS_BY_CODE = {

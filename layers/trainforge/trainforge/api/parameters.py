@@ -6,12 +6,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from trainforge.services.job_queries import MAX_ID, MAX_PAGE_SIZE
+from trainforge.tracking.queries import MAX_ID, MAX_PAGE_SIZE
 
 JobId = Annotated[
     int, Path(ge=1, le=MAX_ID, description="the job's id", openapi_examples={"job": {"value": 7}})
 ]
 BuildId = Annotated[int, Path(ge=1, le=MAX_ID, description="the build's id")]
+TuningJobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the tuning job's id")]
 Cursor = Annotated[
     str | None,
     Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="next_cursor of the previous page"),

@@ -1,14 +1,18 @@
-"""What every command shares: the API client (built on first use) and how to print (a table or JSON)."""
+"""What every command shares: the API client (built on first use), how to print (a table or JSON), the exit
+codes, and reading a job or tuning job's settings from a file."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from trainforge.cli.client import TrainforgeClient
+
+EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
 
 
 class Context:
@@ -40,3 +44,16 @@ class Context:
             click.echo(json.dumps(data, indent=2, default=str))
         else:
             human()
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise click.UsageError(f"{path} must hold an object of job settings")
+    return data

@@ -6,7 +6,6 @@ or job, an unknown job, no API URL or credentials); 3 the API could not be reach
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import click
 
 from trainforge.cli.client import ApiError
-from trainforge.cli.context import Context
+from trainforge.cli.context import EXIT_API, EXIT_FAILED, EXIT_USAGE, Context, load_config
 from trainforge.cli.output import print_new_logs, show_dry_run, show_job, since_time, table
 from trainforge.cli.teams import teams as teams_group
 from trainforge.cli.teams import usage as usage_command
@@ -23,7 +22,6 @@ from trainforge.cli.tuning import tune, tuning_status
 from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
-EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
 TERMINAL_BUILD = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
@@ -124,19 +122,6 @@ def upload(obj: Context, dataset_dir: Path, metadata: Path, prefix: str | None) 
         click.echo(result["dataset_uri"])
 
     obj.emit(result, human)
-
-
-def load_config(path: Path) -> dict[str, Any]:
-    text = path.read_text()
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(text)
-    else:
-        data = json.loads(text)
-    if not isinstance(data, dict):
-        raise click.UsageError(f"{path} must hold an object of job settings")
-    return data
 
 
 @cli.command()

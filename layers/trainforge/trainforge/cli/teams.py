@@ -10,7 +10,7 @@ import click
 from trainforge.cli.output import table
 from trainforge.cli.usage_chart import png_chart, terminal_chart
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.team_definitions import load_teams_file
+from trainforge.models.team_definitions import load_teams_file
 
 
 def _context() -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from trainforge.cli.context import EXIT_FAILED, load_config
 from trainforge.cli.output import table
 
 TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
@@ -44,8 +45,6 @@ def show_tuning(found: dict[str, Any]) -> None:
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.2, 300))
 def tune(config_path: Path, wait: bool, interval: float) -> None:
     """Submit a hyperparameter tuning job."""
-    from trainforge.cli.main import EXIT_FAILED, load_config
-
     obj = _context()
     found = obj.client.request("POST", "/tuning-jobs", load_config(config_path))
     while wait and found["status"] not in TERMINAL:

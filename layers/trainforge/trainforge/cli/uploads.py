@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from trainforge.cli.client import TrainforgeClient
-from trainforge.services.dataset_preparation import DatasetPreparationService, dataset_job_name
+from trainforge.datasets.preparation import DatasetPreparationService, dataset_job_name
 
 
 class Uploader:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -67,3 +67,22 @@ class ApplyOutcome:
     job_id: int | None
     created: bool
     applied: bool
+
+
+def parse_time(value: Any) -> datetime | None:
+    """SageMaker times: epoch milliseconds as a number or a string (events), datetimes (boto3), ISO strings."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, bool):
+        raise ValueError("a time cannot be a boolean")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+    if isinstance(value, str):
+        try:
+            return datetime.fromtimestamp(float(value) / 1000.0, tz=UTC)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"unsupported time value {value!r}")

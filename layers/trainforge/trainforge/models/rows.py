@@ -6,6 +6,7 @@ The columns mirror :mod:`trainforge.models.database`, which defines the schema; 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -108,3 +109,18 @@ def columns(row_type: Any, alias: str, prefix: str = "") -> str:
 
 def column_names(row_type: Any) -> list[str]:
     return list(row_type._fields)
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team as stored: its definition, and the instances its jobs hold now."""
+
+    name: str
+    members: list[str]
+    monthly_budget_usd: Decimal | None
+    max_instances_in_flight: int | None
+    allowed_instance_types: list[str] | None
+    max_runtime_seconds: int | None
+    instances_in_flight: int
+    created_at: datetime
+    updated_at: datetime

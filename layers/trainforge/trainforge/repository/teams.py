@@ -10,30 +10,18 @@ cleared in the same statement as the team's figures, so nothing is counted twice
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from trainforge.connection import Database, json_param
+from trainforge.models.rows import TeamRow
 from trainforge.models.status import TERMINAL_RANK
 
 _TEAM_COLUMNS = (
     "name, members, monthly_budget_usd, max_instances_in_flight, allowed_instance_types, max_runtime_seconds, "
     "instances_in_flight, created_at, updated_at"
 )
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    name: str
-    members: list[str]
-    monthly_budget_usd: Decimal | None
-    max_instances_in_flight: int | None
-    allowed_instance_types: list[str] | None
-    max_runtime_seconds: int | None
-    instances_in_flight: int
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from trainforge.account import execution_roles
+from trainforge.account.checks import AccountChecks
 from trainforge.aws import client as aws_client
+from trainforge.builds.builder import SageMakerContainerBuilder, StartedBuild, build_failure_reason
+from trainforge.capacity.pacing import Pacer
 from trainforge.connection import Database
+from trainforge.datasets.preparation import DatasetPreparationService
+from trainforge.datasets.uploads import upload_dataset_folder
 from trainforge.errors import (
     DockerContainerError,
     SageMakerConfigurationError,
@@ -22,24 +28,19 @@ from trainforge.errors import (
     SageMakerJobError,
 )
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
-from trainforge.pacing import Pacer
-from trainforge.services import execution_roles, job_queries
-from trainforge.services.account_checks import AccountChecks
-from trainforge.services.cancellation import cancel_job
-from trainforge.services.dataset_preparation import DatasetPreparationService
-from trainforge.services.dataset_uploads import upload_dataset_folder
-from trainforge.services.image_builder import SageMakerContainerBuilder, StartedBuild, build_failure_reason
-from trainforge.services.job_config import (
+from trainforge.job_settings.sagemaker_job import (
     SageMakerJobConfig,
     request_problems,
 )
-from trainforge.services.job_queries import job_to_dict, report_to_dict
-from trainforge.services.job_records import record_job
-from trainforge.services.job_sending import Sender, send_pending_job
-from trainforge.services.job_tracking import answer_with, record_state_change, state_change_from_description
-from trainforge.services.sagemaker_calls import describe_job
-from trainforge.services.training_config import TrainingConfig
+from trainforge.job_settings.training_config import TrainingConfig
+from trainforge.jobs.cancellation import cancel_job
+from trainforge.jobs.records import record_job
+from trainforge.jobs.sagemaker_calls import describe_job
+from trainforge.jobs.sending import Sender, send_pending_job
 from trainforge.settings import Settings
+from trainforge.tracking import queries as job_queries
+from trainforge.tracking.queries import job_to_dict, report_to_dict
+from trainforge.tracking.state_changes import answer_with, record_state_change, state_change_from_description
 
 __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
@@ -277,7 +278,7 @@ class SageMakerTrainingService:
 
     def submit_pending_tuning_job(self, tuning_id: int, db: Session | Database) -> bool:
         """Send a recorded Pending tuning job (``CreateHyperParameterTuningJob``, paced with training creates)."""
-        from trainforge.services.tuning_jobs import send_pending_tuning_job
+        from trainforge.tuning.jobs import send_pending_tuning_job
 
         return send_pending_tuning_job(as_database(db), tuning_id, self._sender())
 

@@ -26,7 +26,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
     )
     def create_build(request: api.BuildRequest) -> Response[api.Build]:
-        from trainforge.services.container_builds import get_build, start_build
+        from trainforge.builds.records import get_build, start_build
 
         db = runtime.database
         caller = caller_of(runtime, router)
@@ -52,7 +52,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.Build, "the build")}, 404, 503),
     )
     def build_status(build_id: BuildId) -> api.Build:
-        from trainforge.services.container_builds import get_build
+        from trainforge.builds.records import get_build
 
         caller = caller_of(runtime, router)
         return api.Build.model_validate(get_build(runtime.database, build_id, caller.sees))
@@ -65,7 +65,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
     )
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
-        from trainforge.services.container_builds import builds_page
+        from trainforge.builds.records import builds_page
 
         team = caller_of(runtime, router).scope(None)
         page = builds_page(runtime.database, cursor=cursor, limit=limit, team=team)

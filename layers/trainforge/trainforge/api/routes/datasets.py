@@ -29,8 +29,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadResponse:
-        from trainforge.services.dataset_preparation import ManifestFile, channel_of
-        from trainforge.services.dataset_uploads import presign_dataset_upload
+        from trainforge.datasets.preparation import ManifestFile, channel_of
+        from trainforge.datasets.uploads import presign_dataset_upload
 
         team = submission_team(runtime, caller_of(runtime, router), request.team)
         result = presign_dataset_upload(

@@ -14,7 +14,7 @@ from trainforge.api.callers import caller_of
 from trainforge.api.parameters import JobId
 from trainforge.models import api
 from trainforge.runtime import Runtime
-from trainforge.services import job_queries
+from trainforge.tracking import queries as job_queries
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -46,7 +46,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ] = None,
     ) -> api.LogPage:
         from trainforge.aws import client
-        from trainforge.services.job_logs import job_logs as read_logs
+        from trainforge.tracking.logs import job_logs as read_logs
 
         name = job_queries.job_name(runtime.database, job_id, caller_of(runtime, router).sees)
         page = read_logs(
@@ -71,7 +71,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     )
     def job_metrics(job_id: JobId) -> api.JobMetrics:
         from trainforge.aws import client
-        from trainforge.services.job_metrics import job_metrics as read_metrics
+        from trainforge.tracking.metrics import job_metrics as read_metrics
 
         window = job_queries.job_window(runtime.database, job_id, caller_of(runtime, router).sees)
         curves = read_metrics(

@@ -16,13 +16,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from trainforge.api.callers import caller_of, submission_team
 from trainforge.api.parameters import Cursor, JobId, Limit
 from trainforge.inputs import IDEMPOTENCY_KEY_PATTERN
+from trainforge.jobs import cancellation
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK
 from trainforge.runtime import Runtime
-from trainforge.services import cancellation, job_queries
+from trainforge.tracking import queries as job_queries
 
 if TYPE_CHECKING:
-    from trainforge.services.training_config import TrainingConfig
+    from trainforge.job_settings.training_config import TrainingConfig
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -31,7 +32,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
 
     def training_config(request: api.JobRequest) -> TrainingConfig:
         """A job request's training settings, with the deployment's default instance type."""
-        from trainforge.services.training_config import TrainingConfig
+        from trainforge.job_settings.training_config import TrainingConfig
 
         fields = request.model_dump(
             exclude_none=True,
@@ -42,7 +43,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         config = TrainingConfig.from_dict(fields)
         if request.reuse_warm_pool_of is None:
             return config
-        from trainforge.services.warm_pools import for_warm_pool
+        from trainforge.jobs.warm_pools import for_warm_pool
 
         sees = caller_of(runtime, router).sees
         return for_warm_pool(runtime.database, config, request.reuse_warm_pool_of, stated, sees)
@@ -75,9 +76,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             ),
         ] = None,
     ) -> Response[api.JobStatus]:
+        from trainforge.jobs.records import accept_job_request
         from trainforge.s3_locations import s3_folder
-        from trainforge.services.job_records import accept_job_request
-        from trainforge.services.submissions import request_submission
+        from trainforge.submissions.worker import request_submission
 
         settings = runtime.settings
         caller = caller_of(runtime, router)
@@ -123,8 +124,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     )
     def dry_run_job(request: api.JobRequest) -> api.DryRun:
         from trainforge.aws import client
+        from trainforge.jobs.dry_run import dry_run
         from trainforge.s3_locations import s3_folder
-        from trainforge.services.dry_run import dry_run
 
         settings = runtime.settings
         team = submission_team(runtime, caller_of(runtime, router), request.team)

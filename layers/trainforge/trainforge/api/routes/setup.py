@@ -9,10 +9,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from trainforge import __version__
+from trainforge.account.health import database_answers
 from trainforge.api.callers import caller_of
 from trainforge.models import api
 from trainforge.runtime import Runtime
-from trainforge.services.health import database_answers
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:

@@ -14,10 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from trainforge.api.callers import caller_of
 from trainforge.errors import TeamNotFoundError
 from trainforge.models import api
-from trainforge.repository.teams import TeamRow
+from trainforge.models.rows import TeamRow
+from trainforge.models.team_definitions import TEAM_NAME_PATTERN
 from trainforge.runtime import Runtime
-from trainforge.services import teams
-from trainforge.team_definitions import TEAM_NAME_PATTERN
+from trainforge.teams import management as teams
+from trainforge.teams.access import visible_teams
 
 TeamName = Annotated[str, Path(min_length=1, max_length=40, pattern=TEAM_NAME_PATTERN.pattern)]
 Month = Annotated[
@@ -48,13 +49,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.TeamList, "the teams the caller may see")}, 503),
     )
     def list_teams() -> api.TeamList:
-        from trainforge import repository
-
-        caller = caller_of(runtime, router)
-        found = (
-            repository.list_teams(runtime.database) if caller.admin else [caller.team] if caller.team else []
-        )
-        return api.TeamList(teams=[shown(team) for team in found if team is not None])
+        found = visible_teams(runtime.database, caller_of(runtime, router))
+        return api.TeamList(teams=[shown(team) for team in found])
 
     @router.get(
         "/teams/<name>",
@@ -89,11 +85,10 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.TeamList, "the teams left")}, 404, 409, 503),
     )
     def delete_team(name: TeamName) -> api.TeamList:
-        from trainforge import repository
-
-        caller_of(runtime, router).require_admin("delete teams")
+        caller = caller_of(runtime, router)
+        caller.require_admin("delete teams")
         teams.remove_team(runtime.database, name)
-        return api.TeamList(teams=[shown(team) for team in repository.list_teams(runtime.database)])
+        return api.TeamList(teams=[shown(team) for team in visible_teams(runtime.database, caller)])
 
     @router.get(
         "/teams/<name>/usage",

@@ -8,16 +8,13 @@ from typing import Annotated
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from trainforge.api.callers import caller_of, submission_team
-from trainforge.api.parameters import Cursor, Limit
-from trainforge.models import api_tuning as shapes
-from trainforge.models.api_base import responses
-from trainforge.repository.paging import MAX_ID
+from trainforge.api.parameters import Cursor, Limit, TuningJobId
+from trainforge.models.api import tuning as shapes
+from trainforge.models.api.base import responses
 from trainforge.runtime import Runtime
-
-TuningJobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the tuning job's id")]
 
 
 def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
@@ -43,9 +40,9 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     )
     def submit_tuning_job(request: shapes.TuningRequest) -> Response[shapes.TuningJobStatus]:
         from trainforge.s3_locations import s3_folder
-        from trainforge.services.submissions import request_submission
-        from trainforge.services.tuning_config import TuningConfig
-        from trainforge.services.tuning_jobs import record_tuning_job, tuning_status
+        from trainforge.submissions.worker import request_submission
+        from trainforge.tuning.config import TuningConfig
+        from trainforge.tuning.jobs import record_tuning_job, tuning_status
 
         caller = caller_of(runtime, router)
         team = submission_team(runtime, caller, request.team)
@@ -82,7 +79,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> shapes.TuningPage:
-        from trainforge.services.tuning_jobs import tuning_page
+        from trainforge.tuning.jobs import tuning_page
 
         scope = caller_of(runtime, router).scope(team)
         return shapes.TuningPage.model_validate(
@@ -97,7 +94,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=responses({200: (shapes.TuningJobStatus, "the tuning job")}, 404, 503),
     )
     def tuning_job(tuning_job_id: TuningJobId) -> shapes.TuningJobStatus:
-        from trainforge.services.tuning_jobs import tuning_status
+        from trainforge.tuning.jobs import tuning_status
 
         found = tuning_status(runtime.database, tuning_job_id, caller_of(runtime, router).sees)
         return shapes.TuningJobStatus.model_validate(found)
@@ -118,8 +115,8 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def cancel_tuning_job(tuning_job_id: TuningJobId) -> shapes.TuningCancelResponse:
-        from trainforge.services.tuning_jobs import cancel_tuning_job as cancel
-        from trainforge.services.tuning_jobs import tuning_status
+        from trainforge.tuning.jobs import cancel_tuning_job as cancel
+        from trainforge.tuning.jobs import tuning_status
 
         sees = caller_of(runtime, router).sees
         db = runtime.database

@@ -1,0 +1,55 @@
+"""The API's shapes for capacity and cost: a job's price and place in the queue, its warm pool, and what a dry
+run found."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from trainforge.models.api.base import Model
+
+
+class Price(Model):
+    usd_per_hour: float
+    source: str = Field(description="AWS Price List (with the date read) or the bundled table (labelled)")
+
+
+class Queue(Model):
+    pool: str = Field(description="the instance type, with /spot for spot capacity")
+    position: int | None = Field(description="1 for the next job its pool admits; null when not waiting")
+    waiting_since: str | None
+    deadline: str | None = Field(description="when it ends Failed if still waiting (max_queue_seconds)")
+
+
+class WarmPool(Model):
+    status: str | None = Field(description="SageMaker's: Available, InUse, Reused or Terminated")
+    retained_billable_seconds: int | None = Field(description="billed while kept")
+    reused_by_job: str | None = Field(description="the job that started on these instances")
+
+
+class Capacity(Model):
+    pool: str
+    quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
+    quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
+    quota_read_at: str | None
+    in_use: int = Field(description="instances Trainforge's admitted jobs hold")
+    limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
+    waiting: int = Field(description="jobs waiting for this pool")
+    would_wait: bool = Field(description="whether this job would wait for capacity if submitted now")
+
+
+class ImageCheck(Model):
+    image_uri: str
+    exists: bool | None = Field(description="null when it could not be checked (not in ECR, or no access)")
+    detail: str
+
+
+class DryRun(Model):
+    valid: bool = Field(description="always true: an invalid request is answered 400 naming every problem")
+    job_name: str
+    instance_type: str
+    instance_count: int
+    cost_ceiling_usd: float | None
+    price: Price | None
+    capacity: Capacity
+    image: ImageCheck
+    channels: list[str] = Field(description="the input channels the job would get")

@@ -1,0 +1,100 @@
+"""The API's shapes for teams: a team's definition (what an administrator sends), the team as the API shows it,
+and a month's usage against its budget."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from trainforge.models.api.base import Model, Strict
+from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, MAX_RUNTIME_LIMIT_SECONDS
+from trainforge.models.team_definitions import MAX_INSTANCES, MAX_MEMBERS, TEAM_NAME_PATTERN
+
+TEAM_FIELD = Field(
+    default=None,
+    pattern=TEAM_NAME_PATTERN.pattern,
+    description="administrators only: the team this is for (a member's is always their own team)",
+)
+MEMBER = Annotated[str, Field(min_length=20, max_length=2048)]
+
+
+class TeamDefinition(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "members": [
+                        "arn:aws:iam::123456789012:role/vision-engineers",
+                        "arn:aws:sts::123456789012:assumed-role/shared-ml/vision-*",
+                    ],
+                    "monthly_budget_usd": 2500,
+                    "max_instances_in_flight": 8,
+                    "allowed_instance_types": ["ml.m5.xlarge", "ml.g5.2xlarge"],
+                    "max_runtime_seconds": 86400,
+                }
+            ]
+        },
+    )
+
+    name: str | None = Field(
+        default=None, pattern=TEAM_NAME_PATTERN.pattern, description="the path's, if sent"
+    )
+    members: list[MEMBER] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="role ARNs (every session of the role), user ARNs, or assumed-role session patterns",
+    )
+    monthly_budget_usd: float | None = Field(default=None, ge=0, le=1e9, description="null: no budget")
+    max_instances_in_flight: int | None = Field(default=None, ge=1, le=MAX_INSTANCES)
+    allowed_instance_types: list[Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN.pattern)]] | None = Field(
+        default=None, min_length=1, max_length=200, description="null: any training instance type"
+    )
+    max_runtime_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
+
+
+class MonthSpend(Model):
+    month: str = Field(description="YYYY-MM")
+    spent_usd: float = Field(description="what the month's finished jobs cost")
+    committed_usd: float = Field(description="the projected ceilings of the month's jobs still in flight")
+    remaining_usd: float | None = Field(description="budget - spent - committed; null without a budget")
+
+
+class Team(Model):
+    name: str
+    dataset_prefix: str = Field(description="where the team's datasets go, and the only place it may write")
+    members: list[str]
+    monthly_budget_usd: float | None
+    max_instances_in_flight: int | None
+    allowed_instance_types: list[str] | None
+    max_runtime_seconds: int | None
+    instances_in_flight: int
+    this_month: MonthSpend
+
+
+class TeamList(Model):
+    teams: list[Team]
+
+
+class DaySpend(Model):
+    day: str
+    usd: float
+    jobs: int
+
+
+class TypeSpend(Model):
+    instance_type: str
+    usd: float
+    jobs: int
+
+
+class TeamUsage(Model):
+    team: str
+    month: str
+    monthly_budget_usd: float | None
+    spent_usd: float
+    committed_usd: float
+    by_day: list[DaySpend] = Field(description="finished jobs' cost by the day they ended")
+    by_instance_type: list[TypeSpend]
+    jobs_by_outcome: dict[str, int] = Field(description="the month's jobs by status")

@@ -1,0 +1,135 @@
+"""The API's shapes for hyperparameter tuning jobs: the request (objective, ranges, strategy, limits, the trials'
+training settings) and the tuning job with its trials, best first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from trainforge.models.api.base import Model, Strict
+from trainforge.models.sagemaker_limits import (
+    MAX_CATEGORICAL_VALUES,
+    MAX_TUNING_PARALLEL_JOBS,
+    MAX_TUNING_RANGES,
+    MAX_TUNING_TRAINING_JOBS,
+    TUNING_JOB_NAME_PATTERN,
+)
+
+S3_LOCATION = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+
+
+class ParameterRangeIn(Strict):
+    name: str = Field(min_length=1, max_length=256, pattern=r"^[\w.:-]+$")
+    kind: Literal["continuous", "integer", "categorical"]
+    min_value: float | None = Field(default=None, allow_inf_nan=False)
+    max_value: float | None = Field(default=None, allow_inf_nan=False)
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+    values: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
+        default=None, max_length=MAX_CATEGORICAL_VALUES, description="categorical ranges: the values to try"
+    )
+
+
+class TuningRequest(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "tuning_job_name": "churn-lr-1",
+                    "dataset_uri": "s3://trainforge-datasets/datasets/churn/",
+                    "objective_metric": "validation:accuracy",
+                    "objective_type": "Maximize",
+                    "strategy": "Random",
+                    "max_jobs": 6,
+                    "max_parallel_jobs": 2,
+                    "parameter_ranges": [
+                        {
+                            "name": "lr",
+                            "kind": "continuous",
+                            "min_value": 0.001,
+                            "max_value": 0.5,
+                            "scaling": "Logarithmic",
+                        },
+                        {"name": "epochs", "kind": "integer", "min_value": 5, "max_value": 40},
+                    ],
+                    "training": {
+                        "instance_type": "ml.m5.large",
+                        "max_runtime_seconds": 1800,
+                        "metric_definitions": [{"Name": "validation:accuracy", "Regex": "val_acc=([0-9.]+)"}],
+                    },
+                }
+            ]
+        },
+    )
+
+    tuning_job_name: str = Field(min_length=1, max_length=32, pattern=TUNING_JOB_NAME_PATTERN.pattern)
+    team: str | None = Field(
+        default=None, max_length=40, description="administrators only: the team it is for"
+    )
+    dataset_uri: str = Field(max_length=1024, pattern=S3_LOCATION)
+    output_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
+    image_uri: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^\S+$")
+    objective_metric: str = Field(
+        min_length=1, max_length=255, description="one of training.metric_definitions"
+    )
+    objective_type: Literal["Maximize", "Minimize"] = "Maximize"
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    max_jobs: int | None = Field(
+        default=None, ge=1, le=MAX_TUNING_TRAINING_JOBS, description="Grid: omit (every combination)"
+    )
+    max_parallel_jobs: int = Field(default=1, ge=1, le=MAX_TUNING_PARALLEL_JOBS)
+    early_stopping: Literal["Off", "Auto"] = "Off"
+    random_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    parameter_ranges: list[ParameterRangeIn] = Field(min_length=1, max_length=MAX_TUNING_RANGES)
+    training: dict[str, Any] = Field(
+        description="each trial's training settings, as POST /jobs takes them (without job_name, dataset_uri, "
+        "output_uri, image_uri); its hyperparameters are the fixed ones"
+    )
+
+
+class Trial(Model):
+    id: int
+    job_name: str
+    status: str
+    secondary_status: str | None
+    failure_reason: str | None
+    objective_value: float | None = Field(description="the objective metric's final value")
+    hyperparameters: dict[str, Any]
+    created_at: str | None
+    ended_at: str | None
+
+
+class TuningJob(Model):
+    id: int
+    tuning_job_name: str
+    status: str
+    failure_reason: str | None
+    team: str | None
+    submitted_by: str | None
+    sagemaker_arn: str | None
+    strategy: str | None
+    objective_metric: str
+    objective_type: str
+    max_jobs: int | None
+    max_parallel_jobs: int | None
+    training_counts: dict[str, int] = Field(description="SageMaker's TrainingJobStatusCounters")
+    objective_counts: dict[str, int] = Field(description="SageMaker's ObjectiveStatusCounters")
+    best_training_job: str | None
+    best_objective_value: float | None
+    created_at: str
+    ended_at: str | None
+
+
+class TuningJobStatus(TuningJob):
+    trials: list[Trial] = Field(description="its training jobs, best first by the objective")
+
+
+class TuningPage(Model):
+    tuning_jobs: list[TuningJob]
+    next_cursor: str | None
+
+
+class TuningCancelResponse(Model):
+    cancelled: bool
+    tuning_job: TuningJobStatus

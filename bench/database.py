@@ -16,7 +16,7 @@ from trainforge.local.postgres import scratch_database
 from trainforge.local.wire import WireProxy
 from trainforge.models.changes import JobStateChange
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK
-from trainforge.repository.jobs import _APPLY_JOB_STATE
+from trainforge.repository.status.jobs import _APPLY_JOB_STATE
 from trainforge.tracking.state_changes import record_state_change
 
 LATENCY_SECONDS = 0.0005  # each way: a Lambda and RDS Proxy in the same region, on a good day

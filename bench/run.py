@@ -3,7 +3,7 @@ runs), because these machines are noisy. `make bench` prints the table and write
 
 1. start-up, each handler in a fresh process with Lambda's environment, ÷ a bare `import boto3`:
    import only (targets: event handlers <= 1.5, api <= 2.2); init + a real first event against PostgreSQL and
-   the AWS emulator (training_state, build_state <= 1.8; dataset_uploaded, reconcile <= 3.0; api <= 2.2)
+   the AWS emulator (training_state, build_state <= 1.8; submissions, reconcile <= 3.0; api <= 2.2)
 2. state changes: round trips per change at the wire (== 1), and events/s with 0.5 ms added each way ÷ the same
    statement through psycopg 3 in autocommit (>= 0.8)
 3. GET /jobs page of 50 at 1,000,000 rows ÷ at 10,000 rows      (target <= 1.2)

@@ -19,9 +19,9 @@ from urllib.parse import quote_plus
 
 from bench.common import ROOT, Row, row
 
-HANDLERS = ("api", "dataset_uploaded", "training_state", "build_state", "reconcile", "migrate")
+HANDLERS = ("api", "submissions", "training_state", "build_state", "reconcile", "migrate")
 IMPORT_TARGETS = {"api": 2.2, "migrate": 2.0}  # event handlers: 1.5
-FIRST_EVENT_TARGETS = {"training_state": 1.8, "build_state": 1.8, "dataset_uploaded": 3.0, "reconcile": 3.0,
+FIRST_EVENT_TARGETS = {"training_state": 1.8, "build_state": 1.8, "submissions": 3.0, "reconcile": 3.0,
                        "api": 2.2}  # fmt: skip
 
 # What Lambda's Python runtime sets before init (LAMBDA_TASK_ROOT matters: the X-Ray SDK takes its Lambda path,
@@ -204,7 +204,7 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
                 )
                 return sqs_batch(event)
 
-            def dataset_uploaded() -> dict[str, Any]:
+            def submissions() -> dict[str, Any]:
                 folder = f"{settings.dataset_prefix}bench-{uuid.uuid4().hex[:8]}"
                 s3.put_object(Bucket=settings.datasets_bucket, Key=f"{folder}/a.csv", Body=CSV)
                 manifest = {"format": MANIFEST_FORMAT, "metadata_file": "metadata.csv",
@@ -224,7 +224,7 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
             makers: dict[str, Callable[[], dict[str, Any]]] = {
                 "training_state": training_state,
                 "build_state": build_state,
-                "dataset_uploaded": dataset_uploaded,
+                "submissions": submissions,
                 "reconcile": lambda: {
                     "version": "0",
                     "detail-type": "Scheduled Event",

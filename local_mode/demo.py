@@ -119,7 +119,7 @@ def wait_for_dataset_job(api: str, dataset_uri: str, known: set[int], timeout: f
         time.sleep(0.2)
     raise DemoFailed(
         f"the manifest's arrival started no job within {timeout:.0f} s (S3 → EventBridge → queue → "
-        "dataset_uploaded): the dead-letter queue and the handler's log say why"
+        "submissions): the dead-letter queue and the handler's log say why"
     )
 
 

@@ -34,7 +34,7 @@ from trainforge.local.postgres import EmbeddedPostgres
 from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
-HANDLERS = ("api", "dataset_uploaded", "training_state", "build_state", "reconcile", "migrate")
+HANDLERS = ("api", "submissions", "training_state", "build_state", "reconcile", "migrate")
 DRAIN_SECONDS = 20.0  # the stopped jobs' last events on their way to the database
 RESET_HINT = "`make reset` wipes local state and starts afresh"
 

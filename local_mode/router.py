@@ -83,7 +83,7 @@ class LocalRouter:
                 name = f"trainforge-{route.handler}-{index}"
                 self.events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
                 self.events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
-            batch = 1 if route.handler == "dataset_uploaded" else 10  # one submission at a time, as deployed
+            batch = 1 if route.handler == "submissions" else 10  # one submission at a time, as deployed
             self.queues.append(RoutedQueue(route, self.handlers[route.handler], queue, arn, batch))
             self.dead_letters[route.handler] = dead_letter
 

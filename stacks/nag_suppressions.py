@@ -77,7 +77,7 @@ def suppress_reviewed_findings(
                 ["Resource::*"],
             ),
         ]
-        if handler in ("api", "dataset_uploaded", "training_state", "reconcile"):
+        if handler in ("api", "submissions", "training_state", "reconcile"):
             findings.append(
                 (
                     "AwsSolutions-IAM5",
@@ -88,7 +88,7 @@ def suppress_reviewed_findings(
                     ],
                 )
             )
-        if handler in ("api", "dataset_uploaded", "reconcile"):
+        if handler in ("api", "submissions", "reconcile"):
             findings.append(
                 ("AwsSolutions-IAM5", TUNING_JOBS,
                  [f"Resource::arn:<AWS::Partition>:sagemaker:{stack.region}:<AWS::AccountId>:hyper-parameter-tuning-job/*",
@@ -114,7 +114,7 @@ def suppress_reviewed_findings(
                  ["Resource::arn:aws:iam::<AWS::AccountId>:role/trainforge/*",
                   "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/trainforge/*"]),
             ]  # fmt: skip
-        if handler == "dataset_uploaded":
+        if handler == "submissions":
             findings += [
                 ("AwsSolutions-IAM5", "the worker reads what users drop under the dataset and job-spec prefixes only",
                  [f"Resource::<{datasets}.Arn>/datasets/*", f"Resource::<{datasets}.Arn>/jobs/*"]),

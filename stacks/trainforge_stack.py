@@ -37,7 +37,7 @@ ROLE_PATH = "/trainforge/"
 FUNCTIONS = [
     FunctionSpec("api", "Trainforge REST API", timeout_seconds=29, memory_mb=1024, reserved_concurrency=20),
     FunctionSpec(
-        "dataset_uploaded",
+        "submissions",
         "Submits training jobs from the submission queue, paced for SageMaker's create rate",
         timeout_seconds=120,
         reserved_concurrency=2,
@@ -151,29 +151,29 @@ class TrainforgeStack(Stack):
 
         datasets_objects = storage.datasets.arn_for_objects
         # Submission worker: read what was dropped, create (tagged) jobs, pass only the execution role, only to SageMaker.
-        allow("dataset_uploaded", "ReadDrops", ["s3:GetObject", "s3:GetObjectVersion"],
+        allow("submissions", "ReadDrops", ["s3:GetObject", "s3:GetObjectVersion"],
               [datasets_objects(f"{DATASET_PREFIX}*"), datasets_objects(f"{JOBS_PREFIX}*")])  # fmt: skip
         # Before CreateTrainingJob: check the dataset's files are all there (list, head), then write one manifest
         # per channel listing exactly them, beside the job's output (where the execution role reads).
-        allow("dataset_uploaded", "ListDatasets", ["s3:ListBucket"], [storage.datasets.bucket_arn],
+        allow("submissions", "ListDatasets", ["s3:ListBucket"], [storage.datasets.bucket_arn],
               StringLike={"s3:prefix": [f"{DATASET_PREFIX}*"]})  # fmt: skip
-        allow("dataset_uploaded", "WriteChannelManifests", ["s3:PutObject"],
+        allow("submissions", "WriteChannelManifests", ["s3:PutObject"],
               [storage.artifacts.arn_for_objects(f"{OUTPUT_PREFIX}*/input/*.manifest")])  # fmt: skip
-        allow("dataset_uploaded", "CreateTaggedTrainingJobs", ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],
+        allow("submissions", "CreateTaggedTrainingJobs", ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],
               [training_jobs], StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
-        allow("dataset_uploaded", "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
+        allow("submissions", "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
         # Tuning jobs go through the same worker and the same tag condition; SageMaker starts their trials itself.
         tuning_jobs = self.format_arn(
             service="sagemaker", resource="hyper-parameter-tuning-job", resource_name="*"
         )
-        allow("dataset_uploaded", "CreateTaggedTuningJobs",
+        allow("submissions", "CreateTaggedTuningJobs",
               ["sagemaker:CreateHyperParameterTuningJob", "sagemaker:AddTags"], [tuning_jobs],
               StringEquals={"aws:RequestTag/trainforge:managed": "true"})  # fmt: skip
-        for handler in ("dataset_uploaded", "reconcile"):
+        for handler in ("submissions", "reconcile"):
             allow(handler, "DescribeTuningJobs", ["sagemaker:DescribeHyperParameterTuningJob"], [tuning_jobs])
         allow("api", "StopTrainforgeTuningJobs", ["sagemaker:StopHyperParameterTuningJob"], [tuning_jobs],
               StringEquals={"aws:ResourceTag/trainforge:managed": "true"})  # fmt: skip
-        sagemaker.allow_pass_to_sagemaker(fn["dataset_uploaded"])
+        sagemaker.allow_pass_to_sagemaker(fn["submissions"])
         # State and reconciliation read SageMaker (every job in the account: the ledger records external ones too).
         for handler in ("training_state", "reconcile", "api"):
             allow(handler, "DescribeTrainingJobs", ["sagemaker:DescribeTrainingJob"], [training_jobs])
@@ -233,7 +233,7 @@ class TrainforgeStack(Stack):
         allow("api", "ReadTrainingMetrics", ["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"], ["*"])
         allow("training_state", "ReadFailedJobsLogTail", ["logs:DescribeLogStreams", "logs:GetLogEvents"],
               [training_logs])  # fmt: skip
-        for handler in ("api", "dataset_uploaded"):
+        for handler in ("api", "submissions"):
             allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
 
         alarm_topic = sns.Topic(
@@ -249,7 +249,7 @@ class TrainforgeStack(Stack):
             jobs_prefix=JOBS_PREFIX,
             codebuild_project=builds.project.project_name,
         ):
-            submissions = route.handler == "dataset_uploaded"
+            submissions = route.handler == "submissions"
             routing.route(route, fn[route.handler], batch_size=5 if submissions else 10,
                           max_concurrency=2 if submissions else None,
                           entry_point=functions.entry_points[route.handler])  # fmt: skip

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from trainforge.builds.records import build_change_from_event, record_build_state_change
+from trainforge.builds.records import build_change_from_event, foreign_build, record_build_state_change
 from trainforge.delivery import PoisonEventError, batch_response
 from trainforge.errors import SageMakerConfigurationError
 from trainforge.routing import CODEBUILD_STATE_CHANGE
@@ -34,6 +34,11 @@ def record(event: dict[str, Any]) -> str:
     except SageMakerConfigurationError as exc:
         raise PoisonEventError(exc.message) from exc
     logger.append_keys(build_id=change.build_id)
+    foreign = foreign_build(change, RUNTIME.settings.codebuild_project)
+    if foreign:
+        logger.warning("build event ignored", reason=foreign)
+        metrics.add_metric(name="EventsIgnoredOtherProject", unit=MetricUnit.Count, value=1)
+        return "ignored"
     moved = RUNTIME.transaction(lambda db: record_build_state_change(db, change))
     if not moved:
         metrics.add_metric(name="EventsIgnoredAsStale", unit=MetricUnit.Count, value=1)

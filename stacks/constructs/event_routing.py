@@ -82,7 +82,7 @@ class TrainforgeEventRouting(Construct):
             dead_letter=dead_letter,
             visibility=Duration.seconds(timeout.to_seconds() * 6),
             # Throttled submissions come back: give them room before the dead-letter queue.
-            receives=10 if route.handler == "dataset_uploaded" else 5,
+            receives=10 if route.handler == "submissions" else 5,
         )
         self._alarm(dead_letter, f"{name}DeadLetters")
         for index, pattern in enumerate(route.patterns):

@@ -76,8 +76,13 @@ def snapshot(db: Session) -> dict[str, Any]:
     }
 
 
+def outside(name: str, **changes: Any) -> dict[str, Any]:
+    """A job started outside Trainforge: its tags are not Trainforge's."""
+    return detail(name, Tags={"team": "research"}, **changes)
+
+
 def test_an_unknown_job_is_recorded_as_external(db: Session) -> None:
-    apply(db, detail("sagemaker_training_in_progress.json"))
+    apply(db, outside("sagemaker_training_in_progress.json"))
     job = db.scalars(select(TrainingJob)).one()
     assert (job.job_name, job.origin, job.status, job.secondary_status) == (
         "churn-model-1",
@@ -88,8 +93,15 @@ def test_an_unknown_job_is_recorded_as_external(db: Session) -> None:
 
 
 def test_unknown_jobs_are_ignored_when_the_ledger_is_off(db: Session) -> None:
-    apply(db, detail("sagemaker_training_in_progress.json"), record_external=False)
+    apply(db, outside("sagemaker_training_in_progress.json"), record_external=False)
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
+
+
+def test_a_job_with_trainforges_tag_reported_before_its_record_is_kept_as_trainforges(db: Session) -> None:
+    """Its submission has not committed yet: the report is kept (whatever the ledger) for it to complete."""
+    apply(db, detail("sagemaker_training_in_progress.json"), record_external=False)
+    job = db.scalars(select(TrainingJob)).one()
+    assert (job.origin, job.config, job.status) == ("trainforge", None, "InProgress")
 
 
 def test_a_completed_job_gets_its_report_with_cost(db: Session) -> None:

@@ -46,19 +46,19 @@ def test_a_database_outage_loses_nothing_and_applies_nothing_twice(
         drops.append(drop)
         changes += lifecycle(job, "Completed", index)
     # The run that never saw an outage.
-    baseline = {name: handlers(name) for name in ("dataset_uploaded", "training_state")}
-    invoke(baseline["dataset_uploaded"], sqs_batch(*drops))
+    baseline = {name: handlers(name) for name in ("submissions", "training_state")}
+    invoke(baseline["submissions"], sqs_batch(*drops))
     invoke(baseline["training_state"], sqs_batch(*changes))
     expected = snapshot(engine)
     truncate_all(engine)
 
     os.environ.update({"DATABASE_URL": through(cutter, database_url), "DATABASE_TIMEOUT_SECONDS": "2"})
     try:
-        flaky = {name: handlers(name) for name in ("dataset_uploaded", "training_state")}
+        flaky = {name: handlers(name) for name in ("submissions", "training_state")}
     finally:
         os.environ["DATABASE_URL"] = database_url
         os.environ.pop("DATABASE_TIMEOUT_SECONDS")
-    invoke(flaky["dataset_uploaded"], sqs_batch(*drops))
+    invoke(flaky["submissions"], sqs_batch(*drops))
     first, rest = changes[:6], changes[6:]
     assert invoke(flaky["training_state"], sqs_batch(*first)) == {"batchItemFailures": []}
 

@@ -112,7 +112,7 @@ def mutations(event: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     [
         ("training_state", "sagemaker_training_completed.json"),
         ("build_state", "codebuild_build_succeeded.json"),
-        ("dataset_uploaded", "s3_object_created.json"),
+        ("submissions", "s3_object_created.json"),
     ],
 )
 def test_event_handlers_never_crash_on_malformed_events(handlers: Any, handler: str, fixture: str) -> None:

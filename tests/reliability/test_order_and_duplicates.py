@@ -26,7 +26,7 @@ def stream(seed: int, datasets: int) -> tuple[list[dict[str, Any]], list[dict[st
 
 def deliver(handlers: dict[str, Any], drops: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
     for chunk in range(0, len(drops), 10):
-        assert invoke(handlers["dataset_uploaded"], sqs_batch(*drops[chunk : chunk + 10])) == {
+        assert invoke(handlers["submissions"], sqs_batch(*drops[chunk : chunk + 10])) == {
             "batchItemFailures": []
         }
     for chunk in range(0, len(changes), 10):
@@ -39,7 +39,7 @@ def deliver(handlers: dict[str, Any], drops: list[dict[str, Any]], changes: list
 def test_any_order_with_duplicates_ends_like_the_in_order_run(
     handlers: Any, engine: Engine, seed: int
 ) -> None:
-    loaded = {name: handlers(name) for name in ("dataset_uploaded", "training_state")}
+    loaded = {name: handlers(name) for name in ("submissions", "training_state")}
     drops, changes = stream(seed, datasets=6)
     deliver(loaded, drops, changes)
     expected = snapshot(engine)

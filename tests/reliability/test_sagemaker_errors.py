@@ -53,7 +53,7 @@ def test_the_worker_survives_every_refusal_and_fails_only_those_jobs(
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = faulty.endpoint_url
     reset_clients()  # clients are cached per process: make the next one read the endpoint
     try:
-        worker = handlers("dataset_uploaded")
+        worker = handlers("submissions")
         worker.RUNTIME.training._sleep = lambda _s: None
         result = invoke(worker, sqs_batch(*(requested(ids[n]) for n in names)))
     finally:
@@ -82,7 +82,7 @@ def test_throttling_past_the_deadline_fails_the_record_for_redelivery_not_the_jo
     )
     try:
         batch = sqs_batch(requested(job_id))
-        result = invoke(handlers("dataset_uploaded"), batch)
+        result = invoke(handlers("submissions"), batch)
     finally:
         os.environ.pop("AWS_ENDPOINT_URL_SAGEMAKER")
         os.environ.pop("TRAINFORGE_SUBMIT_TIMEOUT_SECONDS")

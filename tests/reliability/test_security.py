@@ -47,7 +47,7 @@ HOSTILE = st.one_of(
 
 
 def test_hostile_keys_never_reach_a_job_name_or_a_path(handlers: Any, db: Session) -> None:
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
 
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
     @given(key=HOSTILE)

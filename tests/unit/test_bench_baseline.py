@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bench.database import bare_parameters
 from trainforge.models.changes import JobStateChange
-from trainforge.repository.jobs import _APPLY_JOB_STATE
+from trainforge.repository.status.jobs import _APPLY_JOB_STATE
 
 
 def test_the_baseline_gives_every_parameter_of_the_state_change_statement() -> None:

@@ -32,7 +32,7 @@ def event_routes(
 ) -> tuple[Route, ...]:
     return (
         Route(
-            handler="dataset_uploaded",
+            handler="submissions",
             description="dataset manifests and job specs dropped in S3, and jobs requested through the API",
             patterns=(
                 {

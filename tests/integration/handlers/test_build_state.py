@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -23,6 +24,26 @@ def test_a_build_is_followed_to_success_with_its_image_and_digest(handlers: Any,
     assert build.image_uri and build.image_uri.endswith("trainforge-training:v1")
     assert build.image_digest and build.image_digest.startswith("sha256:")
     assert build.log_url and "cloudwatch" in build.log_url
+
+
+def test_another_projects_build_is_ignored_and_the_log_says_why(handlers: Any, db: Session) -> None:
+    module = handlers("build_state")
+    seen: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger("trainforge").addHandler(listener)  # Powertools' Logger(service="trainforge")
+    try:
+        event = load_event("codebuild_build_succeeded.json")
+        event["detail"]["project-name"] = "someone-elses-builds"
+        assert invoke(module, sqs_batch(event)) == {"batchItemFailures": []}
+    finally:
+        logging.getLogger("trainforge").removeHandler(listener)
+    assert db.scalars(select(ContainerBuild)).all() == []
+    ignored = [r for r in seen if r.getMessage() == "build event ignored"]
+    assert (
+        ignored
+        and "'someone-elses-builds', not Trainforge's ('trainforge-image-builds')" in ignored[0].reason
+    )
 
 
 def test_a_late_in_progress_does_not_undo_success(handlers: Any, db: Session) -> None:

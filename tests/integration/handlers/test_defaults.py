@@ -31,7 +31,7 @@ def test_every_handler_runs_with_only_a_database_an_endpoint_and_a_region(
                 name: load_handler(name)
                 for name in (
                     "api",
-                    "dataset_uploaded",
+                    "submissions",
                     "training_state",
                     "build_state",
                     "reconcile",
@@ -48,7 +48,7 @@ def test_every_handler_runs_with_only_a_database_an_endpoint_and_a_region(
             }
             assert invoke(modules["reconcile"], {})["errors"] == 0
             assert invoke(modules["migrate"], {"RequestType": "Update"})["Data"]["Revision"]
-            assert modules["dataset_uploaded"].RUNTIME.settings.training_environment == "local"
+            assert modules["submissions"].RUNTIME.settings.training_environment == "local"
             for module in modules.values():
                 runtime = getattr(module, "RUNTIME", None)
                 if runtime is not None:

@@ -278,7 +278,7 @@ def drop(handlers: Any, key: str, body: dict[str, Any]) -> None:
     event["detail"]["object"]["key"] = quote_plus(key, safe="/")
     event["detail"]["object"]["etag"] = stored["ETag"].strip('"')
     event["detail"]["object"].pop("version-id")
-    invoke(handlers("dataset_uploaded"), sqs_batch(event))
+    invoke(handlers("submissions"), sqs_batch(event))
 
 
 def test_s3_drops_belong_to_the_team_of_their_prefix(teams: Any, handlers: Any, db: Session) -> None:

@@ -78,7 +78,7 @@ def test_a_tuning_job_is_submitted_through_the_queue_and_followed_to_its_best_tr
     status, created = api("POST", "/tuning-jobs", TUNING)
     assert status == 202 and created["status"] == "Pending" and created["max_jobs"] == 6
     assert api("POST", "/tuning-jobs", TUNING)[0] == 200  # the same request again: the same tuning job
-    result = invoke(handlers("dataset_uploaded"), sqs_batch(requested(created["id"])))
+    result = invoke(handlers("submissions"), sqs_batch(requested(created["id"])))
     assert result == {"batchItemFailures": []}
     described = boto3.client("sagemaker", region_name="us-east-1").describe_hyper_parameter_tuning_job(
         HyperParameterTuningJobName="churn-tune-1"

@@ -77,6 +77,14 @@ def build_id_from(raw: str) -> str:
     return raw.split(":build/", 1)[1] if ":build/" in raw else raw
 
 
+def foreign_build(change: BuildStateChange, project: str) -> str | None:
+    """Why a build's event is not Trainforge's to record (another CodeBuild project's), or None. The rule that
+    routes the events filters by project too; a rule edited, or an event sent by hand, must not add builds."""
+    if change.project_name == project:
+        return None
+    return f"build {change.build_id} is of CodeBuild project {change.project_name!r}, not Trainforge's ({project!r})"
+
+
 def build_change_from_event(event: Mapping[str, Any]) -> BuildStateChange:
     """A "CodeBuild Build State Change" event as a :class:`BuildStateChange`; raises naming what is missing."""
     detail = event.get("detail")

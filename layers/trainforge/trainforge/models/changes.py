@@ -36,6 +36,8 @@ class JobStateChange:
     hyperparameters: dict[str, str] | None = None
     # SageMaker's retries (RetryStrategy): which attempt this report belongs to.
     attempt: int = 1
+    # The job carries Trainforge's tag: Trainforge created it (its submission may not have committed yet).
+    managed: bool = False
 
     @property
     def training_seconds(self) -> int | None:

@@ -2,17 +2,15 @@
 
 State changes are applied with one conditional statement each (an upsert with its history row and, when
 terminal, its report in the same statement), so a duplicate or late event can never move a job backwards and a
-change is never half-applied.
+change is never half-applied. Every statement that writes a status is in :mod:`trainforge.repository.status`,
+the one door for a change of status.
 """
 
 from __future__ import annotations
 
-from trainforge.repository.builds import apply_build_state_change, get_build, insert_build, list_builds
+from trainforge.repository.builds import get_build, list_builds
 from trainforge.repository.capacity import (
-    admit_new,
-    admit_next,
     ensure_pool,
-    expire_waiting,
     finished_jobs_holding_capacity,
     instances_in_use,
     pool_state,
@@ -20,25 +18,36 @@ from trainforge.repository.capacity import (
     queue_position,
     quotas_read_at,
     release,
-    requeue,
     store_quotas,
 )
-from trainforge.repository.history import history_of, record_history, record_transitions, report_of
+from trainforge.repository.history import history_of, report_of
 from trainforge.repository.job_listing import JobFilters, jobs_to_reconcile, list_jobs
 from trainforge.repository.jobs import (
-    apply_job_state_change,
     find_job_for_submission,
-    finish_before_running,
     get_job,
     get_job_by_name,
-    insert_pending_job,
-    insert_rejected_job,
-    mark_submitted,
     set_log_tail,
     set_warm_pool,
 )
 from trainforge.repository.paging import MAX_ID, MAX_PAGE_SIZE, decode_cursor, encode_cursor
 from trainforge.repository.prices import price_for, prices_read_at, store_prices
+from trainforge.repository.status.builds import apply_build_state_change, insert_build
+from trainforge.repository.status.jobs import (
+    apply_job_state_change,
+    finish_before_running,
+    insert_pending_job,
+    insert_rejected_job,
+    mark_submitted,
+    record_history,
+    record_transitions,
+)
+from trainforge.repository.status.queue import admit_new, admit_next, expire_waiting, requeue, wait_for_team
+from trainforge.repository.status.tuning import (
+    apply_tuning_state_change,
+    finish_tuning_before_running,
+    insert_tuning_job,
+    mark_tuning_submitted,
+)
 from trainforge.repository.teams import (
     commit_budget,
     delete_team,
@@ -53,22 +62,17 @@ from trainforge.repository.teams import (
     teams_with_waiting_jobs,
     upsert_team,
     usage_rows,
-    wait_for_team,
     waiting_for_team,
 )
 from trainforge.repository.tuning import (
     active_tuning_jobs,
-    apply_tuning_state_change,
-    finish_tuning_before_running,
     finished_trials_unbooked,
     finished_tuning_jobs_holding_budget,
     forget_tuning_job,
     get_tuning_job,
     get_tuning_job_by_name,
-    insert_tuning_job,
     link_trial,
     list_tuning_jobs,
-    mark_tuning_submitted,
     pending_tuning_jobs,
     trials_of,
 )

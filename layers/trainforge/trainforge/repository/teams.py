@@ -315,24 +315,3 @@ def usage_rows(db: Database, team: str, month: date) -> dict[str, list[dict[str,
         f"SELECT j.status, count(*) AS jobs FROM training_jobs j WHERE {window} GROUP BY 1 ORDER BY 1", params
     )
     return {"by_day": by_day, "by_instance_type": by_type, "by_outcome": by_outcome}
-
-
-# Over its team's instance limit, a job waits like one short of capacity (and expires like one).
-_WAIT_FOR_TEAM = """
-WITH waiting AS (
-    UPDATE training_jobs j SET status = 'WaitingForCapacity', waiting_since = COALESCE(j.waiting_since, now()),
-        updated_at = now()
-    WHERE j.id = :id AND j.status = 'Pending' AND j.team_instances_held = 0
-    RETURNING j.id
-), history AS (
-    INSERT INTO training_job_status_history AS h (job_id, status, secondary_status, at, detail)
-    SELECT id, 'WaitingForCapacity', 'TeamInstanceLimit', now(), :detail FROM waiting
-    ON CONFLICT (job_id, status, secondary_status, attempt) DO UPDATE SET detail = EXCLUDED.detail
-)
-SELECT EXISTS (SELECT 1 FROM waiting) AS waiting
-"""
-
-
-def wait_for_team(db: Database, job_id: int, detail: str) -> bool:
-    (row,) = db.rows(_WAIT_FOR_TEAM, {"id": job_id, "detail": detail[:4000]})
-    return bool(row["waiting"])

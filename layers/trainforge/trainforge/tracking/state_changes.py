@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from trainforge import repository
+from trainforge.account.execution_roles import TRAINFORGE_TAG
 from trainforge.capacity.admission import pool_of
 from trainforge.capacity.price_table import TRAINING_PRICE_PER_HOUR_USD
 from trainforge.connection import Database
@@ -104,7 +105,15 @@ def state_change_from_description(description: Mapping[str, Any]) -> JobStateCha
         tuning_job_name=_tuning_job_name(description.get("TuningJobArn")),
         attempt=attempt_of(description),
         hyperparameters=_hyperparameters(description.get("HyperParameters")),
+        managed=_tagged_by_trainforge(description.get("Tags")),
     )
+
+
+def _tagged_by_trainforge(tags: Any) -> bool:
+    """Events carry Tags as a flat map (a list of Key/Value pairs, as the API writes them, is read too)."""
+    if isinstance(tags, list):
+        tags = {t.get("Key"): t.get("Value") for t in tags if isinstance(t, Mapping)}
+    return isinstance(tags, Mapping) and tags.get(TRAINFORGE_TAG) == "true"
 
 
 def _tuning_job_name(arn: Any) -> str | None:

@@ -20,7 +20,7 @@ from trainforge.submissions.worker import SubmissionWorker
 
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
-metrics = Metrics(namespace="Trainforge", service="dataset_uploaded")
+metrics = Metrics(namespace="Trainforge", service="submissions")
 RUNTIME = Runtime(clients=("s3", "sagemaker"))
 OUTCOME_METRICS = {
     "submitted": "JobsSubmitted",

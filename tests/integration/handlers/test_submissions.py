@@ -59,7 +59,7 @@ def sagemaker_job_names() -> list[str]:
 def test_a_manifest_with_spaces_and_unicode_in_its_key_starts_one_job(handlers: Any, db: Session) -> None:
     key = "datasets/churn ü v1/manifest.json"
     meta = put(key, MANIFEST)
-    result = invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key, etag=meta["etag"])))
+    result = invoke(handlers("submissions"), sqs_batch(object_created(key, etag=meta["etag"])))
     assert result == {"batchItemFailures": []}
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "InProgress"
@@ -71,7 +71,7 @@ def test_a_manifest_with_spaces_and_unicode_in_its_key_starts_one_job(handlers: 
 def test_100_duplicate_deliveries_start_one_job(handlers: Any, db: Session) -> None:
     key = "datasets/churn/manifest.json"
     meta = put(key, MANIFEST)
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     events = [object_created(key, etag=meta["etag"]) for _ in range(100)]
     for chunk in range(0, 100, 10):
         assert invoke(module, sqs_batch(*events[chunk : chunk + 10])) == {"batchItemFailures": []}
@@ -82,7 +82,7 @@ def test_100_duplicate_deliveries_start_one_job(handlers: Any, db: Session) -> N
 def test_a_plus_in_a_key_is_encoded_and_decoded(handlers: Any, db: Session) -> None:
     key = "datasets/c++ data/manifest.json"
     put(key, MANIFEST)
-    invoke(handlers("dataset_uploaded"), object_created(key))
+    invoke(handlers("submissions"), object_created(key))
     assert db.scalars(select(TrainingJob)).one().input_uri == "s3://trainforge-datasets/datasets/c++ data/"
 
 
@@ -90,7 +90,7 @@ def test_a_malformed_manifest_is_recorded_as_rejected_and_not_retried(handlers: 
     key = "datasets/broken/manifest.json"
     put(key, b"{ nope")
     batch = sqs_batch(object_created(key))
-    assert invoke(handlers("dataset_uploaded"), batch) == {"batchItemFailures": []}
+    assert invoke(handlers("submissions"), batch) == {"batchItemFailures": []}
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and "not valid JSON" in (job.failure_reason or "")
     assert sagemaker_job_names() == []
@@ -99,14 +99,14 @@ def test_a_malformed_manifest_is_recorded_as_rejected_and_not_retried(handlers: 
 def test_training_settings_in_the_manifest_are_validated(handlers: Any, db: Session) -> None:
     key = "datasets/gpu/manifest.json"
     put(key, {**MANIFEST, "training": {"instance_type": "ml.gpu.huge"}})
-    invoke(handlers("dataset_uploaded"), object_created(key))
+    invoke(handlers("submissions"), object_created(key))
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and "instance_type" in (job.failure_reason or "")
 
 
 def test_a_key_outside_the_prefixes_is_ignored(handlers: Any, db: Session) -> None:
     put("elsewhere/manifest.json", MANIFEST)
-    assert invoke(handlers("dataset_uploaded"), object_created("elsewhere/manifest.json")) == {
+    assert invoke(handlers("submissions"), object_created("elsewhere/manifest.json")) == {
         "batchItemFailures": []
     }
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
@@ -124,14 +124,14 @@ def test_a_key_outside_the_prefixes_is_ignored(handlers: Any, db: Session) -> No
 def test_a_refused_manifest_key_is_a_rejected_job_naming_the_rule_never_silence(
     handlers: Any, db: Session, key: str, rule: str
 ) -> None:
-    assert invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key))) == {"batchItemFailures": []}
+    assert invoke(handlers("submissions"), sqs_batch(object_created(key))) == {"batchItemFailures": []}
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and rule in (job.failure_reason or "")
     assert job.input_uri is None and sagemaker_job_names() == []
 
 
 def test_an_absolute_key_is_outside_the_prefixes_and_ignored(handlers: Any, db: Session) -> None:
-    invoke(handlers("dataset_uploaded"), sqs_batch(object_created("/datasets/x/manifest.json")))
+    invoke(handlers("submissions"), sqs_batch(object_created("/datasets/x/manifest.json")))
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
 
 
@@ -143,7 +143,7 @@ def test_a_job_spec_drop_starts_the_job_it_describes(handlers: Any, db: Session)
         "hyperparameters": {"epochs": 5},
     }
     put("jobs/spec-job-1.json", spec)
-    invoke(handlers("dataset_uploaded"), object_created("jobs/spec-job-1.json"))
+    invoke(handlers("submissions"), object_created("jobs/spec-job-1.json"))
     job = db.scalars(select(TrainingJob)).one()
     assert (job.job_name, job.instance_type, job.status) == ("spec-job-1", "ml.c5.xlarge", "InProgress")
     assert job.config is not None and job.config["hyperparameters"] == {"epochs": "5"}
@@ -151,7 +151,7 @@ def test_a_job_spec_drop_starts_the_job_it_describes(handlers: Any, db: Session)
 
 def test_a_job_spec_pointing_outside_the_datasets_is_rejected(handlers: Any, db: Session) -> None:
     put("jobs/sneaky.json", {"job_name": "sneaky", "dataset_uri": "s3://someone-elses-bucket/data/"})
-    invoke(handlers("dataset_uploaded"), object_created("jobs/sneaky.json"))
+    invoke(handlers("submissions"), object_created("jobs/sneaky.json"))
     job = db.scalars(select(TrainingJob)).one()
     assert (job.job_name, job.status) == ("sneaky", "Rejected")
 
@@ -165,7 +165,7 @@ def test_the_s3_test_event_is_ignored(handlers: Any, db: Session) -> None:
         "RequestId": "5582815E1AEA5ADF",
         "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
     }
-    assert invoke(handlers("dataset_uploaded"), sqs_batch(test_event)) == {"batchItemFailures": []}
+    assert invoke(handlers("submissions"), sqs_batch(test_event)) == {"batchItemFailures": []}
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
 
 
@@ -193,7 +193,7 @@ def test_a_requested_job_is_submitted_once(handlers: Any, db: Session, aws_resou
         "resources": [],
         "detail": {"job_id": job_id},
     }
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     invoke(module, sqs_batch(requested, requested))
     db.expire_all()
     assert db.get(TrainingJob, job_id).status == "InProgress"  # type: ignore[union-attr]
@@ -216,7 +216,7 @@ def test_unstorable_or_invalid_dataset_settings_are_a_rejected_job_not_a_retry_l
         {**MANIFEST, "training": training}
     ).encode()  # \u0000 and \ud800 escaped, as JSON allows
     put(key, body)
-    result = invoke(handlers("dataset_uploaded"), sqs_batch(object_created(key)))
+    result = invoke(handlers("submissions"), sqs_batch(object_created(key)))
     assert result == {"batchItemFailures": []}
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and job.failure_reason and field in job.failure_reason
@@ -226,7 +226,7 @@ def test_unstorable_or_invalid_dataset_settings_are_a_rejected_job_not_a_retry_l
 def test_a_manifest_nested_too_deep_is_a_rejected_job(handlers: Any, db: Session) -> None:
     key = "datasets/churn/manifest.json"
     put(key, b'{"format": ' + b"[" * 5000 + b"]" * 5000 + b"}")
-    invoke(handlers("dataset_uploaded"), object_created(key))
+    invoke(handlers("submissions"), object_created(key))
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and "nested" in (job.failure_reason or "")
 
@@ -238,7 +238,7 @@ def test_a_job_spec_taking_another_jobs_name_is_dead_lettered_with_the_reason(
 
     spec = {"dataset_uri": "s3://trainforge-datasets/datasets/churn/", "job_name": "shared-name"}
     put("jobs/first.json", spec)
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     invoke(module, object_created("jobs/first.json"))
     put("jobs/second.json", {**spec, "instance_count": 2})
     with pytest.raises(PoisonEventError) as caught:
@@ -269,7 +269,7 @@ def test_each_channel_reads_exactly_the_files_its_manifest_validated(handlers: A
     put(key, CHANNELED)
     put("datasets/churn/metadata.csv", b"file,channel\n")  # beside the data, never part of it
     put("datasets/churn/train/stray.csv", b"not validated")
-    invoke(handlers("dataset_uploaded"), object_created(key))
+    invoke(handlers("submissions"), object_created(key))
     job = db.scalars(select(TrainingJob)).one()
     described = boto3.client("sagemaker", region_name="us-east-1").describe_training_job(
         TrainingJobName=job.job_name
@@ -292,10 +292,10 @@ def test_a_manifest_whose_files_are_missing_waits_then_is_rejected_naming_them(
     key = "datasets/churn/manifest.json"
     put(key, MANIFEST, with_files=False)
     batch = sqs_batch(object_created(key))
-    assert invoke(handlers("dataset_uploaded"), batch)["batchItemFailures"]  # delivered again, not lost
+    assert invoke(handlers("submissions"), batch)["batchItemFailures"]  # delivered again, not lost
     assert db.scalars(select(TrainingJob)).one().status == "Pending"
     monkeypatch.setenv("TRAINFORGE_DATASET_WAIT_SECONDS", "0")  # the wait is over
-    assert invoke(handlers("dataset_uploaded"), batch) == {"batchItemFailures": []}
+    assert invoke(handlers("submissions"), batch) == {"batchItemFailures": []}
     db.expire_all()
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and "a.csv is missing" in (job.failure_reason or "")
@@ -305,7 +305,7 @@ def test_a_manifest_whose_files_are_missing_waits_then_is_rejected_naming_them(
 def test_files_arriving_within_the_wait_start_the_job(handlers: Any, db: Session) -> None:
     key = "datasets/churn/manifest.json"
     put(key, MANIFEST, with_files=False)
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     assert invoke(module, sqs_batch(object_created(key)))["batchItemFailures"]
     put("datasets/churn/a.csv", b"x" * 8)
     assert invoke(module, sqs_batch(object_created(key))) == {"batchItemFailures": []}
@@ -316,7 +316,7 @@ def test_uploading_the_same_dataset_again_starts_nothing_and_changed_content_sta
     handlers: Any, db: Session
 ) -> None:
     key = "datasets/churn/manifest.json"
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     first = put(key, {**MANIFEST, "created_at": "2026-11-29T10:00:00+00:00"})
     again = put(
         key, {**MANIFEST, "created_at": "2026-11-29T11:00:00+00:00"}
@@ -343,7 +343,7 @@ def test_an_older_manifest_version_never_trains_on_the_newer_versions_files(
     s3.put_object(Bucket="trainforge-datasets", Key="datasets/churn/a.csv", Body=b"y" * 9)
     v2 = s3.put_object(Bucket="trainforge-datasets", Key=key, Body=json.dumps(version2).encode())["VersionId"]
     monkeypatch.setenv("TRAINFORGE_DATASET_WAIT_SECONDS", "0")
-    module = handlers("dataset_uploaded")
+    module = handlers("submissions")
     invoke(module, object_created(key, version=v1))
     invoke(module, object_created(key, version=v2))
     jobs = {j.source_uri.rsplit("=", 1)[-1]: j for j in db.scalars(select(TrainingJob))}

@@ -66,7 +66,7 @@ def bare_parameters(change: JobStateChange) -> dict[str, Any]:
         "final_metrics": json.dumps(change.final_metrics), "model_artifacts_uri": change.model_artifacts_uri,
         "billable_seconds": change.billable_seconds, "training_seconds": change.training_seconds,
         "estimated_cost_usd": None, "attempt": change.attempt, "region": None, "bundled_price": None,
-        "pool": change.instance_type, "spot": change.spot,
+        "pool": change.instance_type, "spot": change.spot, "managed": change.managed,
     }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-SNAPSHOTTED = ("api", "datasetuploaded", "trainingstate", "buildstate", "reconcile")
+SNAPSHOTTED = ("api", "submissions", "trainingstate", "buildstate", "reconcile")
 
 
 @pytest.fixture(scope="module")

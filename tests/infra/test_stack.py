@@ -201,7 +201,7 @@ def test_functions_are_arm64_traced_layered_and_the_worker_is_paced(template: An
         assert props["TracingConfig"] == {"Mode": "Active"}, name
         assert props["Layers"] and props["VpcConfig"], name
         assert props["ReservedConcurrentExecutions"] >= 1, name
-    worker = next(f for n, f in functions.items() if n.startswith("Functionsdatasetuploaded"))
+    worker = next(f for n, f in functions.items() if n.startswith("Functionssubmissions"))
     assert worker["Properties"]["ReservedConcurrentExecutions"] <= 2
 
 

@@ -55,4 +55,4 @@ def test_every_handler_runs_with_only_a_database_an_endpoint_and_a_region(
                     runtime.close()
     finally:
         os.environ.update(kept)
-    assert db.scalars(select(TrainingJob)).one().origin == "external"
+    assert db.scalars(select(TrainingJob)).one().origin == "trainforge"  # the event carries Trainforge's tag

@@ -47,7 +47,8 @@ def test_a_batch_of_state_changes_is_applied(handlers: Any, db: Session) -> None
     )
     assert result == {"batchItemFailures": []}
     job = db.scalars(select(TrainingJob)).one()
-    assert (job.status, job.secondary_status, job.origin) == ("InProgress", "Training", "external")
+    assert (job.status, job.secondary_status) == ("InProgress", "Training")
+    assert job.origin == "trainforge"  # its events carry Trainforge's tag: its own record is yet to commit
 
 
 def test_a_bare_eventbridge_event_works_too(handlers: Any, db: Session) -> None:
@@ -191,9 +192,11 @@ def test_when_the_database_is_down_records_fail_for_retry(handlers: Any, db: Ses
 def test_unknown_jobs_are_not_recorded_when_the_ledger_is_off(handlers: Any, db: Session) -> None:
     import os
 
+    started_elsewhere = load_event("sagemaker_training_in_progress.json")
+    started_elsewhere["detail"]["Tags"] = {"team": "research"}  # not Trainforge's tag: not Trainforge's job
     os.environ["TRAINFORGE_RECORD_EXTERNAL_JOBS"] = "false"
     try:
-        invoke(handlers("training_state"), load_event("sagemaker_training_in_progress.json"))
+        invoke(handlers("training_state"), started_elsewhere)
     finally:
         os.environ.pop("TRAINFORGE_RECORD_EXTERNAL_JOBS")
     assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0

@@ -3,8 +3,9 @@ before it may be recorded."""
 
 from __future__ import annotations
 
+import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from trainforge.account.execution_roles import TRAINFORGE_TAG, is_trainforge_role
@@ -15,38 +16,23 @@ from trainforge.job_settings.distribution import distribution_hyperparameters
 from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.models.rows import JobRow
 from trainforge.models.sagemaker_limits import DEFAULT_CHANNEL
+from trainforge.models.training_settings import SageMakerSettings
 from trainforge.s3_locations import s3_folder, s3_uri_problem
 from trainforge.settings import Settings
 
 
-@dataclass
-class SageMakerJobConfig:
-    """Configuration for SageMaker training job."""
+@dataclass(kw_only=True)
+class SageMakerJobConfig(SageMakerSettings):
+    """Configuration for SageMaker training job.
+
+    Its SageMaker settings are :class:`~trainforge.models.training_settings.SageMakerSettings` (declared once,
+    with ``TrainingConfig``'s and the API's); beside them, where the job's data, code and role come from."""
 
     job_name: str
     role_arn: str
     image_uri: str
-    instance_type: str
-    instance_count: int
-    volume_size_gb: int
-    max_runtime_seconds: int
     input_data_s3_uri: str
     output_s3_uri: str
-    hyperparameters: dict[str, str] = field(default_factory=dict)
-    environment_variables: dict[str, str] = field(default_factory=dict)
-    metric_definitions: list[dict[str, str]] = field(default_factory=list)
-    use_spot_instances: bool = False
-    max_wait_seconds: int | None = None
-    checkpoint_s3_uri: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    keep_alive_seconds: int | None = None
-    max_retry_attempts: int | None = None
-    vpc_subnets: list[str] | None = None
-    vpc_security_group_ids: list[str] | None = None
-    volume_kms_key_id: str | None = None
-    output_kms_key_id: str | None = None
-    enable_network_isolation: bool = False
-    enable_inter_container_traffic_encryption: bool = False
     channel_name: str = DEFAULT_CHANNEL
     # Named channels; empty means one channel, ``channel_name``, reading ``input_data_s3_uri``.
     channels: list[InputChannel] = field(default_factory=list)
@@ -62,46 +48,33 @@ class SageMakerJobConfig:
         image_uri: str,
         channels: list[InputChannel] | None = None,
     ) -> SageMakerJobConfig:
+        shared = {f.name: copy.deepcopy(getattr(config, f.name)) for f in fields(SageMakerSettings)}
         environment = dict(config.environment_variables)
         if config.entry_point:
             environment.setdefault("SAGEMAKER_PROGRAM", config.entry_point)
         return cls(
+            **{
+                **shared,
+                # Distribution settings reach SageMaker as the SDK passes them: the toolkit's hyperparameters.
+                "hyperparameters": {
+                    **config.hyperparameters,
+                    **distribution_hyperparameters(config.distribution, config.instance_type),
+                },
+                "environment_variables": environment,
+                # A spot job always checkpoints, so an interruption resumes: beside its output unless it says
+                # where.
+                "checkpoint_s3_uri": config.checkpoint_s3_uri
+                or (
+                    f"{s3_folder(output_s3_uri)}{config.job_name}/checkpoints/"
+                    if config.use_spot_instances
+                    else None
+                ),
+            },
             job_name=config.job_name,
             role_arn=role_arn,
             image_uri=image_uri,
-            instance_type=config.instance_type,
-            instance_count=config.instance_count,
-            volume_size_gb=config.volume_size_gb,
-            max_runtime_seconds=config.max_runtime_seconds,
             input_data_s3_uri=input_data_s3_uri,
             output_s3_uri=output_s3_uri,
-            # Distribution settings reach SageMaker as the SDK passes them: the toolkit's hyperparameters.
-            hyperparameters={
-                **config.hyperparameters,
-                **distribution_hyperparameters(config.distribution, config.instance_type),
-            },
-            environment_variables=environment,
-            metric_definitions=[dict(d) for d in config.metric_definitions],
-            use_spot_instances=config.use_spot_instances,
-            max_wait_seconds=config.max_wait_seconds,
-            # A spot job always checkpoints, so an interruption resumes: beside its output unless it says where.
-            checkpoint_s3_uri=config.checkpoint_s3_uri
-            or (
-                f"{s3_folder(output_s3_uri)}{config.job_name}/checkpoints/"
-                if config.use_spot_instances
-                else None
-            ),
-            tags=dict(config.tags),
-            keep_alive_seconds=config.keep_alive_seconds,
-            max_retry_attempts=config.max_retry_attempts,
-            vpc_subnets=list(config.vpc_subnets) if config.vpc_subnets is not None else None,
-            vpc_security_group_ids=(
-                list(config.vpc_security_group_ids) if config.vpc_security_group_ids is not None else None
-            ),
-            volume_kms_key_id=config.volume_kms_key_id,
-            output_kms_key_id=config.output_kms_key_id,
-            enable_network_isolation=config.enable_network_isolation,
-            enable_inter_container_traffic_encryption=config.enable_inter_container_traffic_encryption,
             channels=list(channels) if channels is not None else prefix_channels(config, input_data_s3_uri),
         )
 

@@ -1,12 +1,13 @@
-"""Training configuration: everything SageMaker would reject is rejected here, before any money is spent."""
+"""Training configuration: everything SageMaker would reject is rejected here, before any money is spent.
+
+``TrainingEnvironment`` is re-exported here, where the contract's callers find it with ``TrainingConfig``."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from enum import StrEnum
+from dataclasses import asdict, fields
 from typing import Any
 
 from trainforge.errors import InvalidJobConfigurationError, Problem, SageMakerConfigurationError
@@ -40,53 +41,13 @@ from trainforge.models.sagemaker_limits import (
     MIN_PRIORITY,
     VPC_ID_PATTERN,
 )
+from trainforge.models.training_settings import TrainingEnvironment, TrainingSettings
 from trainforge.s3_locations import s3_uri_problem
 
 
-class TrainingEnvironment(StrEnum):
-    """Where a training job runs."""
-
-    SAGEMAKER = "sagemaker"
-    LOCAL = "local"
-
-
-@dataclass
-class TrainingConfig:
-    """What a user asks for: the job, its compute, its code's settings. Validated by :meth:`validate`."""
-
-    job_name: str
-    image_uri: str | None = None
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    volume_size_gb: int = 30
-    max_runtime_seconds: int = 24 * 3600
-    use_spot_instances: bool = False
-    max_wait_seconds: int | None = None
-    checkpoint_s3_uri: str | None = None
-    hyperparameters: dict[str, str] = field(default_factory=dict)
-    metric_definitions: list[dict[str, str]] = field(default_factory=list)
-    environment_variables: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    entry_point: str | None = None
-    environment: TrainingEnvironment = TrainingEnvironment.SAGEMAKER
-    # Named input channels: {name, s3_uri?, input_mode?, content_type?, compression?, distribution?}. A channel
-    # without s3_uri takes its files from the job's dataset; none at all means the dataset's own channels.
-    channels: list[dict[str, Any]] = field(default_factory=list)
-    # Waiting for capacity: higher priority is admitted first within an instance pool; a job waits at most
-    # max_queue_seconds (None: the deployment's default; 0: never wait, fail when there is no room).
-    priority: int = 0
-    max_queue_seconds: int | None = None
-    # SageMaker's own settings for the job: warm pool, retries, network and encryption.
-    keep_alive_seconds: int | None = None
-    max_retry_attempts: int | None = None
-    vpc_subnets: list[str] | None = None
-    vpc_security_group_ids: list[str] | None = None
-    volume_kms_key_id: str | None = None
-    output_kms_key_id: str | None = None
-    enable_network_isolation: bool = False
-    enable_inter_container_traffic_encryption: bool = False
-    # As the SDK's estimators take it: {"torch_distributed": {"enabled": true}} or {"mpi": {...}}.
-    distribution: dict[str, Any] | None = None
+class TrainingConfig(TrainingSettings):
+    """What a user asks for: the job, its compute, its code's settings (declared in
+    :mod:`trainforge.models.training_settings`). Validated by :meth:`validate`."""
 
     def problems(self) -> list[Problem]:
         """Every rule this configuration breaks (empty when it is valid)."""

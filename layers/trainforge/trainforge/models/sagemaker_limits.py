@@ -7,6 +7,8 @@ import re
 
 from trainforge.models.instance_types import TRAINING_INSTANCE_SIZES
 
+# An s3:// location as the API takes one (a bucket name, then any key).
+S3_LOCATION = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.(?P<family>[a-z0-9]+(?:-[a-z0-9]+)?)\.(?P<size>[a-z0-9]+)$")
 ENV_KEY_PATTERN = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

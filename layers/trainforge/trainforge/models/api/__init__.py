@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from trainforge.models.api.jobs import (
     ERROR_EXAMPLES,
-    S3_LOCATION,
     Build,
     BuildPage,
     BuildRequest,
@@ -54,7 +53,6 @@ from trainforge.models.api.jobs import (
 
 __all__ = [
     "ERROR_EXAMPLES",
-    "S3_LOCATION",
     "Build",
     "BuildPage",
     "BuildRequest",

@@ -3,9 +3,11 @@ the statuses each operation can answer, with the error body every one of them se
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 from trainforge.models.api.activity import JobMetrics, LogEvent, LogPage, MetricPoint
 from trainforge.models.api.base import (
@@ -20,26 +22,13 @@ from trainforge.models.api.base import (
 from trainforge.models.api.builds import Build, BuildPage, BuildRequest
 from trainforge.models.api.capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
 from trainforge.models.api.teams import TEAM_FIELD, Team, TeamDefinition, TeamList, TeamUsage
-from trainforge.models.instance_types import TRAINING_INSTANCE_TYPES
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
     JOB_NAME_PATTERN,
-    KMS_KEY_PATTERN,
-    MAX_CHANNELS,
-    MAX_HYPERPARAMETERS,
-    MAX_INSTANCE_COUNT,
-    MAX_KEEP_ALIVE_SECONDS,
-    MAX_METRIC_DEFINITIONS,
-    MAX_PRIORITY,
-    MAX_QUEUE_SECONDS,
-    MAX_RETRY_ATTEMPTS,
-    MAX_RUNTIME_LIMIT_SECONDS,
-    MAX_SECURITY_GROUPS,
-    MAX_SUBNETS,
-    MAX_VOLUME_GB,
-    MIN_PRIORITY,
+    S3_LOCATION,
     VPC_ID_PATTERN,
 )
+from trainforge.models.training_settings import TrainingSettings, api_metadata
 
 __all__ = [
     "ERROR_EXAMPLES",
@@ -160,10 +149,6 @@ class DatasetUploadResponse(Model):
     expires_in_seconds: int
 
 
-INSTANCE_TYPE_SCHEMA: dict[str, Any] = {"enum": sorted(TRAINING_INSTANCE_TYPES)}
-S3_LOCATION = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
-
-
 class MetricDefinition(Strict):
     Name: str = Field(min_length=1, max_length=255)
     Regex: str = Field(min_length=1, max_length=500, description="captures the value in a group")
@@ -183,7 +168,29 @@ class ChannelIn(Strict):
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] | None = None
 
 
-class JobRequest(Strict):
+def request_fields(
+    settings: type, *, exclude: frozenset[str] = frozenset(), types: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The API's fields for a settings dataclass (:mod:`trainforge.models.training_settings`): each optional, None
+    meaning its default (a field without a default stays required), with the limits and description its
+    declaration gives. ``types``: the API's own type for a field (what JSON can say of it)."""
+    hints = get_type_hints(settings)
+    found: dict[str, Any] = {}
+    for declared in fields(settings):
+        if declared.name in exclude:
+            continue
+        kind = (types or {}).get(declared.name, hints[declared.name])
+        required = declared.default is MISSING and declared.default_factory is MISSING
+        limits = api_metadata(declared)
+        found[declared.name] = (
+            (kind, Field(**limits)) if required else (kind | None, Field(default=None, **limits))
+        )
+    return found
+
+
+class JobRequestFields(Strict):
+    """The request's own fields, beside the job's settings (which are generated into ``JobRequest``)."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -197,76 +204,12 @@ class JobRequest(Strict):
         }
     )
 
-    job_name: str = Field(min_length=1, max_length=63, pattern=JOB_NAME_PATTERN.pattern)
     team: str | None = TEAM_FIELD
     dataset_uri: str = Field(
         max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset (its folder)"
     )
     output_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
     image_uri: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^\S+$")
-    instance_type: str | None = Field(
-        default=None,
-        description="an instance type SageMaker offers for training",
-        json_schema_extra=INSTANCE_TYPE_SCHEMA,
-    )
-    instance_count: int | None = Field(default=None, ge=1, le=MAX_INSTANCE_COUNT)
-    volume_size_gb: int | None = Field(default=None, ge=1, le=MAX_VOLUME_GB)
-    max_runtime_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
-    use_spot_instances: bool | None = None
-    max_wait_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
-    checkpoint_s3_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
-    hyperparameters: dict[str, str | int | float | bool] | None = Field(
-        default=None, description=f"at most {MAX_HYPERPARAMETERS}; numbers and booleans are sent as strings"
-    )
-    metric_definitions: list[MetricDefinition] | None = Field(default=None, max_length=MAX_METRIC_DEFINITIONS)
-    environment_variables: dict[str, str] | None = None
-    tags: dict[str, str] | None = None
-    entry_point: str | None = Field(default=None, min_length=1, max_length=256)
-    environment: Literal["sagemaker", "local"] | None = None
-    channels: list[ChannelIn] | None = Field(
-        default=None,
-        max_length=MAX_CHANNELS,
-        description="named input channels; none: the dataset's own (its sub-folders, or one 'training')",
-    )
-    priority: int | None = Field(
-        default=None,
-        ge=MIN_PRIORITY,
-        le=MAX_PRIORITY,
-        description="among jobs waiting for the same instances, higher is admitted first (default 0)",
-    )
-    max_queue_seconds: int | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_QUEUE_SECONDS,
-        description="the longest the job may wait for capacity before it ends Failed (default: the "
-        "deployment's, a day); 0: never wait",
-    )
-    keep_alive_seconds: int | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_KEEP_ALIVE_SECONDS,
-        description="SageMaker's KeepAlivePeriodInSeconds: keep the instances warm for a next job of the same "
-        "configuration (a warm pool)",
-    )
-    max_retry_attempts: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_RETRY_ATTEMPTS,
-        description="SageMaker's RetryStrategy.MaximumRetryAttempts",
-    )
-    vpc_subnets: list[Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=MAX_SUBNETS,
-        description="with vpc_security_group_ids: run in a VPC",
-    )
-    vpc_security_group_ids: list[Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]] | None = Field(
-        default=None, min_length=1, max_length=MAX_SECURITY_GROUPS
-    )
-    volume_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
-    output_kms_key_id: str | None = Field(default=None, pattern=KMS_KEY_PATTERN.pattern)
-    enable_network_isolation: bool | None = None
-    enable_inter_container_traffic_encryption: bool | None = None
     reuse_warm_pool_of: str | None = Field(
         default=None,
         min_length=1,
@@ -274,9 +217,28 @@ class JobRequest(Strict):
         pattern=JOB_NAME_PATTERN.pattern,
         description="a finished job whose warm pool is Available: this job starts on its kept instances",
     )
-    distribution: dict[str, Any] | None = Field(
-        default=None,
-        description='as the SDK takes it: {"torch_distributed": {"enabled": true}} or {"mpi": {...}}',
+
+
+VpcId = Annotated[str, Field(pattern=VPC_ID_PATTERN.pattern)]
+# What JSON can say of a setting, where the declaration's Python type is narrower than the request's.
+JOB_REQUEST_TYPES: dict[str, Any] = {
+    "hyperparameters": dict[str, str | int | float | bool],
+    "metric_definitions": list[MetricDefinition],
+    "channels": list[ChannelIn],
+    "environment": Literal["sagemaker", "local"],
+    "vpc_subnets": list[VpcId],
+    "vpc_security_group_ids": list[VpcId],
+}
+
+if TYPE_CHECKING:
+    JobRequest = JobRequestFields
+else:
+    # POST /jobs's body: the request's fields and every field of TrainingSettings (image_uri is the request's).
+    JobRequest = create_model(
+        "JobRequest",
+        __base__=JobRequestFields,
+        __module__=__name__,
+        **request_fields(TrainingSettings, exclude=frozenset({"image_uri"}), types=JOB_REQUEST_TYPES),
     )
 
 

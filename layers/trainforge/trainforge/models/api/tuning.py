@@ -13,10 +13,9 @@ from trainforge.models.sagemaker_limits import (
     MAX_TUNING_PARALLEL_JOBS,
     MAX_TUNING_RANGES,
     MAX_TUNING_TRAINING_JOBS,
+    S3_LOCATION,
     TUNING_JOB_NAME_PATTERN,
 )
-
-S3_LOCATION = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
 
 
 class ParameterRangeIn(Strict):

@@ -7,6 +7,7 @@ import base64
 import json
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
@@ -182,7 +183,5 @@ class LocalApiServer:
 
 
 def get_json(url: str) -> Any:
-    import urllib.request
-
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback only
         return json.loads(response.read())

@@ -26,11 +26,13 @@ from typing import IO, Any
 
 from local_mode.api_server import LocalApiServer
 from local_mode.router import LocalRouter
+from local_mode.state_check import check_saved_state
 from trainforge.aws import client, reset_clients
 from trainforge.local.aws.emulator import LocalAws
 from trainforge.local.aws.resources import provision
 from trainforge.local.aws.standins import AccountStandIns
 from trainforge.local.postgres import EmbeddedPostgres
+from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
 from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
@@ -190,9 +192,6 @@ class LocalMode:
 
     def _recover(self) -> None:
         """What the last run left running is ended; what the database remembers is held against what was kept."""
-        from local_mode.state_check import check_saved_state
-        from trainforge.local.sagemaker.runner import local_sagemaker
-
         assert self.settings is not None
         sagemaker = local_sagemaker(self.settings)
         self.notes += [f"{problem}: not loaded ({RESET_HINT})" for problem in sagemaker.load_problems]
@@ -238,8 +237,6 @@ class LocalMode:
     def _stop_jobs(self) -> None:
         if self.settings is None or not self.handlers:
             return
-        from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
-
         local_sagemaker(self.settings).shutdown()
         forget_local_sagemaker(self.settings)
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from local_mode.environment import LocalModeError, read_state, state_file
 from trainforge.local.postgres import recreate_database, running_postmaster, stop_server
 from trainforge.local.training.processes import ProcessRegistry
@@ -34,8 +36,6 @@ PARTS = {
 
 def _is_local_mode(pid: int) -> bool:
     try:
-        import psutil
-
         return "local_mode" in " ".join(psutil.Process(pid).cmdline())
     except Exception:  # gone, or not readable
         return False

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def document() -> str:
+    # writing the document imports the handler as a cold start would
     from lambdas.api.handler import app
     from trainforge.api.app import openapi_json
 

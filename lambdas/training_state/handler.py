@@ -74,6 +74,7 @@ def record(event: dict[str, Any]) -> str:
 
 def record_tuning(detail: dict[str, Any]) -> str:
     """A tuning job's state, counts and best trial, applied once and in order."""
+    # only some events need it: a cold start for the others does not load it
     from trainforge.tuning.jobs import (
         record_tuning_state_change,
         state_change_from_tuning_description,
@@ -95,6 +96,7 @@ def record_tuning(detail: dict[str, Any]) -> str:
 def admit_waiting_jobs(job_id: int) -> None:
     """The job's instances go back to its pool (once), and the jobs waiting for them are admitted and their
     submission requested. A failure here leaves them to the schedule's sweep: the state change stands."""
+    # only some events need it: a cold start for the others does not load it
     from trainforge.capacity.admission import release_and_admit
     from trainforge.submissions.worker import request_submission
 
@@ -116,6 +118,7 @@ def admit_waiting_jobs(job_id: int) -> None:
 def keep_log_tail(job_id: int, job_name: str) -> None:
     """A failed job keeps its last log lines (its traceback). Reading them never fails the state change: it is
     already applied, and the logs stay in CloudWatch."""
+    # only some events need it: a cold start for the others does not load it
     from trainforge.aws import client
     from trainforge.tracking.logs import keep_failure_tail
 

@@ -68,6 +68,7 @@ def sqlstate(exc: BaseException | None) -> str:
 def driver() -> Any:
     """pg8000, imported on the first connect (its SCRAM authentication pulls in an ASN.1 library: a cold start
     that never reaches the database, or a SnapStart snapshot, should not wait for it)."""
+    # pg8000 on the first connect, not at import
     import pg8000.exceptions
     import pg8000.native
 
@@ -162,6 +163,7 @@ def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
 def pipelined_connection_class() -> type[pg8000.native.Connection]:
     """pg8000's connection, with a statement sent as one exchange: Parse, Bind, Describe, Execute, Sync."""
     native: Any = driver().native
+    # pg8000's internals, once the driver is loaded (the first statement)
     from pg8000.converters import make_params
     from pg8000.core import DESCRIBE, NULL_BYTE, PORTAL, SYNC_MSG, Context, _flush, _write
     from pg8000.exceptions import InterfaceError
@@ -311,6 +313,7 @@ def parameters_for(settings: Settings, secrets_client: Any | None = None) -> Con
         parameters = ConnectionParameters.from_url(settings.database_url, timeout=timeout)
     elif settings.database_secret_arn:
         if secrets_client is None:
+            # the Secrets Manager client only when the connection comes from a secret
             from trainforge.aws import client
 
             secrets_client = client("secretsmanager", settings.region)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trainforge.aws import client
 from trainforge.connection import ConnectionParameters, is_connection_lost, is_failover_error, tls_context
 from trainforge.settings import Settings
 
@@ -49,8 +50,6 @@ def resolve_url(settings: Settings, secrets_client: Any | None = None) -> URL:
         return make_url(settings.database_url)
     if settings.database_secret_arn:
         if secrets_client is None:
-            from trainforge.aws import client
-
             secrets_client = client("secretsmanager", settings.region)
         value = secrets_client.get_secret_value(SecretId=settings.database_secret_arn)["SecretString"]
         return url_from_secret(json.loads(value), settings.database_host)

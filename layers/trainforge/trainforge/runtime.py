@@ -8,6 +8,7 @@ pg8000 connection, autocommit, no SQLAlchemy); :attr:`engine` serves the migrati
 from __future__ import annotations
 
 import gc
+import random
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
@@ -36,6 +37,7 @@ class Runtime:
     def before_snapshot(self) -> None:
         """SnapStart: what init builds is in the snapshot, so build the clients and load the database driver
         now (no network is used)."""
+        # what the snapshot should hold, loaded only before one is taken
         from trainforge.aws import client
         from trainforge.connection import driver
 
@@ -48,19 +50,19 @@ class Runtime:
         """SnapStart: many containers resume from one snapshot. Sockets in it are dead and shared, so the
         database connection is dropped (the next statement reconnects, reading the secret afresh: a rotation
         is picked up), and randomness is reseeded so the containers' backoff jitter differs."""
-        import random
-
         self.close()
         random.seed()
 
     @cached_property
     def database(self) -> NativeDatabase:
+        # made on first use: a cold start pays only for what its first request needs
         from trainforge.connection import NativeDatabase, parameters_for
 
         return NativeDatabase(lambda: parameters_for(self.settings))
 
     @cached_property
     def engine(self) -> Engine:
+        # made on first use: a cold start pays only for what its first request needs
         from trainforge.db import create_database_engine
 
         # One connection per Lambda container: concurrency x 1 bounds the database's connections.
@@ -68,6 +70,7 @@ class Runtime:
 
     @cached_property
     def training(self) -> SageMakerTrainingService:
+        # made on first use: a cold start pays only for what its first request needs
         from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 
         return SageMakerTrainingService(self.settings, sagemaker_client=self.sagemaker_client())
@@ -75,6 +78,7 @@ class Runtime:
     def sagemaker_client(self) -> object | None:
         """SageMaker itself, or the local runner when jobs run on this machine."""
         if self.settings.training_environment == "local":
+            # local mode only: never loaded in AWS
             from trainforge.local.sagemaker.runner import local_sagemaker
 
             return local_sagemaker(self.settings)
@@ -83,9 +87,11 @@ class Runtime:
     def builder(self) -> SageMakerContainerBuilder:
         """CodeBuild's builder, or local mode's, which validates and records without Docker."""
         if self.settings.training_environment == "local":
+            # local mode only: never loaded in AWS
             from trainforge.local.aws.codebuild import LocalContainerBuilder
 
             return LocalContainerBuilder(self.settings)
+        # made on first use: a cold start pays only for what its first request needs
         from trainforge.services.sagemaker_training_service import SageMakerContainerBuilder
 
         return SageMakerContainerBuilder(self.settings)
@@ -106,6 +112,7 @@ class Runtime:
 def register_snapstart_hooks(runtime: Runtime) -> None:
     """Register the runtime's hooks where Lambda offers them (Python 3.12+); a no-op anywhere else."""
     try:
+        # only Lambda's Python 3.12+ runtimes have it
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:
         return

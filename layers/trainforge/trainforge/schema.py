@@ -14,6 +14,7 @@ MIGRATION_LOCK_ID = 7_311_002
 
 
 def alembic_config() -> Config:
+    # Alembic and SQLAlchemy's engine only when migrating
     from alembic.config import Config
 
     config = Config()
@@ -23,6 +24,7 @@ def alembic_config() -> Config:
 
 def upgrade_to_head(engine: Engine) -> str:
     """Bring the schema to the newest revision; return that revision."""
+    # Alembic and SQLAlchemy's engine only when migrating
     from alembic import command
     from alembic.script import ScriptDirectory
 
@@ -36,6 +38,7 @@ def upgrade_to_head(engine: Engine) -> str:
 
 def upgrade_database(database_url: str) -> str:
     """:func:`upgrade_to_head` on the database at ``database_url`` (local mode, the tests' databases)."""
+    # Alembic and SQLAlchemy's engine only when migrating
     from trainforge.db import mark_failovers_as_disconnects
 
     engine = create_engine(database_url)

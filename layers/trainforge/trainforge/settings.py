@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from trainforge.models.team_definitions import member_problem
+
 Mode = Literal["aws", "local"]
 
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -78,8 +80,6 @@ def parse_ids(env: Mapping[str, str], name: str, prefix: str) -> tuple[str, ...]
 
 def parse_principals(env: Mapping[str, str], name: str, local_default: str | None) -> tuple[str, ...]:
     """Comma-separated IAM principal patterns; required outside local mode (``local_default`` is None)."""
-    from trainforge.models.team_definitions import member_problem
-
     raw = env.get(name) or local_default
     if not raw:
         raise SettingsError(

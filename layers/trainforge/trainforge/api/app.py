@@ -90,6 +90,7 @@ def without_unused_schemas(document: dict[str, Any]) -> dict[str, Any]:
 
 def swagger_html(document: str) -> str:
     """Powertools' Swagger UI page for ``document``, its script and style inlined (no CDN needed)."""
+    # the Swagger UI only for /swagger: a cold start does not load it
     from aws_lambda_powertools.event_handler import openapi
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 

@@ -18,9 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trainforge import repository
+from trainforge.capacity.prices import refresh_prices
 from trainforge.connection import Database
 from trainforge.models.rows import JobRow
 from trainforge.repository.capacity import Admission
+from trainforge.teams.budgets import release_job
 
 Notify = Callable[[int], None]
 
@@ -133,8 +135,6 @@ def release_and_admit(db: Database, job_id: int, notify: Notify) -> list[int]:
     """A job ended: give back its instances, its team's instances and budget commitment (once, whatever the
     number of deliveries) and admit who waits in its pool and its team (a job that held nothing, such as one
     Trainforge did not send, still frees instances in SageMaker)."""
-    from trainforge.teams.budgets import release_job
-
     pool = repository.release(db, job_id)
     team = release_job(db, job_id)
     if pool is None:
@@ -198,8 +198,6 @@ def sweep(
 ) -> SweepReport:
     """The schedule's part: refresh quotas (hourly) and prices (daily) when due, end jobs that waited too long,
     release holds an interrupted handler left, and admit every pool's waiting jobs."""
-    from trainforge.capacity.prices import refresh_prices
-
     now = now or datetime.now(UTC)
     report = SweepReport(errors=[])
     assert report.errors is not None

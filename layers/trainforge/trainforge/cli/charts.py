@@ -25,6 +25,7 @@ def seconds_in(series: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[list[
 
 def terminal_charts(series: dict[str, list[dict[str, Any]]], width: int = 72, height: int = 14) -> str:
     """One chart per metric, x in seconds since the job's first value."""
+    # the charting libraries load in hundreds of milliseconds: only a chart needs them
     import plotext
 
     figure = plotext.figure
@@ -40,6 +41,7 @@ def terminal_charts(series: dict[str, list[dict[str, Any]]], width: int = 72, he
 
 def png_chart(series: dict[str, list[dict[str, Any]]], path: Path, title: str) -> None:
     """Every metric on its own axes, one above the other, in one PNG file."""
+    # the charting libraries load in hundreds of milliseconds: only a chart needs them
     import matplotlib
 
     matplotlib.use("Agg")  # a file, never a window

@@ -54,6 +54,7 @@ class TrainforgeClient:
         self.principal_headers = {"X-Trainforge-Principal": principal} if principal else {}
 
     def _sign(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        # SigV4 only against a deployed API (local mode needs no signing)
         import botocore.session
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest

@@ -49,6 +49,7 @@ class Context:
 def load_config(path: Path) -> dict[str, Any]:
     text = path.read_text()
     if path.suffix.lower() in (".yaml", ".yml"):
+        # PyYAML only for a .yaml file
         import yaml
 
         data = yaml.safe_load(text)

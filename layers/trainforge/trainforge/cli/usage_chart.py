@@ -37,6 +37,7 @@ def terminal_chart(usage: dict[str, Any], width: int = 40) -> str:
 
 def png_chart(usage: dict[str, Any], path: Path) -> None:
     """Bars per day, the running total, and the budget as a line."""
+    # matplotlib loads in hundreds of milliseconds: only a PNG needs it
     import matplotlib
 
     matplotlib.use("Agg")  # a file, never a window

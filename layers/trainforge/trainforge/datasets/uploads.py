@@ -126,6 +126,7 @@ def upload_dataset_folder(
     if reason:
         raise SageMakerConfigurationError(f"s3_prefix {reason}", field="s3_prefix")
     manifest = datasets.prepare(dataset_folder, metadata_file)
+    # boto3's transfer manager only for an upload from this machine
     from boto3.s3.transfer import TransferConfig
 
     transfer = TransferConfig(

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
+
 from trainforge.aws import error_code, error_message
 from trainforge.capacity.admission import CapacityRefusal
 from trainforge.capacity.pacing import Pacer
@@ -41,9 +44,6 @@ class InstanceCapacityError(SageMakerJobError):
 
 
 def _is_transient_transport_error(exc: BaseException) -> bool:
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-    from botocore.exceptions import HTTPClientError
-
     return isinstance(exc, BotoConnectionError | HTTPClientError)
 
 

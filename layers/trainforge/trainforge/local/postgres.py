@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ def stop_server(data_dir: Path) -> bool:
     """Stop the server running on ``data_dir``, if one is; True when one was stopped."""
     if running_postmaster(data_dir) is None:
         return False
+    # pgserver only to start an embedded server
     from pgserver import _commands
 
     pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - made at import, one function per binary: mypy cannot see it
@@ -68,6 +70,7 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
+        # pgserver only to start an embedded server
         import pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,8 +93,6 @@ def postgres_server(url: str | None) -> Iterator[str]:
     if url:
         yield url
         return
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="trainforge-pg-") as data_dir:
         server = EmbeddedPostgres(Path(data_dir) / "data")
         try:

@@ -21,6 +21,7 @@ def run() -> None:
     if connection is not None:
         run_migrations(connection)
         return
+    # read when Alembic runs the migrations, not when the module is listed
     from trainforge.db import create_database_engine
     from trainforge.settings import Settings
 

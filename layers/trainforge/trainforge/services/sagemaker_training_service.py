@@ -278,6 +278,7 @@ class SageMakerTrainingService:
 
     def submit_pending_tuning_job(self, tuning_id: int, db: Session | Database) -> bool:
         """Send a recorded Pending tuning job (``CreateHyperParameterTuningJob``, paced with training creates)."""
+        # only the contract's Session path and tuning need these: handlers that import the facade do not load them
         from trainforge.tuning.jobs import send_pending_tuning_job
 
         return send_pending_tuning_job(as_database(db), tuning_id, self._sender())
@@ -359,6 +360,7 @@ def as_database(db: Session | Database) -> Database:
     """A :class:`Database` as it is; a SQLAlchemy ``Session`` (the contract's callers) through its adapter."""
     if hasattr(db, "rows"):
         return db
+    # only the contract's Session path and tuning need these: handlers that import the facade do not load them
     from trainforge.db import SessionDatabase
 
     return SessionDatabase(db)

@@ -26,6 +26,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({202: (api.Build, "the build, queued")}, 400, 413, 415, 502, 503),
     )
     def create_build(request: api.BuildRequest) -> Response[api.Build]:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.builds.records import get_build, start_build
 
         db = runtime.database
@@ -52,6 +53,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.Build, "the build")}, 404, 503),
     )
     def build_status(build_id: BuildId) -> api.Build:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.builds.records import get_build
 
         caller = caller_of(runtime, router)
@@ -65,6 +67,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
     )
     def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.builds.records import builds_page
 
         team = caller_of(runtime, router).scope(None)

@@ -29,6 +29,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def dataset_upload(request: api.DatasetUploadRequest) -> api.DatasetUploadResponse:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.datasets.preparation import ManifestFile, channel_of
         from trainforge.datasets.uploads import presign_dataset_upload
 

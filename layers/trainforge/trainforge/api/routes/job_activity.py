@@ -45,6 +45,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             str | None, Query(pattern=r"^algo-[1-9][0-9]{0,3}$", description="one instance's lines only")
         ] = None,
     ) -> api.LogPage:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.aws import client
         from trainforge.tracking.logs import job_logs as read_logs
 
@@ -70,6 +71,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def job_metrics(job_id: JobId) -> api.JobMetrics:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.aws import client
         from trainforge.tracking.metrics import job_metrics as read_metrics
 

@@ -32,6 +32,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
 
     def training_config(request: api.JobRequest) -> TrainingConfig:
         """A job request's training settings, with the deployment's default instance type."""
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.job_settings.training_config import TrainingConfig
 
         fields = request.model_dump(
@@ -43,6 +44,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         config = TrainingConfig.from_dict(fields)
         if request.reuse_warm_pool_of is None:
             return config
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.jobs.warm_pools import for_warm_pool
 
         sees = caller_of(runtime, router).sees
@@ -76,6 +78,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             ),
         ] = None,
     ) -> Response[api.JobStatus]:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.jobs.records import accept_job_request
         from trainforge.s3_locations import s3_folder
         from trainforge.submissions.worker import request_submission
@@ -123,6 +126,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def dry_run_job(request: api.JobRequest) -> api.DryRun:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.aws import client
         from trainforge.jobs.dry_run import dry_run
         from trainforge.s3_locations import s3_folder

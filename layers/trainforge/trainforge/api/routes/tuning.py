@@ -39,6 +39,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def submit_tuning_job(request: shapes.TuningRequest) -> Response[shapes.TuningJobStatus]:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.s3_locations import s3_folder
         from trainforge.submissions.worker import request_submission
         from trainforge.tuning.config import TuningConfig
@@ -79,6 +80,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> shapes.TuningPage:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.tuning.jobs import tuning_page
 
         scope = caller_of(runtime, router).scope(team)
@@ -94,6 +96,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         responses=responses({200: (shapes.TuningJobStatus, "the tuning job")}, 404, 503),
     )
     def tuning_job(tuning_job_id: TuningJobId) -> shapes.TuningJobStatus:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.tuning.jobs import tuning_status
 
         found = tuning_status(runtime.database, tuning_job_id, caller_of(runtime, router).sees)
@@ -115,6 +118,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         ),
     )
     def cancel_tuning_job(tuning_job_id: TuningJobId) -> shapes.TuningCancelResponse:
+        # only this route needs it: a cold start that serves another route does not load it
         from trainforge.tuning.jobs import cancel_tuning_job as cancel
         from trainforge.tuning.jobs import tuning_status
 

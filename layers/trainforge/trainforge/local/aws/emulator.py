@@ -4,9 +4,11 @@ finds it through ``AWS_ENDPOINT_URL``. With a state folder it keeps its services
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ from trainforge.local.training.hosts import free_port
 def environment(values: Mapping[str, str]) -> Iterator[None]:
     """These variables for the life of the block, then the previous ones; cached AWS clients are dropped both
     ways, since they captured the old endpoint."""
+    # moto takes about a second to import: only starting the emulator needs it
     from trainforge.aws import reset_clients
 
     previous = {k: os.environ.get(k) for k in values}
@@ -69,13 +72,14 @@ class LocalAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LocalAws:
-        import logging
-
+        # moto takes about a second to import: only starting the emulator needs it
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
+
+        # moto takes about a second to import: only starting the emulator needs it
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request drowns everything else
@@ -117,6 +121,7 @@ class LocalAws:
         """Write the services' state (``only_changed``: those requests changed since the last save)."""
         if self.state_dir is None:
             return
+        # moto takes about a second to import: only starting the emulator needs it
         from trainforge.local.aws.state import save_services
 
         with self._changed_lock:
@@ -154,8 +159,6 @@ class LocalAws:
         }
 
     def reset(self) -> None:
-        import urllib.request
-
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
             pass

@@ -29,12 +29,14 @@ _REGISTRY_FIELDS = frozenset({"backend", "service_name", "_use_boto3_regions", "
 
 
 def _moto_version() -> str:
+    # moto only when saving or loading its state
     import moto
 
     return str(moto.__version__)
 
 
 def _registries() -> list[Any]:
+    # moto only when saving or loading its state
     from moto.core.base_backend import BackendDict
 
     return list(BackendDict._instances)
@@ -75,6 +77,7 @@ class _Pickler(pickle.Pickler):
 
 class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
+        # moto only when saving or loading its state
         from moto.backends import get_backend
 
         kind, service, *rest = pid

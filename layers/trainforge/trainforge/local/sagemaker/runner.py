@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from trainforge.aws import client
-from trainforge.local.aws.events import aws_event
+from trainforge.local.aws.events import aws_event, eventbridge_sink
 from trainforge.local.sagemaker.job import LocalJob, sagemaker_error
 from trainforge.local.sagemaker.lifecycle import LocalModeLifecycle
 from trainforge.local.sagemaker.quotas import check_quota, instances_in_use
@@ -364,8 +364,6 @@ def local_sagemaker(settings: Settings) -> LocalSageMaker:
     with _instances_lock:
         found = _instances.get(settings.local_work_dir)
         if found is None:
-            from trainforge.local.aws.events import eventbridge_sink
-
             found = LocalSageMaker(settings, emit=eventbridge_sink(settings))
             _instances[settings.local_work_dir] = found
         return found

@@ -17,13 +17,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 GRACE_SECONDS = 5.0
 
 
 def _started_at(pid: int) -> float | None:
     try:
-        import psutil
-
         return float(psutil.Process(pid).create_time())
     except Exception:  # gone, or not ours to read
         return None

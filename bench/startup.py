@@ -208,7 +208,8 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
                 folder = f"{settings.dataset_prefix}bench-{uuid.uuid4().hex[:8]}"
                 s3.put_object(Bucket=settings.datasets_bucket, Key=f"{folder}/a.csv", Body=CSV)
                 manifest = {"format": MANIFEST_FORMAT, "metadata_file": "metadata.csv",
-                            "files": [{"path": "a.csv", "size": 8, "sha256": hashlib.sha256(CSV).hexdigest()}]}  # fmt: skip
+                            "files": [{"path": "a.csv", "size": 8, "sha256": hashlib.sha256(CSV).hexdigest()}],
+                            "training": {}}  # fmt: skip
                 key = f"{folder}/manifest.json"
                 etag = s3.put_object(
                     Bucket=settings.datasets_bucket, Key=key, Body=json.dumps(manifest).encode()

@@ -21,6 +21,7 @@ MANIFEST = {
     "format": MANIFEST_FORMAT,
     "metadata_file": "metadata.csv",
     "files": [{"path": "a.csv", "size": 8, "sha256": "0" * 64}],
+    "training": {},  # its own (default) training settings: its arrival starts its job
 }
 
 

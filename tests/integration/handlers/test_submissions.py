@@ -20,6 +20,7 @@ MANIFEST = {
     "metadata_file": "metadata.csv",
     "files": [{"path": "a.csv", "size": 8, "sha256": "0" * 64}],
     "created_at": "2026-11-28T12:00:00+00:00",
+    "training": {},  # it carries training settings (the defaults): its arrival starts its job
 }
 
 
@@ -94,6 +95,13 @@ def test_a_malformed_manifest_is_recorded_as_rejected_and_not_retried(handlers: 
     job = db.scalars(select(TrainingJob)).one()
     assert job.status == "Rejected" and "not valid JSON" in (job.failure_reason or "")
     assert sagemaker_job_names() == []
+
+
+def test_a_dataset_without_training_settings_is_stored_and_starts_no_job(handlers: Any, db: Session) -> None:
+    key = "datasets/plain/manifest.json"
+    put(key, {k: v for k, v in MANIFEST.items() if k != "training"})
+    assert invoke(handlers("submissions"), sqs_batch(object_created(key))) == {"batchItemFailures": []}
+    assert db.scalar(select(func.count()).select_from(TrainingJob)) == 0
 
 
 def test_training_settings_in_the_manifest_are_validated(handlers: Any, db: Session) -> None:

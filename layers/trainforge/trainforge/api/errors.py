@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from trainforge.account.health import is_database_unavailable
 from trainforge.errors import DockerContainerError, SageMakerConfigurationError, SageMakerError
+from trainforge.models.rules import rule_in_words
 
 # Status codes by error code, where the class alone does not say it.
 STATUS_BY_CODE = {
@@ -85,16 +86,17 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         if first.get("type") == "json_invalid":
             return error(HTTPStatus.BAD_REQUEST, "malformed_json", "the body is not valid JSON", "body")
         field = ".".join(location[1:]) or (location[0] if location else None)
+        # Every problem, each with its field and its rule in words (never a regular expression).
         problems = [
-            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body", "message": str(e.get("msg"))}
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body", "message": rule_in_words(e)}
             for e in errors
         ]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        first_rule = problems[0]["message"] if problems else "invalid request"
         return error(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "invalid_request",
-            f"{field}: {first.get('msg', 'invalid request')}"
-            if field
-            else str(first.get("msg", "invalid request")),
+            (f"{field}: {first_rule}" if field else first_rule) + more,
             field,
             problems,
         )

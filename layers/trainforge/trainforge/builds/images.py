@@ -104,6 +104,12 @@ class BuildRequest:
         return found
 
 
+def image_environment(entry_point: str) -> dict[str, str]:
+    """The training image's own environment: what the SageMaker training toolkit reads to find the code to run
+    (a job's ``SAGEMAKER_PROGRAM``, or its ``sagemaker_program`` hyperparameter, overrides it)."""
+    return {"SAGEMAKER_PROGRAM": entry_point, "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/code"}
+
+
 def render_build_files(request: BuildRequest) -> dict[str, str]:
     """The Dockerfile and buildspec for a training image (SageMaker runs the image with the argument 'train')."""
     problems = request.problems()
@@ -117,7 +123,7 @@ def render_build_files(request: BuildRequest) -> dict[str, str]:
             "COPY code/ /opt/ml/code/",
             "RUN if [ -f /opt/ml/code/requirements.txt ]; then "
             "python -m pip install --no-cache-dir -r /opt/ml/code/requirements.txt; fi",
-            f"ENV SAGEMAKER_PROGRAM={request.entry_point} SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/code",
+            "ENV " + " ".join(f"{k}={v}" for k, v in image_environment(request.entry_point).items()),
             "WORKDIR /opt/ml/code",
             f'ENTRYPOINT ["python", "/opt/ml/code/{request.entry_point}"]',
             "",

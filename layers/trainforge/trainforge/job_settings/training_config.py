@@ -14,6 +14,7 @@ from trainforge.errors import InvalidJobConfigurationError, Problem, SageMakerCo
 from trainforge.inputs import INVALID_TEXT_MESSAGE, printable, unstorable_text_paths
 from trainforge.job_settings.distribution import distribution_problems
 from trainforge.models.instance_types import TRAINING_INSTANCE_SIZES, TRAINING_INSTANCE_TYPES
+from trainforge.models.rules import PATTERN_RULES
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
     CHANNEL_OPTIONS,
@@ -63,8 +64,7 @@ class TrainingConfig(TrainingSettings):
         if not isinstance(self.job_name, str) or not JOB_NAME_PATTERN.fullmatch(self.job_name):
             bad(
                 "job_name",
-                "must be 1-63 letters, digits or hyphens, start and end with a letter or digit "
-                "(pattern ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
+                PATTERN_RULES[JOB_NAME_PATTERN.pattern],
             )
         if self.image_uri is not None and (not isinstance(self.image_uri, str) or not self.image_uri.strip()):
             bad(

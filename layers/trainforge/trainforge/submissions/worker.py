@@ -267,6 +267,13 @@ class SubmissionWorker:
             manifest = self.datasets.parse_manifest(body)
         except SageMakerConfigurationError as exc:
             return self._reject(db, unread, source, exc.message, team)
+        if manifest.training is None:
+            # Data without training settings (no trainforge.json): stored, ready for a job that names it.
+            return Outcome(
+                "ignored",
+                f"dataset s3://{obj.bucket}/{folder}/ is ready: it carries no training settings, so it starts no "
+                "job of its own (submit one that names it)",
+            )
         # One dataset content, one job: the same files and settings again (a re-upload rewrites the manifest's
         # time and etag) name the same job and start nothing.
         name = dataset_job_name(f"s3://{obj.bucket}/{folder}/", manifest)

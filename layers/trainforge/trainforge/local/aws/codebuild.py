@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trainforge.builds.images import image_environment
 from trainforge.local.aws.events import aws_event, eventbridge_sink
 from trainforge.local.sagemaker.runner import local_sagemaker
 from trainforge.s3_locations import split_s3_uri
@@ -47,7 +48,7 @@ class LocalContainerBuilder(SageMakerContainerBuilder):
         runner = local_sagemaker(self.settings)
         repository = self.settings.ecr_repository_uri
         for image in (build.image_uri, f"{repository}@sha256:{digest}"):
-            runner.register_image(image, code_dir)
+            runner.register_image(image, code_dir, image_environment(self.entry_point))
         for status, phase in (("IN_PROGRESS", "BUILD"), ("SUCCEEDED", "COMPLETED")):
             self.emit(self._event(build, status, phase, f"sha256:{digest}"))
         return build

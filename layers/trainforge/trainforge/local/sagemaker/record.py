@@ -12,7 +12,7 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from trainforge.local.sagemaker.job import LocalJob
 from trainforge.local.sagemaker.tuner import LocalTuningJob
@@ -102,6 +102,13 @@ def tuning_from_document(document: dict[str, Any]) -> LocalTuningJob:
     return tuning
 
 
+class LocalImage(NamedTuple):
+    """A local build's image: its code's folder, and the environment its Dockerfile sets (its entry point)."""
+
+    code: Path
+    environment: dict[str, str]
+
+
 class SageMakerRecord:
     """The files under ``folder``: ``jobs/<name>.json``, ``tuning-jobs/<name>.json`` and ``images.json``."""
 
@@ -114,10 +121,16 @@ class SageMakerRecord:
     def save_tuning_job(self, tuning: LocalTuningJob) -> None:
         _write(self.folder / "tuning-jobs" / f"{tuning.name}.json", tuning_document(tuning))
 
-    def save_images(self, images: dict[str, Path]) -> None:
-        _write(self.folder / "images.json", {uri: str(path) for uri, path in images.items()})
+    def save_images(self, images: dict[str, LocalImage]) -> None:
+        _write(
+            self.folder / "images.json",
+            {
+                uri: {"code": str(image.code), "environment": image.environment}
+                for uri, image in images.items()
+            },
+        )
 
-    def load(self) -> tuple[dict[str, LocalJob], dict[str, LocalTuningJob], dict[str, Path], list[str]]:
+    def load(self) -> tuple[dict[str, LocalJob], dict[str, LocalTuningJob], dict[str, LocalImage], list[str]]:
         """(jobs, tuning jobs, images, problems): a file that cannot be read is named, not fatal."""
         jobs: dict[str, LocalJob] = {}
         tuning_jobs: dict[str, LocalTuningJob] = {}
@@ -136,11 +149,14 @@ class SageMakerRecord:
                 problems.append(f"{path}: {exc}")
                 continue
             tuning_jobs[tuning.name] = tuning
-        images: dict[str, Path] = {}
+        images: dict[str, LocalImage] = {}
         index = self.folder / "images.json"
         if index.is_file():
             try:
-                images = {uri: Path(path) for uri, path in json.loads(index.read_text()).items()}
-            except ValueError as exc:
+                for uri, saved in json.loads(index.read_text()).items():
+                    # An older record kept only the code's folder.
+                    entry = saved if isinstance(saved, dict) else {"code": saved, "environment": {}}
+                    images[uri] = LocalImage(Path(entry["code"]), dict(entry.get("environment") or {}))
+            except (ValueError, KeyError, TypeError) as exc:
                 problems.append(f"{index}: {exc}")
         return jobs, tuning_jobs, images, problems

@@ -28,7 +28,7 @@ from trainforge.local.aws.events import aws_event, eventbridge_sink
 from trainforge.local.sagemaker.job import LocalJob, sagemaker_error
 from trainforge.local.sagemaker.lifecycle import LocalModeLifecycle
 from trainforge.local.sagemaker.quotas import check_quota, instances_in_use
-from trainforge.local.sagemaker.record import SageMakerRecord
+from trainforge.local.sagemaker.record import LocalImage, SageMakerRecord
 from trainforge.local.sagemaker.tuner import LocalTuning, LocalTuningJob
 from trainforge.local.sagemaker.unemulated import differences_from_sagemaker
 from trainforge.local.sagemaker.warm_pools import LocalWarmPools
@@ -72,7 +72,7 @@ class LocalSageMaker(LocalTuning, LocalWarmPools, LocalModeLifecycle):
         jobs, tuning_jobs, images, problems = self.record.load()
         self.jobs: dict[str, LocalJob] = jobs
         self._tuning_jobs: dict[str, LocalTuningJob] = tuning_jobs
-        self.images: dict[str, Path] = images
+        self.images: dict[str, LocalImage] = images
         self.load_problems: list[str] = problems  # files of the record that could not be read
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -149,16 +149,19 @@ class LocalSageMaker(LocalTuning, LocalWarmPools, LocalModeLifecycle):
         self._publish(job)
         return {}
 
-    def register_image(self, image_uri: str, code_dir: Path) -> None:
-        """A local build's image: jobs naming it run the code in ``code_dir``."""
+    def register_image(
+        self, image_uri: str, code_dir: Path, environment: dict[str, str] | None = None
+    ) -> None:
+        """A local build's image: jobs naming it run the code in ``code_dir``, with the image's own
+        ``environment`` (its entry point) under the job's."""
         with self._lock:
-            self.images[image_uri] = code_dir
+            self.images[image_uri] = LocalImage(code_dir, dict(environment or {}))
             self.record.save_images(self.images)
 
     def can_run(self, image_uri: str) -> bool:
         """A local build's image whose code is still on disk."""
-        code_dir = self.images.get(image_uri)
-        return code_dir is not None and code_dir.is_dir()
+        image = self.images.get(image_uri)
+        return image is not None and image.code.is_dir()
 
     def wait(self, timeout: float = 60.0) -> None:
         """Wait for every job started so far to end (tests and the demo)."""
@@ -260,9 +263,12 @@ class LocalSageMaker(LocalTuning, LocalWarmPools, LocalModeLifecycle):
         """The code's folder, its entry point, and SM_MODULE_DIR (the submit directory's URI, as the toolkit
         reports it, or the folder of a local image)."""
         hyper = decode_hyperparameters(job.request.get("HyperParameters", {}))
-        env = job.request.get("Environment", {})
         image = job.request.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-        program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "train.py")
+        built = self.images.get(image)
+        # As in the container: the image's own ENV, the job's Environment over it; the toolkit takes the
+        # sagemaker_program hyperparameter first (script mode), then SAGEMAKER_PROGRAM.
+        env = {**(built.environment if built else {}), **job.request.get("Environment", {})}
+        program = str(hyper.get("sagemaker_program") or env.get("SAGEMAKER_PROGRAM") or "")
         source = str(hyper.get("sagemaker_submit_directory") or env.get("SAGEMAKER_SUBMIT_DIRECTORY") or "")
         if source.startswith("s3://"):
             bucket, key = split_s3_uri(source)
@@ -271,13 +277,18 @@ class LocalSageMaker(LocalTuning, LocalWarmPools, LocalModeLifecycle):
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
                 tar.extractall(code_root, filter="data")
             code_dir, module_dir = code_root, source
-        elif self.can_run(image):
-            code_dir = self.images[image]
+        elif built is not None and self.can_run(image):
+            code_dir = built.code
             module_dir = str(code_dir)
         else:
             raise RuntimeError(
                 f"local mode cannot run image {image!r}: give the job sagemaker_submit_directory (an s3:// tar.gz "
                 "of the training code) and sagemaker_program, or build the image first (POST /builds)"
+            )
+        if not program:
+            raise RuntimeError(
+                "no entry point: neither the sagemaker_program hyperparameter nor SAGEMAKER_PROGRAM (the job's "
+                "environment, or the image's) names the script to run"
             )
         if not (code_dir / program).is_file() or ".." in Path(program).parts:
             raise RuntimeError(f"entry point {program!r} is not in the training code")

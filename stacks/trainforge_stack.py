@@ -196,6 +196,13 @@ class TrainforgeStack(Stack):
             ["s3:PutObject", "s3:GetObject"],
             [datasets_objects(f"{DATASET_PREFIX}*")],
         )
+        # A finished job's archives, as presigned downloads (trainforge download).
+        allow(
+            "api",
+            "PresignArtifactDownloads",
+            ["s3:GetObject"],
+            [storage.artifacts.arn_for_objects(f"{OUTPUT_PREFIX}*/output/*.tar.gz")],
+        )
         allow(
             "api",
             "UploadBuildSources",

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
         "trainforge.datasets.preparation", "trainforge.datasets.uploads",
     },
     "layers/trainforge/trainforge/api/routes/job_activity.py": {
-        "trainforge.aws", "trainforge.tracking.logs", "trainforge.tracking.metrics",
+        "trainforge.aws", "trainforge.tracking.artifacts", "trainforge.tracking.logs", "trainforge.tracking.metrics",
     },
     "layers/trainforge/trainforge/api/routes/jobs.py": {
         "trainforge.aws", "trainforge.job_settings.training_config", "trainforge.jobs.dry_run",
@@ -41,12 +41,13 @@ ALLOWED: dict[str, set[str]] = {
     "layers/trainforge/trainforge/cli/charts.py": {"matplotlib", "plotext"},
     "layers/trainforge/trainforge/cli/client.py": {"botocore.auth", "botocore.awsrequest", "botocore.session"},
     "layers/trainforge/trainforge/cli/context.py": {"yaml"},
-    "layers/trainforge/trainforge/cli/main.py": {"trainforge.cli.charts"},
+    "layers/trainforge/trainforge/cli/jobs.py": {"trainforge.cli.charts"},
     "layers/trainforge/trainforge/cli/usage_chart.py": {"matplotlib"},
     "layers/trainforge/trainforge/connection.py": {
         "pg8000.converters", "pg8000.core", "pg8000.exceptions", "pg8000.native", "trainforge.aws",
     },
     "layers/trainforge/trainforge/datasets/uploads.py": {"boto3.s3.transfer"},
+    "layers/trainforge/trainforge/tracking/metrics.py": {"trainforge.tracking.logs"},
     "layers/trainforge/trainforge/local/aws/emulator.py": {
         "moto.moto_server.werkzeug_app", "trainforge.aws", "trainforge.local.aws.state", "werkzeug.serving",
     },

@@ -84,6 +84,15 @@ class Runtime:
             return local_sagemaker(self.settings)
         return None
 
+    def local_image(self) -> Callable[[str], bool] | None:
+        """Local mode: whether a job can run an image (its builds record images locally, not in ECR)."""
+        if self.settings.training_environment == "local":
+            # local mode only: never loaded in AWS
+            from trainforge.local.sagemaker.runner import local_sagemaker
+
+            return local_sagemaker(self.settings).can_run
+        return None
+
     def builder(self) -> SageMakerContainerBuilder:
         """CodeBuild's builder, or local mode's, which validates and records without Docker."""
         if self.settings.training_environment == "local":

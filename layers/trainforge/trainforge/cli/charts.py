@@ -2,44 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 
-def seconds_in(series: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[list[float], list[float]]]:
-    """Each series as (seconds since the first point of any series, values)."""
-    stamps = [datetime.fromisoformat(p["timestamp"]) for points in series.values() for p in points]
-    if not stamps:
-        return {}
-    origin = min(stamps)
+def by_step(steps: dict[str, list[float]]) -> dict[str, tuple[list[float], list[float]]]:
+    """Each metric as (its steps, 1 to n; its values), in the order the job printed them."""
     return {
-        name: (
-            [(datetime.fromisoformat(p["timestamp"]) - origin).total_seconds() for p in points],
-            [float(p["value"]) for p in points],
-        )
-        for name, points in series.items()
-        if points
+        name: (list(map(float, range(1, len(values) + 1))), values)
+        for name, values in steps.items()
+        if values
     }
 
 
-def terminal_charts(series: dict[str, list[dict[str, Any]]], width: int = 72, height: int = 14) -> str:
-    """One chart per metric, x in seconds since the job's first value."""
+def terminal_charts(steps: dict[str, list[float]], width: int = 72, height: int = 14) -> str:
+    """One chart per metric, x the metric's own steps (each value the job printed)."""
     # the charting libraries load in hundreds of milliseconds: only a chart needs them
     import plotext
 
     figure = plotext.figure
     charts = []
-    for name, (xs, ys) in seconds_in(series).items():
+    for name, (xs, ys) in by_step(steps).items():
         figure.clear()
         figure.plot_size(width, height)
-        figure.title(f"{name}  (x: seconds since the first value)")
+        figure.title(f"{name}  (x: step, each value the job printed)")
         figure.draw(figure.signal(xs, ys))
         charts.append(str(plotext.uncolorize(str(figure.build()))))
     return "\n".join(charts)
 
 
-def png_chart(series: dict[str, list[dict[str, Any]]], path: Path, title: str) -> None:
+def png_chart(steps: dict[str, list[float]], path: Path, title: str) -> None:
     """Every metric on its own axes, one above the other, in one PNG file."""
     # the charting libraries load in hundreds of milliseconds: only a chart needs them
     import matplotlib
@@ -47,14 +38,14 @@ def png_chart(series: dict[str, list[dict[str, Any]]], path: Path, title: str) -
     matplotlib.use("Agg")  # a file, never a window
     from matplotlib import pyplot
 
-    curves = seconds_in(series)
+    curves = by_step(steps)
     figure, axes = pyplot.subplots(
         max(len(curves), 1), 1, figsize=(8, 2.6 * max(len(curves), 1)), squeeze=False
     )
     for axis, (name, (xs, ys)) in zip(axes[:, 0], curves.items(), strict=False):
         axis.plot(xs, ys, marker="o", markersize=3)
         axis.set_title(name)
-        axis.set_xlabel("seconds since the first value")
+        axis.set_xlabel("step")
         axis.grid(alpha=0.3)
     figure.suptitle(title)
     figure.tight_layout()

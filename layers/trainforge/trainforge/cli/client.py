@@ -14,11 +14,20 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ApiError(Exception):
-    """The API answered with an error, or could not be reached; ``status`` is 0 for the latter."""
+    """The API answered with an error, or could not be reached; ``status`` is 0 for the latter. ``problems``:
+    every problem the API listed, each with its field and its rule."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        problems: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.problems = problems or []
 
 
 class TrainforgeClient:
@@ -44,6 +53,7 @@ class TrainforgeClient:
         self.region = region
         self.profile = profile
         self._credentials: Any = None
+        self.last_status = 0  # the status of the last answer (202: recorded now, 200: the same request again)
         if principal and not self.local:
             raise ApiError(
                 0,
@@ -86,6 +96,7 @@ class TrainforgeClient:
         request = urllib.request.Request(url, data=data, method=method, headers=signed)  # noqa: S310 - http(s) checked above
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                self.last_status = response.status
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             raise _api_error(error) from None
@@ -93,6 +104,23 @@ class TrainforgeClient:
             raise ApiError(
                 0, "unreachable", f"cannot reach {self.api_url}: {error.reason}; check --api-url"
             ) from None
+
+    def download(self, url: str, target: Any, chunk: int = 1 << 20) -> int:
+        """A presigned S3 GET into the open binary file ``target``; the bytes written."""
+        request = urllib.request.Request(url, method="GET")  # noqa: S310 - a presigned https (or local) URL
+        written = 0
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
+                while data := response.read(chunk):
+                    target.write(data)
+                    written += len(data)
+        except urllib.error.HTTPError as error:
+            raise ApiError(
+                error.code, "download_refused", f"S3 refused the download: {error.reason}"
+            ) from None
+        except urllib.error.URLError as error:
+            raise ApiError(0, "unreachable", f"cannot reach S3: {error.reason}") from None
+        return written
 
     def put(self, url: str, data: bytes, headers: Mapping[str, str]) -> None:
         """A presigned S3 PUT (already authorized by its URL)."""
@@ -125,9 +153,11 @@ def _api_error(error: urllib.error.HTTPError) -> ApiError:
     if error.code == 403 and not detail:
         return ApiError(403, "forbidden", "403 Forbidden: your credentials may not call this API (execute-api:Invoke) "
                         "or the request was not signed for its region")  # fmt: skip
+    problems = detail.get("problems")
     return ApiError(
         error.code,
         str(detail.get("code") or error.reason),
         str(detail.get("message") or raw[:300].decode(errors="replace") or error.reason),
         detail.get("field"),
+        [p for p in problems if isinstance(p, dict)] if isinstance(problems, list) else None,
     )

@@ -24,6 +24,12 @@ def dollars(amount: float | None, *, billed_seconds: int | None = None) -> str:
     return f"${amount:,.2f}"
 
 
+def shorten(text: str, width: int) -> str:
+    """The first line of ``text``, cut to ``width`` characters (ending in "...")."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= width else first[: width - 3].rstrip() + "..."
+
+
 def show_job(job: Mapping[str, Any]) -> None:
     click.echo(f"job {job['id']}  {job['job_name']}  {job['status']}"
                + (f" / {job['secondary_status']}" if job.get("secondary_status") else ""))  # fmt: skip
@@ -53,7 +59,8 @@ def show_job(job: Mapping[str, Any]) -> None:
     if report:
         for name, value in sorted((report.get("final_metrics") or {}).items()):
             click.echo(f"  metric {name} = {value}")
-        click.echo(f"  model: {report.get('model_artifacts_uri')}")
+        if report.get("model_artifacts_uri"):
+            click.echo(f"  model: {report['model_artifacts_uri']}  (trainforge download {job['id']})")
         click.echo(
             f"  billable: {report.get('billable_seconds')} s, estimated cost: {dollars(report.get('estimated_cost_usd'), billed_seconds=report.get('billable_seconds'))}"
         )
@@ -67,7 +74,8 @@ def show_dry_run(checked: Mapping[str, Any]) -> None:
     price = checked.get("price") or {}
     capacity = checked["capacity"]
     image = checked["image"]
-    click.echo(f"dry run: {checked['job_name']} is valid; nothing was submitted")
+    verdict = "would be accepted" if checked.get("accepted", True) else "would NOT be accepted"
+    click.echo(f"dry run: {checked['job_name']} is valid and {verdict}; nothing was submitted")
     click.echo(
         f"  {checked['instance_count']} x {checked['instance_type']}, channels: {', '.join(checked['channels'])}"
     )
@@ -78,6 +86,8 @@ def show_dry_run(checked: Mapping[str, Any]) -> None:
                f"{capacity['waiting']} waiting; it would {'wait' if capacity['would_wait'] else 'start at once'}")  # fmt: skip
     found = {True: "found", False: "MISSING", None: "not checked"}[image["exists"]]
     click.echo(f"  image {image['image_uri']}: {found} ({image['detail']})")
+    for problem in checked.get("problems") or []:
+        click.echo(f"  would not be accepted: {problem['field']}: {problem['message']}")
 
 
 SINCE = {"s": 1, "m": 60, "h": 3600, "d": 86400}

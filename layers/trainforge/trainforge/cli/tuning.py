@@ -1,4 +1,5 @@
-"""`trainforge tune` and `trainforge tuning-status`: a tuning job from a file, and its trials best first."""
+"""The tuning verbs: `tune` (from a file), `tunings` (a list), `tuning-status` (its trials best first) and
+`tuning-cancel`; a tuning job is named by its id or its name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import click
 
+from trainforge.cli.client import ApiError
 from trainforge.cli.context import EXIT_FAILED, load_config
 from trainforge.cli.output import table
 
@@ -55,10 +57,60 @@ def tune(config_path: Path, wait: bool, interval: float) -> None:
         raise SystemExit(EXIT_FAILED)
 
 
+def resolve_tuning_job(obj: Any, tuning_job: str) -> int:
+    """A tuning job's id from its id or its name."""
+    if tuning_job.isdigit():
+        return int(tuning_job)
+    found = obj.client.request("GET", "/tuning-jobs", query={"tuning_job_name": tuning_job, "limit": 1})
+    if not found["tuning_jobs"]:
+        raise ApiError(404, "not_found", f"no tuning job named {tuning_job!r}")
+    return int(found["tuning_jobs"][0]["id"])
+
+
 @click.command(name="tuning-status")
-@click.argument("tuning_job_id", type=click.IntRange(1))
-def tuning_status(tuning_job_id: int) -> None:
-    """A tuning job, its best trial, and its trials sorted by the objective."""
+@click.argument("tuning_job")
+def tuning_status(tuning_job: str) -> None:
+    """A tuning job (TUNING_JOB is an id or a name), its best trial, and its trials sorted by the objective."""
     obj = _context()
-    found = obj.client.request("GET", f"/tuning-jobs/{tuning_job_id}")
+    found = obj.client.request("GET", f"/tuning-jobs/{resolve_tuning_job(obj, tuning_job)}")
     obj.emit(found, lambda: show_tuning(found))
+
+
+@click.command(name="tunings")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@click.option("--cursor", default=None, help="next_cursor from the previous page")
+def tunings(limit: int, cursor: str | None) -> None:
+    """Tuning jobs, newest first."""
+    obj = _context()
+    page = obj.client.request("GET", "/tuning-jobs", query={"limit": limit, "cursor": cursor})
+
+    def human() -> None:
+        rows = [
+            {
+                **t,
+                "best": f"{t['best_training_job']} = {t['best_objective_value']}"
+                if t["best_training_job"]
+                else "",
+            }
+            for t in page["tuning_jobs"]
+        ]
+        table(rows, [("id", "ID"), ("tuning_job_name", "NAME"), ("status", "STATUS"), ("strategy", "STRATEGY"),
+                     ("objective_metric", "OBJECTIVE"), ("best", "BEST"), ("created_at", "CREATED")])  # fmt: skip
+        if page["next_cursor"]:
+            click.echo(f"more: trainforge tunings --cursor {page['next_cursor']}")
+
+    obj.emit(page, human)
+
+
+@click.command(name="tuning-cancel")
+@click.argument("tuning_job")
+def tuning_cancel(tuning_job: str) -> None:
+    """Cancel a tuning job (SageMaker stops its trials; nothing happens to a finished one)."""
+    obj = _context()
+    result = obj.client.request("POST", f"/tuning-jobs/{resolve_tuning_job(obj, tuning_job)}/cancel")
+    found = result["tuning_job"]
+    message = "cancelled" if result["cancelled"] else "already finished: nothing to cancel"
+    obj.emit(
+        result,
+        lambda: click.echo(f"{found['tuning_job_name']} (id {found['id']}): {message} ({found['status']})"),
+    )

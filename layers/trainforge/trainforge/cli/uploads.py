@@ -72,6 +72,8 @@ class Uploader:
             )
         return {
             "job_name": job_name,
+            "starts_job": manifest.training
+            is not None,  # a dataset with its training settings starts its job
             "existing_job": existing[0] if existing else None,
             "dataset_uri": plan["dataset_uri"],
             "uploaded": [u["path"] for u in pending],

@@ -4,6 +4,7 @@ Nothing is recorded, nothing is sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -41,9 +42,13 @@ def dry_run(
     s3: Any,
     ecr: Any,
     team: TeamRow | None = None,
+    local_image: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     """What submitting would do, or :class:`SageMakerConfigurationError` naming every problem (for a team's
-    job, its limits and budget too: :class:`BudgetExceededError` when its ceiling would not fit now)."""
+    job, its limits and budget too: :class:`BudgetExceededError` when its ceiling would not fit now). What the
+    request cannot see but the job would meet (its name already taken, its image missing) makes ``accepted``
+    false, with the problems. ``local_image``: local mode's answer to "can a job run this image" (its builds
+    record images there, not in ECR)."""
     config = with_deployment_defaults(config, settings)
     output = output_uri or default_output_uri(settings)
     image = image_uri or settings.default_image_uri
@@ -70,8 +75,24 @@ def dry_run(
     limit = state.limit if state else None
     in_use = state.in_use if state else 0
     waiting = state.waiting if state else 0
+    checked_image = (
+        local_image_check(local_image, image) if local_image else image_check(ecr, settings, image)
+    )
+    problems = []
+    taken = repository.get_job_by_name(db, config.job_name)
+    if taken is not None:
+        problems.append(
+            {
+                "field": "job_name",
+                "message": f"is taken by job {taken.id} ({taken.status}): choose another name",
+            }
+        )
+    if checked_image["exists"] is False:
+        problems.append({"field": "image_uri", "message": checked_image["detail"]})
     return {
         "valid": True,
+        "accepted": not problems,
+        "problems": problems,
         "job_name": config.job_name,
         "instance_type": config.instance_type,
         "instance_count": config.instance_count,
@@ -89,9 +110,16 @@ def dry_run(
             "waiting": waiting,
             "would_wait": waiting > 0 or (limit is not None and in_use + config.instance_count > limit),
         },
-        "image": image_check(ecr, settings, image),
+        "image": checked_image,
         "channels": [c["ChannelName"] for c in described.get("InputDataConfig", [])],
     }
+
+
+def local_image_check(runnable: Callable[[str], bool], image_uri: str) -> dict[str, Any]:
+    if runnable(image_uri):
+        return {"image_uri": image_uri, "exists": True, "detail": "a local build's image"}
+    return {"image_uri": image_uri, "exists": False,
+            "detail": "no local build made this image: build it first (trainforge build)"}  # fmt: skip
 
 
 def image_check(ecr: Any, settings: Settings, image_uri: str) -> dict[str, Any]:

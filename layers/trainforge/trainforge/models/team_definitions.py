@@ -128,10 +128,19 @@ def parse_team(values: Any, *, name: str | None = None) -> TeamDefinition:
             budget = Decimal(str(budget_raw))
             if not budget.is_finite() or not Decimal(0) <= budget <= MAX_BUDGET_USD:
                 raise InvalidOperation
-            budget = budget.quantize(Decimal("0.01"))
         except (InvalidOperation, ValueError):
             problems.append(
                 Problem("monthly_budget_usd", f"must be a number of dollars from 0 to {MAX_BUDGET_USD}")
+            )
+            budget = None
+        if budget is not None and budget != budget.quantize(Decimal("0.01")):
+            # Budgets are kept in cents: say so rather than store another figure than the one given.
+            problems.append(
+                Problem(
+                    "monthly_budget_usd",
+                    f"must be whole cents (at most 2 decimal places): {budget_raw} would be kept as "
+                    f"{budget.quantize(Decimal('0.01'))}",
+                )
             )
             budget = None
     instances = _whole(

@@ -85,13 +85,16 @@ def get_tuning_job_by_name(db: Database, name: str) -> TuningRow | None:
 
 
 def list_tuning_jobs(
-    db: Database, *, team: str | None, cursor: str | None, limit: int
+    db: Database, *, team: str | None, cursor: str | None, limit: int, name: str | None = None
 ) -> tuple[list[TuningRow], str | None]:
     conditions: list[str] = []
     params: dict[str, Any] = {"limit": limit + 1}
     if team is not None:
         conditions.append("team = :team")
         params["team"] = team
+    if name is not None:
+        conditions.append("name = :name")
+        params["name"] = name
     if cursor:
         params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
         conditions.append("(created_at, id) < (CAST(:cursor_at AS timestamptz), CAST(:cursor_id AS bigint))")

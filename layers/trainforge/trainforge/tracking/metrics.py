@@ -4,6 +4,7 @@ namespace ``/aws/sagemaker/TrainingJobs``, dimension ``TrainingJobName`` (as the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,3 +95,35 @@ def _read(
                 series[name].append({"timestamp": moment.astimezone(UTC).isoformat(), "value": value})
     for points in series.values():
         points.sort(key=lambda point: point["timestamp"])
+
+
+MAX_STEP_LINES = 20_000  # a step chart reads at most this many of the first instance's lines
+
+
+def metric_steps(logs: Any, job_name: str, definitions: list[dict[str, str]]) -> dict[str, list[float]]:
+    """Each metric definition's values in the order the job printed them: its regexes applied to the first
+    instance's log lines (as SageMaker extracts them, before CloudWatch averages them over a period), so a
+    chart can go step by step."""
+    # the log reader only where steps are asked for
+    from trainforge.tracking.logs import job_logs
+
+    compiled = [(d["Name"], re.compile(d["Regex"])) for d in definitions if d.get("Name") and d.get("Regex")]
+    steps: dict[str, list[float]] = {name: [] for name, _ in compiled}
+    if not compiled:
+        return steps
+    token, read = None, 0
+    while read < MAX_STEP_LINES:
+        page = job_logs(logs, job_name, limit=1000, next_token=token, instance="algo-1")
+        if not page["events"]:
+            break
+        read += len(page["events"])
+        token = page["next_token"]
+        for event in page["events"]:
+            for name, regex in compiled:
+                found = regex.search(event["message"])
+                if found:
+                    try:
+                        steps[name].append(float(found.group(1)))
+                    except (IndexError, ValueError):
+                        continue
+    return steps

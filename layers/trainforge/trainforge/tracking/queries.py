@@ -30,6 +30,11 @@ def _job(db: Database, job_id: int, visible: Visible) -> JobRow:
     return job
 
 
+def job_by_id(db: Database, job_id: int, visible: Visible = None) -> JobRow:
+    """The job, when the caller may see it (:class:`JobNotFoundError` otherwise)."""
+    return _job(db, job_id, visible)
+
+
 def job_status(db: Database, job_id: int, visible: Visible = None) -> dict[str, Any]:
     """Get status of SageMaker training job (with its report and status history)."""
     job = _job(db, job_id, visible)
@@ -89,6 +94,7 @@ def job_window(db: Database, job_id: int, visible: Visible = None) -> dict[str, 
         "started_at": job.started_at or job.created_at,
         "ended_at": job.ended_at,
         "final_metrics": dict(report.final_metrics or {}) if report else {},
+        "metric_definitions": list((job.config or {}).get("metric_definitions") or []),
     }
 
 

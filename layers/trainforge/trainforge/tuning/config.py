@@ -38,6 +38,16 @@ DEFINITION_KEYS = (
 )  # fmt: skip
 
 
+# What a tuning job's trials cannot take from ``training`` (SageMaker starts the trials; they run the tuning
+# job's image).
+NOT_FOR_TRIALS = {
+    "image_uri": "the trials run the tuning job's image: give it as image_uri (beside dataset_uri), not in training",
+    "priority": "a tuning job's trials are started by SageMaker, not admitted from Trainforge's queue",
+    "max_queue_seconds": "a tuning job's trials are started by SageMaker, not admitted from Trainforge's queue",
+}
+_DEFAULTS = TrainingConfig(job_name="defaults")
+
+
 @dataclass(frozen=True)
 class ParameterRange:
     name: str
@@ -154,6 +164,12 @@ class TuningConfig:
     def problems(self) -> list[Problem]:
         found = [Problem(f"training.{p.field}", p.message) for p in self.training.problems()]
         found += [Problem(key, "is not a tuning setting") for key in sorted(self.extra)]
+        # A trial's settings that a tuning job cannot honour are refused, never dropped.
+        found += [
+            Problem(f"training.{name}", why)
+            for name, why in NOT_FOR_TRIALS.items()
+            if getattr(self.training, name) != getattr(_DEFAULTS, name)
+        ]
         name = self.tuning_job_name
         if not isinstance(name, str) or len(name) > 32 or not TUNING_JOB_NAME_PATTERN.fullmatch(name):
             found.append(

@@ -264,8 +264,10 @@ def tuning_status(db: Database, tuning_id: int, visible: Visible = None) -> dict
     return result
 
 
-def tuning_page(db: Database, *, team: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
-    rows, next_cursor = repository.list_tuning_jobs(db, team=team, cursor=cursor, limit=limit)
+def tuning_page(
+    db: Database, *, team: str | None, cursor: str | None, limit: int, name: str | None = None
+) -> dict[str, Any]:
+    rows, next_cursor = repository.list_tuning_jobs(db, team=team, cursor=cursor, limit=limit, name=name)
     return {"tuning_jobs": [tuning_to_dict(r) for r in rows], "next_cursor": next_cursor}
 
 

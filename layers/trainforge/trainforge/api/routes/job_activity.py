@@ -74,14 +74,40 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         # only this route needs it: a cold start that serves another route does not load it
         from trainforge.aws import client
         from trainforge.tracking.metrics import job_metrics as read_metrics
+        from trainforge.tracking.metrics import metric_steps
 
         window = job_queries.job_window(runtime.database, job_id, caller_of(runtime, router).sees)
+        region = runtime.settings.region
         curves = read_metrics(
-            client("cloudwatch", runtime.settings.region),
+            client("cloudwatch", region),
             window["job_name"],
             started=window["started_at"],
             ended=window["ended_at"],
         )
-        return api.JobMetrics.model_validate({**curves, "final_metrics": window["final_metrics"]})
+        steps = metric_steps(client("logs", region), window["job_name"], window["metric_definitions"])
+        return api.JobMetrics.model_validate(
+            {**curves, "steps": steps, "final_metrics": window["final_metrics"]}
+        )
+
+    @router.get(
+        "/jobs/<job_id>/artifacts",
+        summary="What a finished job produced: its model and output archives, as download links",
+        tags=["jobs"],
+        operation_id="getJobArtifacts",
+        responses=api.responses(
+            {200: (api.JobArtifacts, "presigned links to what exists (null for what does not, yet)")},
+            404,
+            503,
+        ),
+    )
+    def job_artifacts(job_id: JobId) -> api.JobArtifacts:
+        # only this route needs it: a cold start that serves another route does not load it
+        from trainforge.aws import client
+        from trainforge.tracking.artifacts import job_artifacts as artifacts_of
+
+        found = artifacts_of(
+            runtime.database, client("s3", runtime.settings.region), job_id, caller_of(runtime, router).sees
+        )
+        return api.JobArtifacts.model_validate(found)
 
     return router

@@ -143,6 +143,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             s3=client("s3", settings.region),
             ecr=client("ecr", settings.region),
             team=team,
+            local_image=runtime.local_image(),
         )
         return api.DryRun.model_validate(answer)
 

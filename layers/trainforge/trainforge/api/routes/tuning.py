@@ -14,6 +14,7 @@ from trainforge.api.callers import caller_of, submission_team
 from trainforge.api.parameters import Cursor, Limit, TuningJobId
 from trainforge.models.api import tuning as shapes
 from trainforge.models.api.base import responses
+from trainforge.models.sagemaker_limits import TUNING_JOB_NAME_PATTERN
 from trainforge.runtime import Runtime
 
 
@@ -48,7 +49,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         caller = caller_of(runtime, router)
         team = submission_team(runtime, caller, request.team)
         fields = request.model_dump(exclude={"team", "dataset_uri", "output_uri", "image_uri"})
-        training = dict(fields["training"])
+        training = {k: v for k, v in dict(fields["training"]).items() if v is not None}  # absent: the default
         training.setdefault("instance_type", runtime.settings.default_instance_type)
         fields["training"] = {**training, "job_name": request.tuning_job_name}
         config = TuningConfig.from_dict(fields)
@@ -77,6 +78,14 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     )
     def list_tuning_jobs(
         team: Annotated[str | None, Query(max_length=40, description="administrators: one team's")] = None,
+        tuning_job_name: Annotated[
+            str | None,
+            Query(
+                max_length=32,
+                pattern=TUNING_JOB_NAME_PATTERN.pattern,
+                description="only the one of this name",
+            ),
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> shapes.TuningPage:
@@ -85,7 +94,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
 
         scope = caller_of(runtime, router).scope(team)
         return shapes.TuningPage.model_validate(
-            tuning_page(runtime.database, team=scope, cursor=cursor, limit=limit)
+            tuning_page(runtime.database, team=scope, cursor=cursor, limit=limit, name=tuning_job_name)
         )
 
     @router.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from trainforge.models.api.jobs import (
     ERROR_EXAMPLES,
+    ArtifactLink,
     Build,
     BuildPage,
     BuildRequest,
@@ -25,6 +26,7 @@ from trainforge.models.api.jobs import (
     HistoryEntry,
     ImageCheck,
     Job,
+    JobArtifacts,
     JobMetrics,
     JobPage,
     JobRequest,
@@ -53,6 +55,7 @@ from trainforge.models.api.jobs import (
 
 __all__ = [
     "ERROR_EXAMPLES",
+    "ArtifactLink",
     "Build",
     "BuildPage",
     "BuildRequest",
@@ -72,6 +75,7 @@ __all__ = [
     "HistoryEntry",
     "ImageCheck",
     "Job",
+    "JobArtifacts",
     "JobMetrics",
     "JobPage",
     "JobRequest",

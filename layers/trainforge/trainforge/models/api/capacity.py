@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from trainforge.models.api.base import Model
+from trainforge.models.api.base import FieldProblem, Model
 
 
 class Price(Model):
@@ -44,7 +44,12 @@ class ImageCheck(Model):
 
 
 class DryRun(Model):
-    valid: bool = Field(description="always true: an invalid request is answered 400 naming every problem")
+    valid: bool = Field(description="always true: an invalid request is answered 422 naming every problem")
+    accepted: bool = Field(
+        description="whether a submission would be accepted and could run: false when its name is taken or its "
+        "image is missing (problems says which)"
+    )
+    problems: list[FieldProblem] = Field(default_factory=list, description="why it would not be accepted")
     job_name: str
     instance_type: str
     instance_count: int

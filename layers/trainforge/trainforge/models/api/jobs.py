@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 from pydantic import ConfigDict, Field, create_model
 
-from trainforge.models.api.activity import JobMetrics, LogEvent, LogPage, MetricPoint
+from trainforge.models.api.activity import (
+    ArtifactLink,
+    JobArtifacts,
+    JobMetrics,
+    LogEvent,
+    LogPage,
+    MetricPoint,
+)
 from trainforge.models.api.base import (
     ERROR_EXAMPLES,
     ErrorDetail,
@@ -32,6 +39,7 @@ from trainforge.models.training_settings import TrainingSettings, api_metadata
 
 __all__ = [
     "ERROR_EXAMPLES",
+    "ArtifactLink",
     "Build",
     "BuildPage",
     "BuildRequest",
@@ -41,6 +49,7 @@ __all__ = [
     "ErrorResponse",
     "FieldProblem",
     "ImageCheck",
+    "JobArtifacts",
     "JobMetrics",
     "LogEvent",
     "LogPage",

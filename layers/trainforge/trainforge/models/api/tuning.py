@@ -3,11 +3,12 @@ training settings) and the tuning job with its trials, best first."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 from trainforge.models.api.base import Model, Strict
+from trainforge.models.api.jobs import JOB_REQUEST_TYPES, request_fields
 from trainforge.models.sagemaker_limits import (
     MAX_CATEGORICAL_VALUES,
     MAX_TUNING_PARALLEL_JOBS,
@@ -16,6 +17,7 @@ from trainforge.models.sagemaker_limits import (
     S3_LOCATION,
     TUNING_JOB_NAME_PATTERN,
 )
+from trainforge.models.training_settings import TrainingSettings
 
 
 class ParameterRangeIn(Strict):
@@ -26,6 +28,20 @@ class ParameterRangeIn(Strict):
     scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
     values: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
         default=None, max_length=MAX_CATEGORICAL_VALUES, description="categorical ranges: the values to try"
+    )
+
+
+# Each trial's settings: a job's (the one declaration, trainforge.models.training_settings), without what a
+# tuning job names for all of its trials or SageMaker decides for them.
+NOT_A_TRIAL_SETTING = frozenset({"job_name", "image_uri", "priority", "max_queue_seconds"})
+if TYPE_CHECKING:
+    TrialSettings = dict[str, Any]
+else:
+    TrialSettings = create_model(
+        "TrialSettings",
+        __base__=Strict,
+        __module__=__name__,
+        **request_fields(TrainingSettings, exclude=NOT_A_TRIAL_SETTING, types=JOB_REQUEST_TYPES),
     )
 
 
@@ -81,9 +97,9 @@ class TuningRequest(Strict):
     early_stopping: Literal["Off", "Auto"] = "Off"
     random_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     parameter_ranges: list[ParameterRangeIn] = Field(min_length=1, max_length=MAX_TUNING_RANGES)
-    training: dict[str, Any] = Field(
+    training: TrialSettings = Field(
         description="each trial's training settings, as POST /jobs takes them (without job_name, dataset_uri, "
-        "output_uri, image_uri); its hyperparameters are the fixed ones"
+        "output_uri, image_uri, priority, max_queue_seconds); its hyperparameters are the fixed ones"
     )
 
 

@@ -163,10 +163,14 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     for event in [*lines[:3], *lines[-2:]]:
         say(f"     {event['timestamp'][11:19]}  {event['instance']}  {event['message']}")
     status, curves = call(api, "GET", f"/jobs/{finished['id']}/metrics")
-    loss = (curves.get("series") or {}).get("train:loss") if status == 200 else None
-    if not loss:
+    points = (curves.get("series") or {}).get("train:loss") if status == 200 else None
+    loss = (curves.get("steps") or {}).get("train:loss") if status == 200 else None
+    if not points or not loss:
         raise DemoFailed(f"the job's loss curve was not readable through the API: {status} {curves}")
-    say(f"   its loss curve ({len(loss)} points of {curves['period_seconds']} s, from CloudWatch metrics):")
+    say(
+        f"   its loss curve ({len(loss)} steps as the job printed them; CloudWatch holds {len(points)} points of "
+        f"{curves['period_seconds']} s):"
+    )
     for line in terminal_charts({"train:loss": loss}, width=64, height=12).splitlines():
         say(f"     {line}")
     say(f"   metrics: {json.dumps(report.get('final_metrics'))}")

@@ -109,6 +109,10 @@ def suppress_reviewed_findings(
                 ("AwsSolutions-IAM5", "image build sources are written under the build-sources prefix only",
                  [f"Resource::<{artifacts}.Arn>/build-sources/*"]),
                 ("AwsSolutions-IAM5",
+                 "trainforge download presigns a finished job's model.tar.gz or output.tar.gz: SageMaker writes them "
+                 "as output/<job name>/output/, the job name is only known per request, and nothing else is readable",
+                 [f"Resource::<{artifacts}.Arn>/output/*/output/*.tar.gz"]),
+                ("AwsSolutions-IAM5",
                  "execution roles created through POST /roles get user-chosen names under the /trainforge/ path, and "
                  "iam:CreateRole requires Trainforge's permissions boundary",
                  ["Resource::arn:aws:iam::<AWS::AccountId>:role/trainforge/*",

@@ -187,6 +187,7 @@ def test_cancelling_a_running_job_through_the_service_returns_true(
         hyperparameters={
             "epochs": "3",
             "sagemaker_submit_directory": "s3://trainforge-artifacts/code/sourcedir.tar.gz",
+            "sagemaker_program": "train.py",
         },
         environment_variables={"SLEEP": "5"},
     )

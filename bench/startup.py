@@ -180,7 +180,7 @@ def init_and_first_event(runs: int, server_url: str) -> list[Row]:
             repository.store_quotas(seeded, [{"pool": "ml.m5.xlarge", "instance_type": "ml.m5.xlarge",
                                               "spot": False, "quota": 8}])  # fmt: skip
             repository.store_prices(seeded, settings.region, [{"instance_type": "ml.m5.xlarge", "usd_per_hour": 0.23,
-                                                               "sku": "bench", "effective_at": "2026-11-01T00:00:00Z"}])  # fmt: skip
+                                                               "sku": "bench", "effective_at": "2026-11-01T00:00:00Z"}], "bench")  # fmt: skip
             seeded.close()
             s3 = boto3.client("s3", region_name=settings.region)
             # The local server has no TLS: local mode's settings, but SageMaker (the emulator's), not the runner.

@@ -442,12 +442,16 @@ def test_quotas_and_prices_come_from_aws_on_the_sweep_and_the_bundled_table_only
     assert pool is not None and (pool.quota, pool.quota_source, pool.spot) == (1, "service-quotas", True)
     after = price_of(database, "us-east-1", "ml.m5.large")
     assert after is not None and after.usd_per_hour == Decimal("0.115")
-    assert after.source.startswith("AWS Price List, read ")
-    # A job recorded now is priced from the Price List, and its ceiling says so.
+    # The stand-in answered, not AWS: the price says whose it is (a ceiling never calls it AWS's).
+    assert (
+        after.source.startswith("Price List stand-in at 127.0.0.1:")
+        and "(not AWS's prices), read " in after.source
+    )
+    # A job recorded now is priced from the Price List that answered, and its ceiling says so.
     job_id = submit(service, database, "priced", max_runtime_seconds=3600, instance_count=2)
     shown = service.get_job_status(job_id, database)  # type: ignore[arg-type]
     assert shown["cost_ceiling_usd"] == pytest.approx(0.23)
-    assert shown["price"]["source"].startswith("AWS Price List")
+    assert shown["price"]["source"] == after.source
 
 
 def test_an_unreachable_price_list_leaves_the_stored_prices_and_says_why(database: NativeDatabase) -> None:

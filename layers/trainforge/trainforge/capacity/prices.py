@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from trainforge import repository
 from trainforge.capacity.price_table import BUNDLED_PRICES_SOURCE, TRAINING_PRICE_PER_HOUR_USD
@@ -20,6 +21,7 @@ SERVICE_CODE = "AmazonSageMaker"
 # The Price List Query API answers from a few regions only; its records cover every region.
 PRICE_LIST_REGION = "us-east-1"
 PRICE_LIST_SOURCE = "AWS Price List"
+AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 _CENT_FRACTION = Decimal("0.0001")
 
 
@@ -46,8 +48,8 @@ def price_of(db: Database, region: str, instance_type: str) -> Price | None:
     """The region's price from the Price List when it was read, else the bundled table's, else None."""
     stored = repository.price_for(db, region, instance_type)
     if stored is not None:
-        usd, read_at = stored
-        return Price(usd, f"{PRICE_LIST_SOURCE}, read {read_at.date().isoformat()}", read_at)
+        usd, read_at, source = stored
+        return Price(usd, f"{source}, read {read_at.date().isoformat()}", read_at)
     bundled = TRAINING_PRICE_PER_HOUR_USD.get(instance_type)
     return Price(bundled, BUNDLED_PRICES_SOURCE) if bundled is not None else None
 
@@ -102,9 +104,18 @@ def parse_price_record(text: Any) -> dict[str, Any] | None:
     return None
 
 
+def price_list_name(endpoint_url: str) -> str:
+    """Whose Price List an endpoint is: AWS's, or a stand-in named by where it listens (local mode's serves the
+    bundled table), so a price is never called AWS's that AWS did not give."""
+    parts = urlsplit(endpoint_url)
+    if (parts.hostname or "").endswith(AWS_DOMAINS):
+        return PRICE_LIST_SOURCE
+    return f"Price List stand-in at {parts.netloc} (not AWS's prices)"
+
+
 def refresh_prices(db: Database, pricing: Any, region: str) -> int:
-    """Read the region's training prices and store them; the number stored. Raises when the API cannot be
-    reached (the stored prices, or the bundled table, stay in use)."""
+    """Read the region's training prices and store them, with whose they are; the number stored. Raises when the
+    API cannot be reached (the stored prices, or the bundled table, stay in use)."""
     prices = read_training_prices(pricing, region)
-    repository.store_prices(db, region, prices)
+    repository.store_prices(db, region, prices, price_list_name(pricing.meta.endpoint_url))
     return len(prices)

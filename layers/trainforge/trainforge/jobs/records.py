@@ -119,7 +119,7 @@ def record_job(
             ),
             "cost_ceiling_usd": ceiling,
             "price_per_hour_usd": price.usd_per_hour if price else None,
-            "price_source": price.source[:64] if price else None,
+            "price_source": price.source[:200] if price else None,
             "team": team.name if team is not None else None,
             "submitted_by": submitted_by,
         },

@@ -88,7 +88,7 @@ class TrainingJob(Base):
     # The most it can cost, priced when it was recorded, and where the price came from.
     cost_ceiling_usd: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     price_per_hour_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
-    price_source: Mapped[str | None] = mapped_column(String(64))
+    price_source: Mapped[str | None] = mapped_column(String(200))
     # SageMaker's WarmPoolStatus (Status, ResourceRetainedBillableTimeInSeconds, ReusedByJob) as last reported,
     # with the LastModifiedTime of the report: the events that change it come after the job's end.
     warm_pool: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -213,6 +213,8 @@ class InstancePrice(Base):
     sku: Mapped[str | None] = mapped_column(String(64))
     effective_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the Price List that answered: AWS's, or a stand-in's (local mode's serves the bundled table)
+    source: Mapped[str] = mapped_column(String(160), server_default="AWS Price List")
 
 
 class ContainerBuild(Base):

@@ -3,22 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi clean
+.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi dist clean
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-torch.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
-	# Apart, and without retries: where PyTorch's index is out of reach its file is on disk, and a retried index
-	# would cost seconds for every package.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --retries 0 -r requirements-torch.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# PyTorch only for the tests (a real torch.distributed job): `make demo` and `make local` never wait for it.
+# Apart, and without retries: where PyTorch's index is out of reach its file is on disk, and a retried index
+# would cost seconds for every package.
+$(TORCH_STAMP): $(STAMP) requirements-torch.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --retries 0 -r requirements-torch.txt
+	touch $(TORCH_STAMP)
+
+install: $(STAMP) $(TORCH_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,7 +46,7 @@ synth: layer
 # The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. One worker
 # per core, a file's tests together (each worker has its own database, emulator and local mode). The tests
 # marked calendar run twice: today, and with both clocks an hour before a year ends (tests/clock.py).
-test: $(STAMP) lint typecheck layer
+test: $(TORCH_STAMP) lint typecheck layer
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
@@ -67,5 +72,11 @@ reset: $(STAMP)
 bench: $(STAMP) layer
 	$(BIN)/python bench/run.py
 
+# The CLI as a wheel in dist/ (`pip install dist/trainforge-*.whl`, plus `[charts]` for charts): what a user
+# installs on a laptop to reach a deployed Trainforge. Its dependencies are ranges in pyproject.toml.
+dist: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "layers/trainforge/trainforge/api/routes/builds.py": {"trainforge.builds.records"},
     "layers/trainforge/trainforge/api/routes/datasets.py": {
-        "trainforge.datasets.preparation", "trainforge.datasets.uploads",
+        "trainforge.datasets.inputs", "trainforge.datasets.preparation", "trainforge.datasets.uploads",
     },
     "layers/trainforge/trainforge/api/routes/job_activity.py": {
         "trainforge.aws", "trainforge.tracking.artifacts", "trainforge.tracking.logs", "trainforge.tracking.metrics",
@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "trainforge.s3_locations", "trainforge.submissions.worker", "trainforge.tuning.config",
         "trainforge.tuning.jobs",
     },
-    "layers/trainforge/trainforge/cli/charts.py": {"matplotlib", "plotext"},
+    "layers/trainforge/trainforge/cli/charts.py": {"matplotlib"},
     "layers/trainforge/trainforge/cli/client.py": {"botocore.auth", "botocore.awsrequest", "botocore.session"},
     "layers/trainforge/trainforge/cli/context.py": {"yaml"},
     "layers/trainforge/trainforge/cli/jobs.py": {"trainforge.cli.charts"},

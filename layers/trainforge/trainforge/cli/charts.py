@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
+
+from trainforge.cli.context import CliError
 
 
 def by_step(steps: dict[str, list[float]]) -> dict[str, tuple[list[float], list[float]]]:
@@ -14,10 +18,27 @@ def by_step(steps: dict[str, list[float]]) -> dict[str, tuple[list[float], list[
     }
 
 
+def charting(name: str) -> Any:
+    """A charting library (the ``charts`` extra), or None when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+
+
 def terminal_charts(steps: dict[str, list[float]], width: int = 72, height: int = 14) -> str:
     """One chart per metric, x the metric's own steps (each value the job printed)."""
     # the charting libraries load in hundreds of milliseconds: only a chart needs them
-    import plotext
+    plotext = charting("plotext")
+    if plotext is None:  # an install without the charts extra: the values, plainly
+        return (
+            "\n".join(
+                f"{name}: {len(values)} steps, first {values[0]}, min {min(values)}, max {max(values)}, last {values[-1]}"
+                for name, values in steps.items()
+                if values
+            )
+            + "\n(charts in the terminal: pip install 'trainforge[charts]')"
+        )
 
     figure = plotext.figure
     charts = []
@@ -32,9 +53,9 @@ def terminal_charts(steps: dict[str, list[float]], width: int = 72, height: int 
 
 def png_chart(steps: dict[str, list[float]], path: Path, title: str) -> None:
     """Every metric on its own axes, one above the other, in one PNG file."""
-    # the charting libraries load in hundreds of milliseconds: only a chart needs them
-    import matplotlib
-
+    matplotlib = charting("matplotlib")
+    if matplotlib is None:
+        raise CliError("a PNG needs matplotlib: pip install 'trainforge[charts]'", code="missing_extra")
     matplotlib.use("Agg")  # a file, never a window
     from matplotlib import pyplot
 

@@ -69,6 +69,12 @@ class BuildNotFoundError(DockerContainerError):
     code = "not_found"
 
 
+class DatasetNotFoundError(SageMakerConfigurationError):
+    """Nothing was uploaded under that dataset name."""
+
+    code = "not_found"
+
+
 class DatasetValidationError(SageMakerConfigurationError):
     """A dataset folder or its metadata file breaks a rule; ``problems`` lists every one."""
 

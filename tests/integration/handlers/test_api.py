@@ -67,6 +67,8 @@ def test_dataset_upload_urls_and_the_manifest_to_put_last(api: Any) -> None:
         "metadata_file": "metadata.csv",
         "files": [{"path": "a.csv", "size": 1, "sha256": sha}],
     }
+    status, missing = api("GET", "/datasets/churn")
+    assert status == 404 and "no dataset 'churn'" in missing["error"]["message"]
     status, body = api("POST", "/datasets", request)
     assert status == 200
     assert body["dataset_uri"] == "s3://trainforge-datasets/datasets/churn/"
@@ -76,11 +78,24 @@ def test_dataset_upload_urls_and_the_manifest_to_put_last(api: Any) -> None:
     import urllib.request
 
     for upload in [*body["uploads"], body["manifest"]]:
+        if upload is body["manifest"]:  # files first: until the manifest arrives the dataset is incomplete
+            status, partial = api("GET", "/datasets/churn")
+            assert status == 200 and partial["complete"] is False and partial["files"] == 0
         data = body["manifest"]["body"].encode() if upload is body["manifest"] else b"x"
         headers = {"Content-Type": "application/octet-stream", **upload.get("headers", {})}
         req = urllib.request.Request(upload["url"], data=data, method="PUT", headers=headers)
         with urllib.request.urlopen(req, timeout=10) as response:
             assert response.status == 200
+    status, found = api("GET", "/datasets/churn")
+    assert status == 200 and found["complete"] is True
+    assert (found["dataset_uri"], found["files"], found["bytes"], found["channels"], found["training"]) == (
+        "s3://trainforge-datasets/datasets/churn/",
+        1,
+        1,
+        ["training"],
+        None,
+    )
+    assert api("GET", "/datasets/Not_A_Name")[0] == 422
     import boto3
 
     stored = boto3.client("s3", region_name="us-east-1").get_object(
@@ -232,6 +247,15 @@ def test_builds_start_and_are_listed(api: Any, db: Session) -> None:
     status, page = api("GET", "/builds")
     assert status == 200 and [b["id"] for b in page["builds"]] == [build["id"]]
     assert api("GET", "/builds/999")[0] == 404
+    status, _ = api("POST", "/builds", {**request, "tag": "v1.1"})
+    assert status == 202
+    assert [b["id"] for b in api("GET", "/builds", query={"tag": "v1"})[1]["builds"]] == [build["id"]]
+    assert [b["id"] for b in api("GET", "/builds", query={"tag": "1"})[1]["builds"]] == []  # the whole tag
+    assert (
+        api("GET", "/builds", query={"tag": "v1", "status": "SUCCEEDED"})[1]["builds"] == []
+    )  # still QUEUED
+    status, refused = api("GET", "/builds", query={"tag": "-v1", "status": "DONE"})
+    assert status == 422 and {p["field"] for p in refused["error"]["problems"]} == {"tag", "status"}
 
 
 def test_bad_builds_name_the_field(api: Any) -> None:
@@ -254,7 +278,8 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
         ("GET", "/health"), ("GET", "/config/validation"), ("POST", "/roles"), ("POST", "/datasets"),
         ("POST", "/jobs"), ("GET", "/jobs"), ("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
         ("POST", "/jobs/dry-run"),
-        ("GET", "/jobs/{job_id}/logs"), ("GET", "/jobs/{job_id}/metrics"),
+        ("GET", "/jobs/{job_id}/logs"), ("GET", "/jobs/{job_id}/metrics"), ("GET", "/datasets/{name}"),
+        ("GET", "/jobs/{job_id}/artifacts"),  # tests/e2e/test_cli_front_door.py (a real job's archives)
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
         # tests/integration/handlers/test_teams.py
         ("GET", "/teams"), ("GET", "/teams/{name}"), ("PUT", "/teams/{name}"), ("DELETE", "/teams/{name}"),

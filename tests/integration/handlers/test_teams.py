@@ -82,7 +82,7 @@ def every_operation(job_id: int, build_id: int) -> list[tuple[str, str, Any]]:
         ("POST", "/jobs", job("vision", "op-job")), ("POST", "/jobs/dry-run", job("vision", "op-job")),
         ("GET", "/jobs", None), ("GET", f"/jobs/{job_id}", None), ("POST", f"/jobs/{job_id}/cancel", None),
         ("GET", f"/jobs/{job_id}/logs", None), ("GET", f"/jobs/{job_id}/metrics", None),
-        ("GET", f"/jobs/{job_id}/artifacts", None),
+        ("GET", f"/jobs/{job_id}/artifacts", None), ("GET", "/datasets/d", None),
         ("POST", "/builds", {"base_image": "python:3.12-slim", "tag": "t"}), ("GET", f"/builds/{build_id}", None),
         ("GET", "/builds", None), ("GET", "/teams", None), ("GET", "/teams/vision", None),
         ("PUT", "/teams/x", {"members": []}), ("DELETE", "/teams/x", None), ("GET", "/teams/vision/usage", None),

@@ -199,8 +199,17 @@ def record_build_state_change(db: Database, change: BuildStateChange) -> bool:
 
 
 def builds_page(
-    db: Database, *, cursor: str | None = None, limit: int = 50, team: str | None = None
+    db: Database,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    team: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
 ) -> dict[str, Any]:
-    """Container builds, newest first (only ``team``'s when given), and the next page's cursor."""
-    builds, next_cursor = repository.list_builds(db, cursor=cursor, limit=limit, team=team)
+    """Container builds, newest first (only ``team``'s, of image ``tag`` or in ``status`` when given), and the
+    next page's cursor."""
+    builds, next_cursor = repository.list_builds(
+        db, cursor=cursor, limit=limit, team=team, tag=tag, status=status
+    )
     return {"builds": [build_to_dict(b) for b in builds], "next_cursor": next_cursor}

@@ -5,6 +5,8 @@ started the job, on a versioned bucket), every file it names is checked in S3 (p
 where the upload stored one), and each channel becomes a SageMaker ``ManifestFile`` source listing exactly those
 keys. So a job never reads the manifest, the metadata file, another dataset's files, or files that changed since
 they were validated. A folder without a manifest is read as it is (``S3Prefix``).
+
+A dataset is also described by name (``GET /datasets/{name}``): complete once its manifest arrived.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from trainforge.datasets.preparation import (
     DatasetPreparationService,
     ManifestFile,
 )
-from trainforge.datasets.uploads import stored_sha256
-from trainforge.errors import DatasetIncompleteError, DatasetValidationError, Problem
+from trainforge.datasets.uploads import dataset_prefix, stored_sha256
+from trainforge.errors import DatasetIncompleteError, DatasetNotFoundError, DatasetValidationError, Problem
 from trainforge.job_settings.channels import InputChannel, channel_options
 from trainforge.job_settings.training_config import TrainingConfig
 from trainforge.s3_locations import s3_folder, split_s3_uri
+from trainforge.settings import Settings
 
 MAX_LISTED_PROBLEMS = 10
 
@@ -164,3 +167,31 @@ def dataset_channels(
         if c.get("s3_uri")
     ]
     return channels
+
+
+def describe_dataset(settings: Settings, s3: Any, name: str, team: str | None = None) -> dict[str, Any]:
+    """An uploaded dataset by name: its URI, whether it is complete (its manifest arrived) and, when it is,
+    its files, channels and training settings. A name with nothing under it is a :class:`DatasetNotFoundError`."""
+    prefix = dataset_prefix(settings, name, team)
+    uri = f"s3://{settings.datasets_bucket}/{prefix}/"
+    source = read_manifest(s3, uri)
+    if source is None:
+        listed = s3.list_objects_v2(Bucket=settings.datasets_bucket, Prefix=f"{prefix}/", MaxKeys=1)
+        if not listed.get("KeyCount"):
+            raise DatasetNotFoundError(
+                f"no dataset {name!r} at {uri}: upload it first (trainforge upload DATASET_DIR --prefix {name})",
+                field="name",
+            )
+        return {"name": name, "dataset_uri": uri, "complete": False, "files": 0, "bytes": 0, "channels": [],
+                "training": None, "uploaded_at": None}  # fmt: skip
+    manifest = source.manifest
+    return {
+        "name": name,
+        "dataset_uri": uri,
+        "complete": True,
+        "files": len(manifest.files),
+        "bytes": manifest.total_bytes,
+        "channels": sorted({f.channel for f in manifest.files}),
+        "training": manifest.training,
+        "uploaded_at": source.arrived_at,
+    }

@@ -35,6 +35,11 @@ def stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
     return str(value) if value else None
 
 
+def dataset_prefix(settings: Settings, name: str, team: str | None) -> str:
+    """Where a dataset's files go: under its team's folder when the caller has a team."""
+    return f"{settings.dataset_prefix}{team}/{name}" if team else f"{settings.dataset_prefix}{name}"
+
+
 def presign_dataset_upload(
     settings: Settings,
     s3: Any,
@@ -66,7 +71,7 @@ def presign_dataset_upload(
         problems += [Problem(f"training.{p.field}", p.message) for p in exc.problems]
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "dataset upload")
-    prefix = f"{settings.dataset_prefix}{team}/{name}" if team else f"{settings.dataset_prefix}{name}"
+    prefix = dataset_prefix(settings, name, team)
     normalised = [ManifestFile(normalise_path(f.path), f.size, f.sha256, f.channel) for f in files]
     manifest = DatasetManifest(metadata_file=metadata_file, files=normalised, training=training)
 

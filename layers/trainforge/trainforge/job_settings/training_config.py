@@ -329,12 +329,18 @@ def config_from_dataset_settings(
     training: Mapping[str, Any] | None, *, job_name: str, default_instance_type: str
 ) -> tuple[TrainingConfig, str | None]:
     """A dataset's ``training`` settings (its ``trainforge.json``) as the job its arrival starts, and the image
-    they name, if any. The job's name is Trainforge's, whatever the settings say."""
+    they name, if any. The job's name is Trainforge's (``job_name``): settings that name one are refused."""
     if training is not None and not isinstance(training, Mapping):
         raise SageMakerConfigurationError("training settings must be a JSON object", field="training")
     values = dict(training or {})
     image_uri = values.pop("image_uri", None)
-    values.pop("job_name", None)
+    if "job_name" in values:
+        raise SageMakerConfigurationError(
+            "a dataset's job is named for what it holds (ds-<folder>-<digest>), so uploading the same data again "
+            "never trains twice: leave job_name out of trainforge.json, or submit the job yourself "
+            "(trainforge submit --job-name NAME --dataset DATASET)",
+            field="job_name",
+        )
     if image_uri is not None and not isinstance(image_uri, str):
         raise SageMakerConfigurationError("must be a container image URI", field="image_uri")
     config = TrainingConfig.from_dict(

@@ -26,6 +26,7 @@ IAM_NAME = r"^[A-Za-z0-9_+=,.@-]+$"
 DATASET_NAME = r"^[a-z0-9][a-z0-9._-]{0,99}$"
 INSTANCE_NAME = r"^algo-[1-9][0-9]{0,3}$"
 HYPERPARAMETER_NAME = r"^[\w.:-]+$"
+IMAGE_TAG = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"  # Docker's and ECR's
 
 PATTERN_RULES: dict[str, str] = {
     JOB_NAME_PATTERN.pattern: "must be 1 to 63 letters, digits or hyphens, starting and ending with a letter or "
@@ -49,6 +50,7 @@ PATTERN_RULES: dict[str, str] = {
     DATASET_NAME: "must be 1 to 100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
     INSTANCE_NAME: "must be an instance's name: algo-1, algo-2, ...",
     HYPERPARAMETER_NAME: "must be letters, digits, '_', '.', ':' or '-'",
+    IMAGE_TAG: "must be an image tag: 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'",
 }
 
 # Pydantic's words where they are not already a person's.

@@ -21,9 +21,15 @@ def get_build(db: Database, build_row_id: int) -> BuildRow | None:
 
 
 def list_builds(
-    db: Database, *, cursor: str | None = None, limit: int = 50, team: str | None = None
+    db: Database,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    team: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
 ) -> tuple[list[BuildRow], str | None]:
-    """A page of builds, newest first; only ``team``'s when given."""
+    """A page of builds, newest first; only ``team``'s, those of image ``tag``, or in ``status`` when given."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise SageMakerConfigurationError.from_problems(
             [Problem("limit", f"must be between 1 and {MAX_PAGE_SIZE}")]
@@ -33,6 +39,12 @@ def list_builds(
     if team is not None:
         conditions.append("b.team = :team")
         params["team"] = team
+    if tag is not None:  # the image URI's tag (the build records the URI, repository:tag)
+        conditions.append("right(b.image_uri, length(:tag) + 1) = ':' || :tag")
+        params["tag"] = tag
+    if status is not None:
+        conditions.append("b.status = :status")
+        params["status"] = status
     if cursor:
         params["cursor_at"], params["cursor_id"] = decode_cursor(cursor)
         conditions.append(

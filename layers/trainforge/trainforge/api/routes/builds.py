@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from trainforge.api.callers import caller_of, submission_team
 from trainforge.api.parameters import BuildId, Cursor, Limit
 from trainforge.models import api
+from trainforge.models.rules import IMAGE_TAG
+from trainforge.models.status import BuildStatus
 from trainforge.runtime import Runtime
 
 
@@ -66,12 +70,21 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         operation_id="listBuilds",
         responses=api.responses({200: (api.BuildPage, "a page of builds and the next page's cursor")}, 503),
     )
-    def list_builds(cursor: Cursor = None, limit: Limit = 50) -> api.BuildPage:
+    def list_builds(
+        cursor: Cursor = None,
+        limit: Limit = 50,
+        tag: Annotated[
+            str | None, Query(pattern=IMAGE_TAG, description="only builds of this image tag")
+        ] = None,
+        status: Annotated[BuildStatus | None, Query(description="only builds in it")] = None,
+    ) -> api.BuildPage:
         # only this route needs it: a cold start that serves another route does not load it
         from trainforge.builds.records import builds_page
 
         team = caller_of(runtime, router).scope(None)
-        page = builds_page(runtime.database, cursor=cursor, limit=limit, team=team)
+        page = builds_page(
+            runtime.database, cursor=cursor, limit=limit, team=team, tag=tag, status=status and status.value
+        )
         return api.BuildPage.model_validate(page)
 
     return router

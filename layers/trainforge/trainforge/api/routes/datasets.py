@@ -6,6 +6,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from trainforge.api.callers import caller_of, submission_team
+from trainforge.api.parameters import DatasetName, TeamQuery
 from trainforge.aws import client
 from trainforge.models import api
 from trainforge.runtime import Runtime
@@ -46,5 +47,22 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
             team=team.name if team is not None else None,
         )
         return api.DatasetUploadResponse.model_validate(result)
+
+    @router.get(
+        "/datasets/<name>",
+        summary="An uploaded dataset: its URI, whether it is complete, its files and channels",
+        tags=["datasets"],
+        operation_id="getDataset",
+        responses=api.responses({200: (api.Dataset, "the dataset")}, 404),
+    )
+    def dataset(name: DatasetName, team: TeamQuery = None) -> api.Dataset:
+        # only this route needs it: a cold start that serves another route does not load it
+        from trainforge.datasets.inputs import describe_dataset
+
+        owner = submission_team(runtime, caller_of(runtime, router), team)
+        found = describe_dataset(
+            runtime.settings, client("s3", runtime.settings.region), name, owner.name if owner else None
+        )
+        return api.Dataset.model_validate(found)
 
     return router

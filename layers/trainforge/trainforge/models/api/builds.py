@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from trainforge.models.api.base import Model, Strict
+from trainforge.models.rules import IMAGE_TAG
 
 
 class BuildRequest(Strict):
@@ -22,7 +23,7 @@ class BuildRequest(Strict):
     )
 
     base_image: str = Field(min_length=1, max_length=512)
-    tag: str = Field(min_length=1, max_length=128)
+    tag: str = Field(pattern=IMAGE_TAG, description="the image's tag in the training repository")
     entry_point: str = "train.py"
     files: dict[str, str] = Field(default_factory=dict, description="training code, path to text content")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, fields
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 from pydantic import ConfigDict, Field, create_model
@@ -29,6 +30,7 @@ from trainforge.models.api.base import (
 from trainforge.models.api.builds import Build, BuildPage, BuildRequest
 from trainforge.models.api.capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
 from trainforge.models.api.teams import TEAM_FIELD, Team, TeamDefinition, TeamList, TeamUsage
+from trainforge.models.rules import DATASET_NAME
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
     JOB_NAME_PATTERN,
@@ -127,9 +129,7 @@ class DatasetUploadRequest(Strict):
     )
 
     team: str | None = TEAM_FIELD
-    name: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$", description="the dataset's folder under the prefix"
-    )
+    name: str = Field(pattern=DATASET_NAME, description="the dataset's folder under the prefix")
     metadata_file: str = Field(min_length=1, max_length=255)
     files: list[DatasetFileIn] = Field(min_length=1, max_length=1000)
     training: dict[str, Any] | None = Field(
@@ -156,6 +156,19 @@ class DatasetUploadResponse(Model):
     uploads: list[PresignedUpload]
     manifest: ManifestUpload
     expires_in_seconds: int
+
+
+class Dataset(Model):
+    name: str
+    dataset_uri: str = Field(description="what a job's dataset_uri names")
+    complete: bool = Field(description="its manifest arrived (it is uploaded last): a job can read it")
+    files: int
+    bytes: int
+    channels: list[str] = Field(description="SM_CHANNEL_<NAME> for each, in the container")
+    training: dict[str, Any] | None = Field(
+        description="the settings of the job its arrival starts (trainforge.json)"
+    )
+    uploaded_at: datetime | None = Field(description="when its manifest arrived")
 
 
 class MetricDefinition(Strict):

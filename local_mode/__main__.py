@@ -19,6 +19,7 @@ from types import FrameType
 
 from local_mode import demo, housekeeping
 from local_mode.environment import LocalMode, LocalModeError
+from trainforge.local.discovery import DEFAULT_WORK_FOLDER
 
 DEFAULT_API_PORT = 8080
 DEFAULT_AWS_PORT = 8090
@@ -75,7 +76,9 @@ def serve(work_dir: Path, api_port: int, aws_port: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local_mode", description="Trainforge on one machine")
     parser.add_argument("command", choices=["demo", "serve", "stop", "reset", "status"])
-    parser.add_argument("--work-dir", type=Path, default=Path(".local"), help="where local state lives")
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path(DEFAULT_WORK_FOLDER), help="where local state lives"
+    )
     parser.add_argument("--port", type=int, default=None,
                         help=f"the API's port for serve (TRAINFORGE_LOCAL_API_PORT, else {DEFAULT_API_PORT})")  # fmt: skip
     parser.add_argument("--aws-port", type=int, default=None,

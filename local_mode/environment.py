@@ -31,6 +31,7 @@ from trainforge.aws import client, reset_clients
 from trainforge.local.aws.emulator import LocalAws
 from trainforge.local.aws.resources import provision
 from trainforge.local.aws.standins import AccountStandIns
+from trainforge.local.discovery import read_state, state_file
 from trainforge.local.postgres import EmbeddedPostgres
 from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
 from trainforge.schema import upgrade_database
@@ -43,11 +44,6 @@ RESET_HINT = "`make reset` wipes local state and starts afresh"
 
 class LocalModeError(Exception):
     """Local mode cannot start: the message says why and what to do."""
-
-
-def state_file(work_dir: Path) -> Path:
-    """Where a running local mode says who it is (its pid) and where it listens."""
-    return work_dir / "local-mode.json"
 
 
 def port_is_free(port: int) -> bool:
@@ -266,11 +262,3 @@ def write_state(work_dir: Path, values: dict[str, Any]) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(values))
     partial.replace(path)
-
-
-def read_state(work_dir: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads(state_file(work_dir).read_text())
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) and isinstance(found.get("pid"), int) else None

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import psutil
 
-from local_mode.environment import LocalModeError, read_state, state_file
+from local_mode.environment import LocalModeError
+from trainforge.local.discovery import read_state, state_file
 from trainforge.local.postgres import recreate_database, running_postmaster, stop_server
 from trainforge.local.training.processes import ProcessRegistry
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,20 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.cli_process import ROOT, trainforge
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.cli.uploads import Uploader
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "churn"
-
-
-def trainforge(api: str, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "trainforge.cli", *args], cwd=cwd, env={**env, "TRAINFORGE_API_URL": api},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    return result.returncode, result.stdout, result.stderr
 
 
 def test_validate_lists_checks_failures_first(local_api: str) -> None:

@@ -10,7 +10,9 @@ import click
 
 from trainforge.cli.context import EXIT_FAILED, CliError, Context, pass_context
 from trainforge.cli.output import table
+from trainforge.models.status import BuildStatus
 
+DEFAULT_BASE_IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
 TERMINAL_BUILD = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
 
 
@@ -50,7 +52,11 @@ def entry_point_of(files: dict[str, str], given: str | None) -> str:
 
 
 @click.command()
-@click.option("--base-image", required=True, help="the image to build on, e.g. python:3.12-slim")
+@click.option(
+    "--base-image", default=DEFAULT_BASE_IMAGE, show_default=True,
+    help="the image to build on: one with Python (Docker Hub's official images, mirrored by ECR Public, which "
+    "CodeBuild pulls without Docker Hub's rate limits)",
+)  # fmt: skip
 @click.option(
     "--source", "source_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="the folder of training code (a requirements.txt in it is installed)",
@@ -90,9 +96,16 @@ def build(
 
 @click.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 200))
+@click.option("--tag", default=None, help="only builds of this image tag")
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice([s.value for s in BuildStatus]),
+    help="only builds in this state",
+)
 @pass_context
-def builds(obj: Context, limit: int) -> None:
-    """Container builds, newest first."""
-    page = obj.client.request("GET", "/builds", query={"limit": limit})
+def builds(obj: Context, limit: int, tag: str | None, status: str | None) -> None:
+    """Container builds, newest first (--tag v3 --status SUCCEEDED: what `--image v3` would use)."""
+    page = obj.client.request("GET", "/builds", query={"limit": limit, "tag": tag, "status": status})
     obj.emit(page, lambda: table(page["builds"], [("id", "ID"), ("status", "STATUS"), ("image_uri", "IMAGE"),
                                                   ("created_at", "CREATED")]))  # fmt: skip

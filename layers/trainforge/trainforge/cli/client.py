@@ -43,7 +43,8 @@ class TrainforgeClient:
             raise ApiError(
                 0,
                 "no_api_url",
-                "no API URL: pass --api-url or set TRAINFORGE_API_URL (the stack's ApiUrl output)",
+                "no API URL: pass --api-url or set TRAINFORGE_API_URL (the stack's ApiUrl output), or start local "
+                "mode (make local) in this folder or one above it",
             )
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

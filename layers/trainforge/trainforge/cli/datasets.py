@@ -17,21 +17,44 @@ from trainforge.cli.uploads import Uploader
 from trainforge.errors import DatasetValidationError
 
 STARTED_WAIT_SECONDS = 60.0
+METADATA_NAMES = ("metadata.csv", "metadata.jsonl")
 
 
 def started_job(obj: Context, job_name: str, wait: float) -> dict[str, Any] | None:
-    """The job the manifest's arrival started, once it is recorded (it goes through a queue), or None."""
+    """The job the manifest's arrival started (it goes through a queue), once it has left Pending or is waiting
+    for capacity, so a refusal is said now; None when it is not recorded within ``wait`` seconds."""
     deadline = time.monotonic() + wait
-    while True:
+    found: list[dict[str, Any]] = []
+    while not found:
         found = obj.client.request("GET", "/jobs", query={"job_name": job_name, "limit": 1})["jobs"]
-        if found or time.monotonic() > deadline:
-            return found[0] if found else None
-        time.sleep(1.0)
+        if not found and time.monotonic() > deadline:
+            return None
+        if not found:
+            time.sleep(1.0)
+    job = obj.client.request("GET", f"/jobs/{found[0]['id']}")
+    while job["status"] == "Pending" and not job.get("queue") and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = obj.client.request("GET", f"/jobs/{job['id']}")
+    return dict(job)
+
+
+def default_metadata(dataset_dir: Path) -> Path:
+    for name in METADATA_NAMES:
+        if (dataset_dir / name).is_file():
+            return dataset_dir / name
+    raise CliError(
+        f"{dataset_dir} has no metadata file: put a metadata.csv there whose 'file' column lists each file of the "
+        "dataset (an optional 'channel' column names its channel), or pass --metadata",
+        code="invalid_dataset",
+    )
 
 
 @click.command()
 @click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--metadata", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the file listing the dataset's files (default: DATASET_DIR/metadata.csv or metadata.jsonl)",
+)  # fmt: skip
 @click.option(
     "--prefix", default=None, help="the dataset's name under the datasets prefix (default: the folder's)"
 )
@@ -40,9 +63,12 @@ def started_job(obj: Context, job_name: str, wait: float) -> dict[str, Any] | No
     help="seconds to wait for the job a dataset with trainforge.json starts",
 )  # fmt: skip
 @pass_context
-def upload(obj: Context, dataset_dir: Path, metadata: Path, prefix: str | None, wait_for_job: float) -> None:
+def upload(
+    obj: Context, dataset_dir: Path, metadata: Path | None, prefix: str | None, wait_for_job: float
+) -> None:
     """Validate a dataset locally, then upload it (resumable; manifest last). A dataset that carries its training
     settings (trainforge.json) starts its job: the command says which, or why it was refused (exit 1)."""
+    metadata = metadata or default_metadata(dataset_dir)
     name = prefix or dataset_dir.resolve().name.lower()
     try:
         result = Uploader(obj.client).run(dataset_dir, metadata, name, show_progress=not obj.json)
@@ -78,17 +104,18 @@ def upload(obj: Context, dataset_dir: Path, metadata: Path, prefix: str | None, 
             click.echo(f"this dataset already trained as job {job['id']} ({job['job_name']}, {job['status']}): "
                        "nothing new to train")  # fmt: skip
         elif not result["starts_job"]:
-            click.echo("no job started: the dataset carries no training settings (trainforge.json); submit a job "
-                       f"with dataset_uri: {result['dataset_uri']}")  # fmt: skip
+            click.echo("no job started (the dataset carries no trainforge.json): train on it with "
+                       f"trainforge submit --dataset {name} --image TAG --job-name NAME")  # fmt: skip
         elif job is None:
             click.echo(f"its job {result['job_name']} is not recorded yet (its arrival goes through a queue): "
                        f"trainforge status {result['job_name']}")  # fmt: skip
         elif refused:
             click.echo(f"its job {job['id']} {job['job_name']} was Rejected: {job.get('failure_reason')}")
         else:
-            click.echo(
-                f"started job {job['id']} {job['job_name']} ({job['status']}): trainforge watch {job['id']}"
-            )
+            queue = job.get("queue") or {}
+            state = (f"waiting for {queue['pool']} capacity, position {queue['position']}" if queue.get("position")
+                     else job["status"])  # fmt: skip
+            click.echo(f"started job {job['id']} {job['job_name']} ({state}): trainforge watch {job['id']}")
 
     obj.emit(result, human)
     if refused:

@@ -13,6 +13,7 @@ import click
 
 from trainforge.cli.client import ApiError
 from trainforge.cli.context import EXIT_FAILED, CliError, Context, load_config, pass_context
+from trainforge.cli.names import dataset_of, image_of
 from trainforge.cli.output import print_new_logs, shorten, show_dry_run, show_job, since_time, table
 
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
@@ -27,11 +28,51 @@ def resolve_job(obj: Context, job: str) -> int:
     return int(page["jobs"][0]["id"])
 
 
+def hyperparameter_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise CliError(f"--hyperparameter {pair!r} must be NAME=VALUE", code="bad_option")
+        found[name] = value
+    return found
+
+
+def job_request(obj: Context, config_path: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """POST /jobs's body: the config file's settings, with what the options give over them."""
+    config = load_config(config_path) if config_path else {}
+    if flags["job_name"]:
+        config["job_name"] = flags["job_name"]
+    if flags["image"]:
+        config["image_uri"] = image_of(obj, flags["image"])
+    if flags["dataset"]:
+        config["dataset_uri"] = dataset_of(obj, flags["dataset"])
+    if flags["instance_type"]:
+        config["instance_type"] = flags["instance_type"]
+    if flags["hyperparameter"]:
+        config["hyperparameters"] = {**(config.get("hyperparameters") or {}),
+                                     **hyperparameter_pairs(flags["hyperparameter"])}  # fmt: skip
+    return config
+
+
 @click.command()
 @click.option(
-    "--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="job.yaml or .json: POST /jobs's body (docs/reference/job.md)",
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="job.yaml or .json: POST /jobs's body (docs/reference/job.md); the options below go over it",
 )  # fmt: skip
+@click.option("--job-name", default=None, help="the job's name (job_name)")
+@click.option(
+    "--image", default=None,
+    help="the training image: its URI, or a tag you built (trainforge build --tag TAG)",
+)  # fmt: skip
+@click.option(
+    "--dataset", default=None,
+    help="the dataset: its s3:// URI, or the name you uploaded it under (trainforge upload --prefix NAME)",
+)  # fmt: skip
+@click.option("--instance-type", default=None, help="e.g. ml.m5.large (default: the service's)")
+@click.option(
+    "--hyperparameter", "-H", multiple=True, metavar="NAME=VALUE", help="a hyperparameter; repeat for more"
+)
 @click.option("--idempotency-key", default=None, help="the same key again returns the first job")
 @click.option("--wait", is_flag=True, help="follow the job until it ends")
 @click.option("--no-logs", is_flag=True, help="with --wait: status changes only, not the job's log lines")
@@ -43,10 +84,16 @@ def resolve_job(obj: Context, job: str) -> int:
 )
 @pass_context
 def submit(
-    obj: Context, config_path: Path, idempotency_key: str | None, wait: bool, no_logs: bool, dry_run: bool
-) -> None:
-    """Submit a training job from a YAML or JSON file."""
-    config = load_config(config_path)
+    obj: Context, /, config_path: Path | None, idempotency_key: str | None, wait: bool, no_logs: bool,
+    dry_run: bool, **flags: Any,
+) -> None:  # fmt: skip
+    """Submit a training job: from a YAML or JSON file, from options, or both.
+
+    \b
+    trainforge submit --config job.yaml --wait
+    trainforge submit --job-name fit-1 --image myproj --dataset myproj --wait
+    """
+    config = job_request(obj, config_path, flags)
     if dry_run:
         checked = obj.client.request("POST", "/jobs/dry-run", config)
         obj.emit(checked, lambda: show_dry_run(checked))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from pathlib import Path
 
 import click
 
@@ -23,6 +23,7 @@ from trainforge.cli.output import table
 from trainforge.cli.teams import teams as teams_group
 from trainforge.cli.teams import usage as usage_command
 from trainforge.cli.tuning import tune, tuning_cancel, tuning_status, tunings
+from trainforge.local.discovery import running_api_url
 
 USAGE_STATUSES = (400, 404, 409, 413, 415, 422)  # the caller's input was refused: fix the command, exit 2
 
@@ -47,8 +48,9 @@ USAGE_STATUSES = (400, 404, 409, 413, 415, 422)  # the caller's input was refuse
 @click.pass_context
 def cli(ctx: click.Context, api_url: str, region: str | None, profile: str | None, output: str,
         principal: str | None) -> None:  # fmt: skip
-    """Trainforge: SageMaker training from the terminal."""
-    ctx.obj = Context(api_url, region, profile, output, principal)
+    """Trainforge: SageMaker training from the terminal. Without --api-url or TRAINFORGE_API_URL it talks to the
+    local mode running here (make local, in this folder or one above it)."""
+    ctx.obj = Context(api_url or running_api_url(Path.cwd()) or "", region, profile, output, principal)
 
 
 @cli.command()
@@ -112,10 +114,7 @@ def wants_json(args: list[str]) -> bool:
 def report(code: str, message: str, problems: list[dict[str, str]], *, as_json: bool) -> None:
     """An error on stderr: a line, then every problem with its field; or the API's envelope as JSON."""
     if as_json:
-        detail: dict[str, Any] = {"code": code, "message": message}
-        if problems:
-            detail["problems"] = problems
-        click.echo(json.dumps({"error": detail}), err=True)
+        click.echo(json.dumps({"error": {"code": code, "message": message, "problems": problems}}), err=True)
         return
     click.echo(f"error: {message}", err=True)
     if len(problems) > 1 or (problems and str(problems[0].get("message")) not in message):
@@ -146,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except ApiError as exc:
         message = exc.message + (f" (field: {exc.field})" if exc.field and not exc.problems else "")
+        if len(exc.problems) > 1:  # the API's message is the first of them: say how many, then list them all
+            message = f"refused, {len(exc.problems)} problems:"
         report(exc.code, message, exc.problems, as_json=as_json)
         usage = exc.status in USAGE_STATUSES or exc.code in (
             "no_api_url",

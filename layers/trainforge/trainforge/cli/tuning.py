@@ -11,6 +11,7 @@ import click
 
 from trainforge.cli.client import ApiError
 from trainforge.cli.context import EXIT_FAILED, load_config
+from trainforge.cli.names import dataset_of, image_of
 from trainforge.cli.output import table
 
 TERMINAL = ("Completed", "Failed", "Stopped", "Rejected")
@@ -43,12 +44,25 @@ def show_tuning(found: dict[str, Any]) -> None:
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="tune.yaml or .json: POST /tuning-jobs's body")  # fmt: skip
+@click.option(
+    "--image", default=None, help="every trial's image: its URI, or a tag you built (over the file's)"
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="the dataset: its s3:// URI, or the name you uploaded it under (over the file's)",
+)
 @click.option("--wait", is_flag=True, help="follow it until it ends, then show its trials")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.2, 300))
-def tune(config_path: Path, wait: bool, interval: float) -> None:
-    """Submit a hyperparameter tuning job."""
+def tune(config_path: Path, image: str | None, dataset: str | None, wait: bool, interval: float) -> None:
+    """Submit a hyperparameter tuning job (examples/tuning/tune.yaml; docs/reference/tune.md)."""
     obj = _context()
-    found = obj.client.request("POST", "/tuning-jobs", load_config(config_path))
+    config = load_config(config_path)
+    if image:
+        config["image_uri"] = image_of(obj, image)
+    if dataset:
+        config["dataset_uri"] = dataset_of(obj, dataset)
+    found = obj.client.request("POST", "/tuning-jobs", config)
     while wait and found["status"] not in TERMINAL:
         time.sleep(interval)
         found = obj.client.request("GET", f"/tuning-jobs/{found['id']}")

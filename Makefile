@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi dist clean
+.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi docs dist clean
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -52,6 +52,10 @@ test: $(TORCH_STAMP) lint typecheck layer
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
 openapi: $(STAMP)
 	$(BIN)/python -m lambdas.api.openapi docs/openapi.json
+
+# Everything generated from the code: the OpenAPI document and docs/reference (tests fail when either is stale).
+docs: openapi
+	$(BIN)/python docs/reference/generate.py
 
 # Local mode: the whole pipeline on this machine (AWS emulator, PostgreSQL, local SageMaker), no account needed.
 demo: $(STAMP)

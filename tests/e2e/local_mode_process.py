@@ -63,9 +63,15 @@ class LocalModeProcess:
     SIGINT ignored (``&`` in a script); it must stop on it all the same."""
 
     def __init__(
-        self, work_dir: Path, *, env: dict[str, str] | None = None, background: bool = False
+        self,
+        work_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        background: bool = False,
+        cwd: Path = ROOT,
     ) -> None:
         self.work_dir = work_dir
+        self.cwd = cwd
         self.api_port, self.aws_port = free_port(), free_port()
         self.env = env if env is not None else clean_environment()
         self.background = background
@@ -86,7 +92,7 @@ class LocalModeProcess:
                    "--port", str(self.api_port), "--aws-port", str(self.aws_port)]  # fmt: skip
         ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if self.background else None
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            command, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True, preexec_fn=ignore_sigint,  # noqa: PLW1509 - a shell's own setting for '&'
         )  # fmt: skip
         assert self.process.stdout is not None

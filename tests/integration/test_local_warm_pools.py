@@ -101,6 +101,18 @@ def test_the_emulators_pool_events_in_any_order_leave_each_record_with_its_last_
     run_pool_scenario(runner)
     wait_for_pool(runner, "pool-b", "Terminated")
     wait_for_pool(runner, "pool-c", "Available")
+    # A pool's change is described first and published just after: wait for the events themselves.
+    deadline = time.monotonic() + 30
+    while not all(
+        any(
+            e["detail"]["TrainingJobName"] == job
+            and e["detail"].get("WarmPoolStatus", {}).get("Status") == status
+            for e in list(events)
+        )
+        for job, status in (("pool-b", "Terminated"), ("pool-c", "Available"))
+    ):
+        assert time.monotonic() < deadline, "the pools' last events were never published"
+        time.sleep(0.05)
     shuffled = copy.deepcopy(events) + copy.deepcopy(events[::3])
     random.Random(7).shuffle(shuffled)
     training_state = handlers("training_state")

@@ -67,18 +67,55 @@ class SageMakerSettings:
         description="an instance type SageMaker offers for training",
         json_schema_extra={"enum": sorted(TRAINING_INSTANCE_TYPES)},
     )
-    instance_count: int = setting(1, ge=1, le=MAX_INSTANCE_COUNT)
-    volume_size_gb: int = setting(30, ge=1, le=MAX_VOLUME_GB)
-    max_runtime_seconds: int = setting(24 * 3600, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
-    use_spot_instances: bool = setting(False)
-    max_wait_seconds: int | None = setting(None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
-    checkpoint_s3_uri: str | None = setting(None, max_length=1024, pattern=S3_LOCATION)
+    instance_count: int = setting(
+        1,
+        ge=1,
+        le=MAX_INSTANCE_COUNT,
+        description="how many instances train together (more than 1: distributed)",
+    )
+    volume_size_gb: int = setting(
+        30,
+        ge=1,
+        le=MAX_VOLUME_GB,
+        description="each instance's storage volume, in GB (input files and /opt/ml)",
+    )
+    max_runtime_seconds: int = setting(
+        24 * 3600,
+        ge=1,
+        le=MAX_RUNTIME_LIMIT_SECONDS,
+        description="SageMaker stops the job after this long; it also bounds the cost ceiling",
+    )
+    use_spot_instances: bool = setting(
+        False, description="managed spot training: cheaper, may be interrupted (set max_wait_seconds too)"
+    )
+    max_wait_seconds: int | None = setting(
+        None,
+        ge=1,
+        le=MAX_RUNTIME_LIMIT_SECONDS,
+        description="spot only: the longest to wait for spot capacity and run, at least max_runtime_seconds",
+    )
+    checkpoint_s3_uri: str | None = setting(
+        None,
+        max_length=1024,
+        pattern=S3_LOCATION,
+        description="where SageMaker syncs /opt/ml/checkpoints, so an interrupted spot job resumes",
+    )
     hyperparameters: dict[str, str] = setting(
         factory=dict, description=f"at most {MAX_HYPERPARAMETERS}; numbers and booleans are sent as strings"
     )
-    metric_definitions: list[dict[str, str]] = setting(factory=list, max_length=MAX_METRIC_DEFINITIONS)
-    environment_variables: dict[str, str] = setting(factory=dict)
-    tags: dict[str, str] = setting(factory=dict)
+    metric_definitions: list[dict[str, str]] = setting(
+        factory=list,
+        max_length=MAX_METRIC_DEFINITIONS,
+        description="{Name, Regex} pairs: each log line the regex matches records a value of the metric "
+        "(its first group)",
+    )
+    environment_variables: dict[str, str] = setting(
+        factory=dict, description="set in the training container beside SageMaker's SM_* variables"
+    )
+    tags: dict[str, str] = setting(
+        factory=dict,
+        description="tags on the SageMaker training job (Trainforge adds its own trainforge:* tags)",
+    )
     # SageMaker's own settings for the job: warm pool, retries, network and encryption.
     keep_alive_seconds: int | None = setting(
         None,
@@ -93,21 +130,52 @@ class SageMakerSettings:
     vpc_subnets: list[str] | None = setting(
         None, min_length=1, max_length=MAX_SUBNETS, description="with vpc_security_group_ids: run in a VPC"
     )
-    vpc_security_group_ids: list[str] | None = setting(None, min_length=1, max_length=MAX_SECURITY_GROUPS)
-    volume_kms_key_id: str | None = setting(None, pattern=KMS_KEY_PATTERN.pattern)
-    output_kms_key_id: str | None = setting(None, pattern=KMS_KEY_PATTERN.pattern)
-    enable_network_isolation: bool = setting(False)
-    enable_inter_container_traffic_encryption: bool = setting(False)
+    vpc_security_group_ids: list[str] | None = setting(
+        None, min_length=1, max_length=MAX_SECURITY_GROUPS, description="with vpc_subnets: run in a VPC"
+    )
+    volume_kms_key_id: str | None = setting(
+        None,
+        pattern=KMS_KEY_PATTERN.pattern,
+        description="KMS key that encrypts the instances' storage volumes",
+    )
+    output_kms_key_id: str | None = setting(
+        None, pattern=KMS_KEY_PATTERN.pattern, description="KMS key that encrypts the model and output in S3"
+    )
+    enable_network_isolation: bool = setting(
+        False,
+        description="the container gets no network access (SageMaker still fetches input and writes output)",
+    )
+    enable_inter_container_traffic_encryption: bool = setting(
+        False, description="encrypt traffic between the instances of a distributed job"
+    )
 
 
 @dataclass(kw_only=True)
 class TrainingSettings(SageMakerSettings):
     """A training job as a user asks for it: SageMaker's settings and Trainforge's own."""
 
-    job_name: str = setting(min_length=1, max_length=63, pattern=JOB_NAME_PATTERN.pattern)
-    image_uri: str | None = setting(None, min_length=1, max_length=255, pattern=r"^\S+$")
-    entry_point: str | None = setting(None, min_length=1, max_length=256)
-    environment: TrainingEnvironment = setting(TrainingEnvironment.SAGEMAKER)
+    job_name: str = setting(
+        min_length=1,
+        max_length=63,
+        pattern=JOB_NAME_PATTERN.pattern,
+        description="the SageMaker training job's name: unique in the account and region, used once",
+    )
+    image_uri: str | None = setting(
+        None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^\S+$",
+        description="the training image (trainforge build makes one); none: the deployment's default image",
+    )
+    entry_point: str | None = setting(
+        None,
+        min_length=1,
+        max_length=256,
+        description="the script the image runs (SageMaker's sagemaker_program); none: the image's own",
+    )
+    environment: TrainingEnvironment = setting(
+        TrainingEnvironment.SAGEMAKER, description="sagemaker, or local: the job runs in local mode's runner"
+    )
     # Named input channels: {name, s3_uri?, input_mode?, content_type?, compression?, distribution?}. A channel
     # without s3_uri takes its files from the job's dataset; none at all means the dataset's own channels.
     channels: list[dict[str, Any]] = setting(

@@ -172,7 +172,7 @@ class Dataset(Model):
 
 
 class MetricDefinition(Strict):
-    Name: str = Field(min_length=1, max_length=255)
+    Name: str = Field(min_length=1, max_length=255, description="the metric's name, such as train:loss")
     Regex: str = Field(min_length=1, max_length=500, description="captures the value in a group")
 
 
@@ -184,10 +184,18 @@ class ChannelIn(Strict):
         pattern=S3_LOCATION,
         description="where its data is; without it, the dataset's files of this channel",
     )
-    input_mode: Literal["File", "FastFile", "Pipe"] | None = None
-    content_type: str | None = Field(default=None, min_length=1, max_length=256)
-    compression: Literal["None", "Gzip"] | None = None
-    distribution: Literal["FullyReplicated", "ShardedByS3Key"] | None = None
+    input_mode: Literal["File", "FastFile", "Pipe"] | None = Field(
+        default=None, description="how the container reads it (default File: copied to disk before training)"
+    )
+    content_type: str | None = Field(
+        default=None, min_length=1, max_length=256, description="the data's MIME type, passed to the script"
+    )
+    compression: Literal["None", "Gzip"] | None = Field(
+        default=None, description="Gzip: SageMaker decompresses it"
+    )
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] | None = Field(
+        default=None, description="every instance gets all files (default), or a share of them"
+    )
 
 
 def request_fields(
@@ -230,8 +238,19 @@ class JobRequestFields(Strict):
     dataset_uri: str = Field(
         max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset (its folder)"
     )
-    output_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
-    image_uri: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^\S+$")
+    output_uri: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=S3_LOCATION,
+        description="where the model and output go (under it, the job's name); none: the deployment's output prefix",
+    )
+    image_uri: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^\S+$",
+        description="the training image (trainforge build makes one); none: the deployment's default image",
+    )
     reuse_warm_pool_of: str | None = Field(
         default=None,
         min_length=1,

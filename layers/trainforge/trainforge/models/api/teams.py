@@ -47,11 +47,21 @@ class TeamDefinition(Strict):
         description="role ARNs (every session of the role), user ARNs, or assumed-role session patterns",
     )
     monthly_budget_usd: float | None = Field(default=None, ge=0, le=1e9, description="null: no budget")
-    max_instances_in_flight: int | None = Field(default=None, ge=1, le=MAX_INSTANCES)
+    max_instances_in_flight: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_INSTANCES,
+        description="instances the team's jobs may hold at once; more wait for capacity; null: no limit",
+    )
     allowed_instance_types: list[Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN.pattern)]] | None = Field(
         default=None, min_length=1, max_length=200, description="null: any training instance type"
     )
-    max_runtime_seconds: int | None = Field(default=None, ge=1, le=MAX_RUNTIME_LIMIT_SECONDS)
+    max_runtime_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RUNTIME_LIMIT_SECONDS,
+        description="the longest a team's job may ask to run",
+    )
 
 
 class MonthSpend(Model):

@@ -21,11 +21,21 @@ from trainforge.models.training_settings import TrainingSettings
 
 
 class ParameterRangeIn(Strict):
-    name: str = Field(min_length=1, max_length=256, pattern=r"^[\w.:-]+$")
-    kind: Literal["continuous", "integer", "categorical"]
-    min_value: float | None = Field(default=None, allow_inf_nan=False)
-    max_value: float | None = Field(default=None, allow_inf_nan=False)
-    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+    name: str = Field(
+        min_length=1, max_length=256, pattern=r"^[\w.:-]+$", description="the hyperparameter it varies"
+    )
+    kind: Literal["continuous", "integer", "categorical"] = Field(
+        description="continuous: any number between the bounds; integer: whole numbers; categorical: values"
+    )
+    min_value: float | None = Field(
+        default=None, allow_inf_nan=False, description="continuous and integer ranges"
+    )
+    max_value: float | None = Field(
+        default=None, allow_inf_nan=False, description="continuous and integer ranges"
+    )
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = Field(
+        default="Auto", description="how values are spread between min_value and max_value"
+    )
     values: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
         default=None, max_length=MAX_CATEGORICAL_VALUES, description="categorical ranges: the values to try"
     )
@@ -78,25 +88,55 @@ class TuningRequest(Strict):
         },
     )
 
-    tuning_job_name: str = Field(min_length=1, max_length=32, pattern=TUNING_JOB_NAME_PATTERN.pattern)
+    tuning_job_name: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=TUNING_JOB_NAME_PATTERN.pattern,
+        description="SageMaker's name for it, used once; its trials are named after it",
+    )
     team: str | None = Field(
         default=None, max_length=40, description="administrators only: the team it is for"
     )
-    dataset_uri: str = Field(max_length=1024, pattern=S3_LOCATION)
-    output_uri: str | None = Field(default=None, max_length=1024, pattern=S3_LOCATION)
-    image_uri: str | None = Field(default=None, min_length=1, max_length=255, pattern=r"^\S+$")
+    dataset_uri: str = Field(
+        max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset every trial trains on"
+    )
+    output_uri: str | None = Field(
+        default=None,
+        max_length=1024,
+        pattern=S3_LOCATION,
+        description="where the trials' models go; none: the deployment's output prefix",
+    )
+    image_uri: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^\S+$",
+        description="the trials' training image; none: the deployment's default image",
+    )
     objective_metric: str = Field(
         min_length=1, max_length=255, description="one of training.metric_definitions"
     )
-    objective_type: Literal["Maximize", "Minimize"] = "Maximize"
-    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    objective_type: Literal["Maximize", "Minimize"] = Field(
+        default="Maximize", description="whether the best trial has the highest or the lowest objective"
+    )
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = Field(
+        default="Bayesian", description="how SageMaker picks each trial's hyperparameters"
+    )
     max_jobs: int | None = Field(
         default=None, ge=1, le=MAX_TUNING_TRAINING_JOBS, description="Grid: omit (every combination)"
     )
-    max_parallel_jobs: int = Field(default=1, ge=1, le=MAX_TUNING_PARALLEL_JOBS)
-    early_stopping: Literal["Off", "Auto"] = "Off"
-    random_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    parameter_ranges: list[ParameterRangeIn] = Field(min_length=1, max_length=MAX_TUNING_RANGES)
+    max_parallel_jobs: int = Field(
+        default=1, ge=1, le=MAX_TUNING_PARALLEL_JOBS, description="trials that train at the same time"
+    )
+    early_stopping: Literal["Off", "Auto"] = Field(
+        default="Off", description="Auto: SageMaker stops trials that fall behind the best"
+    )
+    random_seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="the same seed picks the same hyperparameters again"
+    )
+    parameter_ranges: list[ParameterRangeIn] = Field(
+        min_length=1, max_length=MAX_TUNING_RANGES, description="the hyperparameters to tune and their ranges"
+    )
     training: TrialSettings = Field(
         description="each trial's training settings, as POST /jobs takes them (without job_name, dataset_uri, "
         "output_uri, image_uri, priority, max_queue_seconds); its hyperparameters are the fixed ones"

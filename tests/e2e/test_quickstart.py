@@ -69,10 +69,28 @@ def test_the_readmes_quickstart_trains_the_readers_script_and_downloads_its_mode
     )  # fmt: skip
     said = result.stdout + result.stderr
     assert result.returncode == 0, said + "\n--- local mode:\n" + local_mode_there.text()
+    assert (checkout / "myproj" / "code" / "train.py").exists()  # the reader's script, written by the block
     assert "SUCCEEDED" in said and "(runs train.py)" in said
     assert "myproj-1: Completed / Completed" in said
     model = json.loads((checkout / "myproj-1" / "model" / "model.json").read_text())
     assert model["slope"] == pytest.approx(1.99, abs=0.01)  # the example's points lie on y = 1.99x + c
+    # The README's next step: the same job as a file, whose URIs are the quickstart's image and dataset.
+    assert "trainforge submit --config examples/own-script/job.yaml" in (ROOT / "README.md").read_text()
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "source .venv/bin/activate\n"
+         "trainforge submit --config examples/own-script/job.yaml --wait"],
+        cwd=checkout, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and "myproj-from-file: Completed" in result.stdout, (
+        result.stdout + result.stderr
+    )
+    assert "metric slope = 1.99" in result.stdout
+
+
+def test_the_script_the_readme_writes_is_the_own_script_example() -> None:
+    (script,) = re.findall(r"<<'PY'\n(.*?)^PY$", quickstart_block(), re.S | re.M)
+    assert script == (ROOT / "examples" / "own-script" / "code" / "train.py").read_text()
+    assert 'os.environ["SM_CHANNEL_TRAIN"]' in script and 'os.environ["SM_MODEL_DIR"]' in script
 
 
 def test_the_readme_names_only_commands_that_exist() -> None:

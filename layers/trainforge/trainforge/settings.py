@@ -236,3 +236,69 @@ class Settings:
                 env, "TRAINFORGE_ADMIN_PRINCIPALS", LOCAL_ADMIN_PRINCIPAL if local else None
             ),
         )
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: the setting it fills, what it means, and whether aws mode requires it."""
+
+    name: str
+    attribute: str
+    meaning: str
+    required_in_aws: bool = False
+    instead: str | None = None  # a variable that may stand in for a required one
+
+
+# Every variable from_env reads, for docs/reference/settings.md (generated; a test holds this list to the code).
+VARIABLES: tuple[Variable, ...] = (
+    Variable("TRAINFORGE_MODE", "mode", "which defaults apply: local (outside Lambda) or aws (inside Lambda)"),
+    Variable("AWS_REGION", "region", "the region (AWS_DEFAULT_REGION is read when it is unset)", True),
+    Variable("DATABASE_URL", "database_url", "the database as a SQLAlchemy URL (postgresql+pg8000://...)"),
+    Variable("DATABASE_SECRET_ARN", "database_secret_arn", "the RDS secret to build the database URL from", True,
+             instead="DATABASE_URL"),
+    Variable("DATABASE_CA_BUNDLE", "database_ca_bundle", "CA bundle that verifies the database's certificate"),
+    Variable("DATABASE_HOST", "database_host", "host that replaces the secret's (the RDS Proxy endpoint)"),
+    Variable("DATABASE_TIMEOUT_SECONDS", "database_timeout_seconds", "socket and pool timeout"),
+    Variable("TRAINFORGE_DATASETS_BUCKET", "datasets_bucket", "where datasets are dropped", True),
+    Variable("TRAINFORGE_ARTIFACTS_BUCKET", "artifacts_bucket", "job output and build sources", True),
+    Variable("TRAINFORGE_DATASET_PREFIX", "dataset_prefix", "prefix whose manifests start jobs"),
+    Variable("TRAINFORGE_JOBS_PREFIX", "jobs_prefix", "prefix whose job specs start jobs"),
+    Variable("TRAINFORGE_OUTPUT_PREFIX", "output_prefix", "job output prefix in the artifacts bucket"),
+    Variable("TRAINFORGE_BUILD_SOURCE_PREFIX", "build_source_prefix", "CodeBuild source archives"),
+    Variable("TRAINFORGE_EXECUTION_ROLE_ARN", "execution_role_arn", "the SageMaker execution role", True),
+    Variable("TRAINFORGE_ECR_REPOSITORY_URI", "ecr_repository_uri", "the repository of training images", True),
+    Variable("TRAINFORGE_CODEBUILD_PROJECT", "codebuild_project", "the image build project", True),
+    Variable("TRAINFORGE_DEFAULT_IMAGE_URI", "default_image_uri", "the image of jobs that name none"),
+    Variable("TRAINFORGE_DEFAULT_INSTANCE_TYPE", "default_instance_type", "the instance type of jobs that name none"),
+    Variable("TRAINFORGE_TRAINING_ENVIRONMENT", "training_environment", "where jobs run: sagemaker or local"),
+    Variable("TRAINFORGE_RECORD_EXTERNAL_JOBS", "record_external_jobs",
+             "keep a ledger of the account's jobs Trainforge did not start"),
+    Variable("TRAINFORGE_RECONCILE_AFTER_MINUTES", "reconcile_after_minutes",
+             "silence after which the schedule describes a job again"),
+    Variable("TRAINFORGE_ALLOW_UNAUTHENTICATED", "allow_unauthenticated", "accept API calls without a principal"),
+    Variable("TRAINFORGE_SUBMIT_TIMEOUT_SECONDS", "sagemaker_submit_timeout_seconds",
+             "how long a submission waits out SageMaker's throttling"),
+    Variable("TRAINFORGE_LOCAL_WORK_DIR", "local_work_dir", "local mode's folder (default: .local in the current one)"),
+    Variable("TRAINFORGE_EVENT_BUS_NAME", "event_bus_name", "the bus for 'Training Job Requested' events"),
+    Variable("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN", "role_permissions_boundary_arn",
+             "the boundary attached to execution roles created through POST /roles"),
+    Variable("TRAINFORGE_SAGEMAKER_CREATE_RATE", "sagemaker_create_rate",
+             "CreateTrainingJob calls a second from one process (the stack gives each of its two submission workers "
+             "0.475: 95% of half the account's rate)"),
+    Variable("TRAINFORGE_DEAD_LETTER_QUEUE_URL", "dead_letter_queue_url",
+             "where a handler sends poison events, with the reason"),
+    Variable("TRAINFORGE_DATASET_WAIT_SECONDS", "dataset_wait_seconds",
+             "how long a submission waits for the files its dataset's manifest names"),
+    Variable("TRAINFORGE_MAX_QUEUE_SECONDS", "max_queue_seconds",
+             "how long a job may wait for capacity unless it sets max_queue_seconds"),
+    Variable("TRAINFORGE_LOCAL_INSTANCE_QUOTAS", "local_instance_quotas",
+             "local mode: the quotas local SageMaker enforces and Service Quotas' stand-in reports "
+             "(ml.m5.large=2,ml.g5.xlarge/spot=1)"),
+    Variable("TRAINFORGE_TRAINING_SUBNETS", "training_subnets",
+             "comma-separated subnet ids, with TRAINFORGE_TRAINING_SECURITY_GROUP_IDS: jobs that name no VPC run "
+             "there (the stack sets its training subnets)"),
+    Variable("TRAINFORGE_TRAINING_SECURITY_GROUP_IDS", "training_security_group_ids",
+             "comma-separated security group ids, with TRAINFORGE_TRAINING_SUBNETS"),
+    Variable("TRAINFORGE_ADMIN_PRINCIPALS", "admin_principals",
+             "administrators: IAM principal patterns, comma-separated (the stack sets its Administrators role)", True),
+)  # fmt: skip

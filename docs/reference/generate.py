@@ -60,12 +60,20 @@ def rules_of(schema: dict[str, Any]) -> list[str]:
     for option in [schema, *schema.get("anyOf", [])]:
         if "pattern" in option:
             found.append(PATTERN_RULES.get(option["pattern"], f"matches `{option['pattern']}`"))
+        stated = "pattern" in option and option["pattern"] in PATTERN_RULES  # its words give its length
         for key, words in (("minimum", "at least"), ("exclusiveMinimum", "more than"), ("maximum", "at most"),
-                           ("exclusiveMaximum", "less than"), ("minLength", "at least {} characters"),
-                           ("maxLength", "at most {} characters"), ("minItems", "at least {} items"),
-                           ("maxItems", "at most {} items"), ("maxProperties", "at most {} entries")):  # fmt: skip
-            if key in option:
-                found.append(words.format(option[key]) if "{}" in words else f"{words} {option[key]}")
+                           ("exclusiveMaximum", "less than"), ("minLength", "at least {} character"),
+                           ("maxLength", "at most {} character"), ("minItems", "at least {} item"),
+                           ("maxItems", "at most {} item"), ("maxProperties", "at most {} entry")):  # fmt: skip
+            if key not in option or (stated and key in ("minLength", "maxLength")):
+                continue
+            if key == "minLength" and option[key] == 1:
+                found.append("not empty")
+            elif "{}" in words:
+                said = words.format(option[key])
+                found.append(said if option[key] == 1 else said.replace("entry", "entrie") + "s")
+            else:
+                found.append(f"{words} {option[key]}")
     return list(dict.fromkeys(found))
 
 
@@ -76,6 +84,7 @@ def field_table(
     definitions = schema.get("$defs", {})
     required = set(schema.get("required", []))
     names = list(only) if only is not None else list(schema["properties"])
+    names.sort(key=lambda name: name not in required)  # the required ones first, then the declared order
     lines = [
         "| field | type | required | default | rules | meaning |",
         "| --- | --- | --- | --- | --- | --- |",

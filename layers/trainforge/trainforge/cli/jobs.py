@@ -14,7 +14,7 @@ import click
 from trainforge.cli.client import ApiError
 from trainforge.cli.context import EXIT_FAILED, CliError, Context, load_config, pass_context
 from trainforge.cli.names import dataset_of, image_of
-from trainforge.cli.output import print_new_logs, shorten, show_dry_run, show_job, since_time, table
+from trainforge.cli.output import plural, print_new_logs, shorten, show_dry_run, show_job, since_time, table
 
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
 
@@ -208,7 +208,11 @@ def metrics(obj: Context, job: str, png_path: Path | None) -> None:
         png_chart(steps, png_path, f"job {job_id}: {job}")
 
     def human() -> None:
-        if not any(steps.values()):
+        if not found.get("series") and not steps:
+            click.echo(
+                "(no metrics: the job names none; give it metric_definitions, Name and Regex, in its file)"
+            )
+        elif not any(steps.values()):
             click.echo("(no metric values yet)")
         else:
             click.echo(terminal_charts(steps))
@@ -297,7 +301,9 @@ def download(obj: Context, job: str, directory: Path | None, only: str | None) -
 
     def human() -> None:
         for part, where in written.items():
-            click.echo(f"{part}: {where['uri']} → {where['directory']}/ ({len(where['files'])} files)")
+            click.echo(
+                f"{part}: {where['uri']} → {where['directory']}/ ({plural(len(where['files']), 'file')})"
+            )
             for name in where["files"][:10]:
                 click.echo(f"  {name}")
 

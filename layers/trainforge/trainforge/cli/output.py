@@ -24,6 +24,11 @@ def dollars(amount: float | None, *, billed_seconds: int | None = None) -> str:
     return f"${amount:,.2f}"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def shorten(text: str, width: int) -> str:
     """The first line of ``text``, cut to ``width`` characters (ending in "...")."""
     first = text.strip().splitlines()[0] if text.strip() else ""

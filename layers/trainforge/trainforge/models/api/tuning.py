@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, create_model
 
 from trainforge.models.api.base import Model, Strict
 from trainforge.models.api.jobs import JOB_REQUEST_TYPES, request_fields
+from trainforge.models.api.teams import TEAM_FIELD
 from trainforge.models.sagemaker_limits import (
     MAX_CATEGORICAL_VALUES,
     MAX_TUNING_PARALLEL_JOBS,
@@ -94,9 +95,7 @@ class TuningRequest(Strict):
         pattern=TUNING_JOB_NAME_PATTERN.pattern,
         description="SageMaker's name for it, used once; its trials are named after it",
     )
-    team: str | None = Field(
-        default=None, max_length=40, description="administrators only: the team it is for"
-    )
+    team: str | None = TEAM_FIELD
     dataset_uri: str = Field(
         max_length=1024, pattern=S3_LOCATION, description="s3:// URI of the dataset every trial trains on"
     )

@@ -46,7 +46,8 @@ synth: layer
 # The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. One worker
 # per core, a file's tests together (each worker has its own database, emulator and local mode). The tests
 # marked calendar run twice: today, and with both clocks an hour before a year ends (tests/clock.py).
-test: $(TORCH_STAMP) lint typecheck layer
+test: $(TORCH_STAMP)
+	$(MAKE) --no-print-directory -j3 lint typecheck layer  # independent: mypy's CPU beside the layer's downloads
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).

@@ -107,9 +107,13 @@ def with_database(server_url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{quote(name)}"))
 
 
+# CREATE and DROP DATABASE wait for a checkpoint: on a busy disk that takes longer than a statement's usual timeout.
+ADMIN_TIMEOUT_SECONDS = 120.0
+
+
 def recreate_database(server_url: str, name: str) -> str:
     """Database ``name`` on ``server_url``'s server, dropped (its sessions ended) and made again, empty; its URL."""
-    admin = NativeDatabase(lambda: ConnectionParameters.from_url(server_url))
+    admin = NativeDatabase(lambda: ConnectionParameters.from_url(server_url, timeout=ADMIN_TIMEOUT_SECONDS))
     try:
         admin.rows(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.rows(f'CREATE DATABASE "{name}"')
@@ -119,7 +123,7 @@ def recreate_database(server_url: str, name: str) -> str:
 
 
 def drop_database(server_url: str, name: str) -> None:
-    admin = NativeDatabase(lambda: ConnectionParameters.from_url(server_url))
+    admin = NativeDatabase(lambda: ConnectionParameters.from_url(server_url, timeout=ADMIN_TIMEOUT_SECONDS))
     try:
         admin.rows(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

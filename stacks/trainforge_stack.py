@@ -183,6 +183,10 @@ class TrainforgeStack(Stack):
         for handler in ("api", "reconcile", "training_state"):
             allow(handler, "RequestSubmissions", ["events:PutEvents"], [default_bus.event_bus_arn],
                   StringEquals={"events:source": "trainforge"})  # fmt: skip
+        # Trainforge's own events (the outbox's relay runs after each handler's work, and on the schedule).
+        for handler in ("submissions", "build_state"):
+            allow(handler, "PublishTrainforgeEvents", ["events:PutEvents"], [default_bus.event_bus_arn],
+                  StringEquals={"events:source": "trainforge"})  # fmt: skip
         # The capacity sweep: the account's instance quotas, and SageMaker's prices from the Price List (neither
         # action has a resource type: both are read-only).
         allow("reconcile", "ReadQuotas", ["servicequotas:ListServiceQuotas"], ["*"])

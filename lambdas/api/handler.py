@@ -42,7 +42,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(principal=principal)
     # The routes resolve the principal's team on first need (trainforge.api.callers).
     app.context["principal"] = principal
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    if event.get("httpMethod") not in (
+        "GET",
+        "HEAD",
+        "OPTIONS",
+    ):  # a read changes no status: nothing to relay
+        RUNTIME.publish_events()
+    return response
 
 
 end_of_init()

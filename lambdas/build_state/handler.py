@@ -21,7 +21,7 @@ from trainforge.runtime import Runtime, end_of_init
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="build_state")
-RUNTIME = Runtime()
+RUNTIME = Runtime(clients=("events",))
 
 
 def record(event: dict[str, Any]) -> str:
@@ -52,7 +52,9 @@ def record(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return batch_response(event, record, RUNTIME.settings, logger.error)
+    response = batch_response(event, record, RUNTIME.settings, logger.error)
+    RUNTIME.publish_events()  # the batch's changes of status, on the bus right after their commit
+    return response
 
 
 end_of_init()

@@ -60,6 +60,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
         metrics.add_metric(
             name=f"Reconcile{name.title().replace('_', '')}", unit=MetricUnit.Count, value=value
         )
+    # the fallback for events a handler committed but did not publish (it died, or EventBridge refused)
+    counts["events_published"] = RUNTIME.publish_events()
     logger.info("reconciliation done", extra=counts)
     return counts
 

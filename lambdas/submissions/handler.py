@@ -21,7 +21,7 @@ from trainforge.submissions.worker import SubmissionWorker
 logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="submissions")
-RUNTIME = Runtime(clients=("s3", "sagemaker"))
+RUNTIME = Runtime(clients=("s3", "sagemaker", "events"))
 OUTCOME_METRICS = {
     "submitted": "JobsSubmitted",
     "waiting": "JobsWaitingForCapacity",
@@ -52,7 +52,9 @@ def submit(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return batch_response(event, submit, RUNTIME.settings, logger.error)
+    response = batch_response(event, submit, RUNTIME.settings, logger.error)
+    RUNTIME.publish_events()  # the batch's changes of status, on the bus right after their commit
+    return response
 
 
 end_of_init()

@@ -136,7 +136,9 @@ def keep_log_tail(job_id: int, job_name: str) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return batch_response(event, record, RUNTIME.settings, logger.error)
+    response = batch_response(event, record, RUNTIME.settings, logger.error)
+    RUNTIME.publish_events()  # the batch's changes of status, on the bus right after their commit
+    return response
 
 
 end_of_init()

@@ -57,7 +57,7 @@ ALLOWED: dict[str, set[str]] = {
     "layers/trainforge/trainforge/runtime.py": {
         "snapshot_restore_py", "trainforge.aws", "trainforge.connection", "trainforge.db",
         "trainforge.local.aws.codebuild", "trainforge.local.sagemaker.runner",
-        "trainforge.services.sagemaker_training_service",
+        "trainforge.notifications.relay", "trainforge.services.sagemaker_training_service",
     },
     "layers/trainforge/trainforge/schema.py": {"alembic", "alembic.config", "alembic.script", "trainforge.db"},
     "layers/trainforge/trainforge/services/sagemaker_training_service.py": {"trainforge.db", "trainforge.tuning.jobs"},

@@ -8,6 +8,7 @@ pg8000 connection, autocommit, no SQLAlchemy); :attr:`engine` serves the migrati
 from __future__ import annotations
 
 import gc
+import logging
 import random
 from collections.abc import Callable
 from functools import cached_property
@@ -109,6 +110,23 @@ class Runtime:
         """Run ``work`` on the process's connection (each statement atomic), once more on a fresh connection
         after a failover."""
         return self.database.run(work)
+
+    def publish_events(self) -> int:
+        """Trainforge's own events (the outbox's rows this work wrote) to EventBridge, right after the work
+        committed; never fails the caller: what is not published now, the schedule publishes."""
+        # the relay and its client are loaded by the first invocation that publishes, not at init
+        from trainforge.aws import client
+        from trainforge.notifications.relay import publish_pending
+
+        try:
+            return publish_pending(
+                self.database, client("events", self.settings.region), self.settings.event_bus_name
+            )
+        except Exception:
+            logging.getLogger("trainforge").warning(
+                "events not published now: the schedule will", exc_info=True
+            )
+            return 0
 
     def close(self) -> None:
         """Drop the connection and the engine's pool (tests, local mode, SnapStart's after-restore hook)."""

@@ -69,7 +69,9 @@ def test_reconcile_asks_again_for_stuck_pending_jobs(handlers: Any, db: Session,
     events = boto3.client("events", region_name="us-east-1")
     queue = sqs.create_queue(QueueName="submissions")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="requested", EventPattern='{"source": ["trainforge"]}')
+    events.put_rule(
+        Name="requested", EventPattern='{"source": ["trainforge"], "detail-type": ["Training Job Requested"]}'
+    )
     events.put_targets(Rule="requested", Targets=[{"Id": "q", "Arn": arn}])
     job_id, _ = SageMakerTrainingService(aws_resources).record_training_job(
         TrainingConfig(job_name="stuck"),

@@ -312,3 +312,23 @@ class TuningJob(Base):
     budget_released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_tuning_jobs_created_at_id", text("created_at DESC"), text("id DESC")),)
+
+
+class EventOutbox(Base):
+    """Trainforge's own events, written by triggers in the statement that changed a status (0012), until the relay
+    has published them to EventBridge. A row's id is its event's stable id."""
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    detail_type: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(16))  # job, tuning_job, build, team
+    subject_id: Mapped[int | None] = mapped_column(BigInteger)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_event_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    )

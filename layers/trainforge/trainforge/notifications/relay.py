@@ -33,6 +33,8 @@ def publish_pending(
 ) -> int:
     """Publish until the outbox is empty (or ``max_batches`` ran: the schedule takes the rest)."""
     published = 0
+    if not outbox.any_unpublished(db):
+        return 0
     for _ in range(max_batches):
         count = publish_batch(db, events_client, bus_name, api_url)
         published += count

@@ -35,5 +35,8 @@ def mark_published(db: Database, ids: list[int]) -> None:
         )
 
 
-def unpublished_count(db: Database) -> int:
-    return int(db.rows("SELECT count(*) AS n FROM event_outbox WHERE published_at IS NULL")[0]["n"])
+def any_unpublished(db: Database) -> bool:
+    """One round trip, no transaction: most calls find nothing to publish (reads write no status)."""
+    return bool(
+        db.rows("SELECT EXISTS (SELECT 1 FROM event_outbox WHERE published_at IS NULL) AS found")[0]["found"]
+    )

@@ -83,10 +83,44 @@ FUNCTIONS = {
     """,
 }
 
-TRIGGERS = (
-    ("training_jobs", "trainforge_job_event"),
-    ("tuning_jobs", "trainforge_tuning_job_event"),
-    ("container_builds", "trainforge_build_event"),
+# Written out whole (no SQL is built from values here, identifiers included): the trigger functions, then for
+# each status table a trigger on insert and one on a change of status.
+CREATE_FUNCTIONS = tuple(
+    "CREATE FUNCTION "
+    + name
+    + "() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+    + (body if body.lstrip().startswith("DECLARE") else "BEGIN\n" + body + "\nEND;")
+    + "\n$fn$"
+    for name, body in FUNCTIONS.items()
+)
+CREATE_TRIGGERS = (
+    "CREATE TRIGGER training_jobs_created AFTER INSERT ON training_jobs FOR EACH ROW "
+    "EXECUTE FUNCTION trainforge_job_event()",
+    "CREATE TRIGGER training_jobs_status_changed AFTER UPDATE OF status ON training_jobs FOR EACH ROW "
+    "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION trainforge_job_event()",
+    "CREATE TRIGGER tuning_jobs_created AFTER INSERT ON tuning_jobs FOR EACH ROW "
+    "EXECUTE FUNCTION trainforge_tuning_job_event()",
+    "CREATE TRIGGER tuning_jobs_status_changed AFTER UPDATE OF status ON tuning_jobs FOR EACH ROW "
+    "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION trainforge_tuning_job_event()",
+    "CREATE TRIGGER container_builds_created AFTER INSERT ON container_builds FOR EACH ROW "
+    "EXECUTE FUNCTION trainforge_build_event()",
+    "CREATE TRIGGER container_builds_status_changed AFTER UPDATE OF status ON container_builds FOR EACH ROW "
+    "WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION trainforge_build_event()",
+    "CREATE TRIGGER team_spend_budget AFTER INSERT OR UPDATE OF spent_usd ON team_spend FOR EACH ROW "
+    "EXECUTE FUNCTION trainforge_budget_event()",
+)
+DROP = (
+    "DROP TRIGGER team_spend_budget ON team_spend",
+    "DROP TRIGGER container_builds_status_changed ON container_builds",
+    "DROP TRIGGER container_builds_created ON container_builds",
+    "DROP TRIGGER tuning_jobs_status_changed ON tuning_jobs",
+    "DROP TRIGGER tuning_jobs_created ON tuning_jobs",
+    "DROP TRIGGER training_jobs_status_changed ON training_jobs",
+    "DROP TRIGGER training_jobs_created ON training_jobs",
+    "DROP FUNCTION trainforge_budget_event()",
+    "DROP FUNCTION trainforge_build_event()",
+    "DROP FUNCTION trainforge_tuning_job_event()",
+    "DROP FUNCTION trainforge_job_event()",
 )
 
 
@@ -109,29 +143,12 @@ def upgrade() -> None:
         ["id"],
         postgresql_where=sa.text("published_at IS NULL"),
     )
-    for name, body in FUNCTIONS.items():
-        wrapped = body if body.lstrip().startswith("DECLARE") else f"BEGIN\n{body}\nEND;"
-        op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$\n{wrapped}\n$fn$")
-    for table, function in TRIGGERS:
-        op.execute(
-            f"CREATE TRIGGER {table}_created AFTER INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_status_changed AFTER UPDATE OF status ON {table} FOR EACH ROW "
-            f"WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION {function}()"
-        )
-    op.execute(
-        "CREATE TRIGGER team_spend_budget AFTER INSERT OR UPDATE OF spent_usd ON team_spend FOR EACH ROW "
-        "EXECUTE FUNCTION trainforge_budget_event()"
-    )
+    for statement in (*CREATE_FUNCTIONS, *CREATE_TRIGGERS):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER team_spend_budget ON team_spend")
-    for table, _ in TRIGGERS:
-        op.execute(f"DROP TRIGGER {table}_status_changed ON {table}")
-        op.execute(f"DROP TRIGGER {table}_created ON {table}")
-    for name in FUNCTIONS:
-        op.execute(f"DROP FUNCTION {name}()")
+    for statement in DROP:
+        op.execute(statement)
     op.drop_index("ix_event_outbox_unpublished", table_name="event_outbox")
     op.drop_table("event_outbox")

@@ -43,12 +43,12 @@ synth: layer
 	$(BIN)/python app.py
 	$(BIN)/cfn-lint cdk.out/*.template.json; status=$$?; [ $$((status & 2)) -eq 0 ]
 
-# The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. One worker
-# per core, a file's tests together (each worker has its own database, emulator and local mode). The tests
+# The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. Three workers
+# on two cores (a third of the suite waits on local mode's processes, not the CPU), a file's tests together (each worker has its own database, emulator and local mode). The tests
 # marked calendar run twice: today, and with both clocks an hour before a year ends (tests/clock.py).
 test: $(TORCH_STAMP)
 	$(MAKE) --no-print-directory -j3 lint typecheck layer  # independent: mypy's CPU beside the layer's downloads
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
 openapi: $(STAMP)

@@ -37,7 +37,7 @@ from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sage
 from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
-HANDLERS = ("api", "submissions", "training_state", "build_state", "reconcile", "migrate")
+HANDLERS = ("api", "submissions", "training_state", "build_state", "notifications", "reconcile", "migrate")
 DRAIN_SECONDS = 20.0  # the stopped jobs' last events on their way to the database
 RESET_HINT = "`make reset` wipes local state and starts afresh"
 

@@ -118,6 +118,19 @@ def suppress_reviewed_findings(
                  ["Resource::arn:aws:iam::<AWS::AccountId>:role/trainforge/*",
                   "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/trainforge/*"]),
             ]  # fmt: skip
+        if handler == "notifications":
+            findings += [
+                ("AwsSolutions-IAM5",
+                 "webhook signing secrets are named by each team's definition: only secrets under trainforge/webhooks/ "
+                 "are readable (the team definition refuses any other name)",
+                 [f"Resource::arn:<AWS::Partition>:secretsmanager:{stack.region}:<AWS::AccountId>:secret:trainforge/webhooks/*",
+                  f"Resource::arn:aws:secretsmanager:{stack.region}:<AWS::AccountId>:secret:trainforge/webhooks/*"]),
+                ("AwsSolutions-IAM5",
+                 "notices go to each team's own SNS topics (email, and the chat topics AWS Chatbot listens to), named "
+                 "trainforge-team-<team>: teams are defined at run time, so the names are only known then",
+                 [f"Resource::arn:<AWS::Partition>:sns:{stack.region}:<AWS::AccountId>:trainforge-team-*",
+                  f"Resource::arn:aws:sns:{stack.region}:<AWS::AccountId>:trainforge-team-*"]),
+            ]  # fmt: skip
         if handler == "submissions":
             findings += [
                 ("AwsSolutions-IAM5", "the worker reads what users drop under the dataset and job-spec prefixes only",

@@ -54,6 +54,12 @@ FUNCTIONS = [
         "build_state", "Applies CodeBuild build state changes", timeout_seconds=30, reserved_concurrency=2
     ),
     FunctionSpec(
+        "notifications",
+        "Sends Trainforge's own events to the teams that subscribed (webhooks, email, chat)",
+        timeout_seconds=60,
+        reserved_concurrency=2,
+    ),
+    FunctionSpec(
         "reconcile", "Describes jobs whose events went missing", timeout_seconds=300, reserved_concurrency=1
     ),
     FunctionSpec(
@@ -183,6 +189,11 @@ class TrainforgeStack(Stack):
         for handler in ("api", "reconcile", "training_state"):
             allow(handler, "RequestSubmissions", ["events:PutEvents"], [default_bus.event_bus_arn],
                   StringEquals={"events:source": "trainforge"})  # fmt: skip
+        # Notices: webhook secrets only under trainforge/webhooks/, and the teams' email topics only.
+        allow("notifications", "ReadWebhookSecrets", ["secretsmanager:GetSecretValue"],
+              [f"arn:{self.partition}:secretsmanager:{self.region}:{self.account}:secret:trainforge/webhooks/*"])  # fmt: skip
+        allow("notifications", "PublishTeamNotices", ["sns:Publish"],
+              [f"arn:{self.partition}:sns:{self.region}:{self.account}:trainforge-team-*"])  # fmt: skip
         # Trainforge's own events (the outbox's relay runs after each handler's work, and on the schedule).
         for handler in ("submissions", "build_state"):
             allow(handler, "PublishTrainforgeEvents", ["events:PutEvents"], [default_bus.event_bus_arn],

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-SNAPSHOTTED = ("api", "submissions", "trainingstate", "buildstate", "reconcile")
+SNAPSHOTTED = ("api", "submissions", "trainingstate", "buildstate", "notifications", "reconcile")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_every_event_source_mapping_invokes_the_alias(snapstart_stack: tuple[Any
     _, template = snapstart_stack
     aliases = alias_refs(template)
     mappings = by_type(template, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     for name, mapping in mappings.items():
         target = mapping["Properties"]["FunctionName"]
         # CDK names an alias "<function name>:live" here: the function's name cut from its ARN, then ":live".

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Annotations, Match
 
+from trainforge.models.events import DETAIL_TYPES
 from trainforge.models.team_definitions import load_teams_file
 from trainforge.settings import Settings
 
@@ -106,7 +107,15 @@ def test_event_rules_route_each_source_to_a_queue(template: Any) -> None:
         if "EventPattern" in r["Properties"]
     ]
     sources = sorted(tuple(p["source"]) for p in patterns)
-    assert sources == [("aws.codebuild",), ("aws.s3",), ("aws.sagemaker",), ("trainforge",)]
+    assert sources == [("aws.codebuild",), ("aws.s3",), ("aws.sagemaker",), ("trainforge",), ("trainforge",)]
+    own = [
+        p
+        for p in patterns
+        if p["source"] == ["trainforge"] and p["detail-type"] != ["Training Job Requested"]
+    ]
+    assert [sorted(p["detail-type"]) for p in own] == [
+        sorted(DETAIL_TYPES)
+    ]  # Trainforge's own events: notices
     s3 = next(p for p in patterns if p["source"] == ["aws.s3"])
     assert s3["detail-type"] == ["Object Created"]
     assert s3["detail"]["object"]["key"] == [{"prefix": "datasets/"}, {"prefix": "jobs/"}]
@@ -146,7 +155,7 @@ def test_dead_letter_queues_raise_alarms(template: Any) -> None:
 
 def test_event_sources_report_per_record_failures(template: Any) -> None:
     mappings = resources(template, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     for mapping in mappings.values():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -193,7 +202,7 @@ def test_functions_are_arm64_traced_layered_and_the_worker_is_paced(template: An
         for name, f in resources(template, "AWS::Lambda::Function").items()
         if name.startswith("Functions")
     }
-    assert len(functions) == 6
+    assert len(functions) == 7
     for name, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["arm64"], name

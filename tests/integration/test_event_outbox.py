@@ -20,7 +20,7 @@ from tests.conftest import load_event
 from tests.integration.test_state_changes import lifecycle
 from trainforge.connection import ConnectionParameters, NativeDatabase
 from trainforge.job_settings.training_config import TrainingConfig
-from trainforge.notifications.events import BUDGET_THRESHOLD_REACHED, JOB_STATE_CHANGE
+from trainforge.models.events import BUDGET_THRESHOLD_REACHED, JOB_STATE_CHANGE
 from trainforge.notifications.relay import publish_pending
 from trainforge.services.sagemaker_training_service import SageMakerTrainingService
 from trainforge.settings import Settings

@@ -1,7 +1,7 @@
 """The event routing both sides must agree on: which events reach which handler.
 
 The CDK stacks turn these patterns into EventBridge rules; local mode matches events against the same patterns
-and invokes the same handlers. Nothing else of Trainforge is imported by the stacks.
+and invokes the same handlers. The stacks import nothing else of Trainforge but the names of its own events.
 """
 
 from __future__ import annotations
@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trainforge.models.events import DETAIL_TYPES
+
 TRAINFORGE_SOURCE = "trainforge"
 JOB_REQUESTED = "Training Job Requested"
+TRAINFORGE_EVENT_PREFIX = (
+    "Trainforge "  # the detail-types of Trainforge's own events (trainforge.models.events)
+)
 S3_OBJECT_CREATED = "Object Created"
 SAGEMAKER_STATE_CHANGE = "SageMaker Training Job State Change"
 TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"
@@ -52,6 +57,12 @@ def event_routes(
             patterns=(
                 {"source": ["aws.sagemaker"], "detail-type": [SAGEMAKER_STATE_CHANGE, TUNING_STATE_CHANGE]},
             ),
+        ),
+        Route(
+            handler="notifications",
+            description="Trainforge's own events (every change of status, budget thresholds), to the teams that "
+            "subscribed",
+            patterns=({"source": [TRAINFORGE_SOURCE], "detail-type": list(DETAIL_TYPES)},),
         ),
         Route(
             handler="build_state",

@@ -257,6 +257,8 @@ class Team(Base):
     max_instances_in_flight: Mapped[int | None] = mapped_column(Integer)
     allowed_instance_types: Mapped[list[str] | None] = mapped_column(JSONB)
     max_runtime_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Where the team hears of its events (0013): trainforge.models.team_definitions.Subscription's dicts.
+    notifications: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     # Instances admitted for the team's jobs and not yet given back (moved only by guarded updates).
     instances_in_flight: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -331,4 +333,28 @@ class EventOutbox(Base):
 
     __table_args__ = (
         Index("ix_event_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    )
+
+
+class NotificationDelivery(Base):
+    """One event sent to one of a team's subscriptions: delivered once, whatever the redeliveries (0013)."""
+
+    __tablename__ = "notification_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(40))
+    subscription: Mapped[str] = mapped_column(String(600))  # Subscription.key: kind:target
+    detail_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # delivered, failed, logged (local mode: would send)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription", name="uq_notification_delivery"),
+        Index("ix_notification_deliveries_team_updated_at", "team", text("updated_at DESC")),
     )

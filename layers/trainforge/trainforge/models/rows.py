@@ -121,6 +121,7 @@ class TeamRow:
     max_instances_in_flight: int | None
     allowed_instance_types: list[str] | None
     max_runtime_seconds: int | None
+    notifications: list[dict[str, Any]]
     instances_in_flight: int
     created_at: datetime
     updated_at: datetime

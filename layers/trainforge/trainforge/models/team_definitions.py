@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from trainforge.errors import Problem, SageMakerConfigurationError
+from trainforge.models.events import DETAIL_TYPES
 from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, MAX_RUNTIME_LIMIT_SECONDS
 
 TEAM_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -46,7 +47,112 @@ FIELDS = (
     "max_instances_in_flight",
     "allowed_instance_types",
     "max_runtime_seconds",
+    "notifications",
 )
+MAX_SUBSCRIPTIONS = 20
+SUBSCRIPTION_KINDS = ("webhook", "email", "chatbot")
+SUBSCRIPTION_FIELDS = ("kind", "target", "events", "statuses", "secret_name")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
+# Notices go only where Trainforge's function may send them: its teams' topics, and secrets under its prefix.
+CHAT_TOPIC_ARN = re.compile(
+    rf"^arn:{_PARTITION}:sns:[a-z0-9-]+:{_ACCOUNT}:trainforge-team-[A-Za-z0-9_-]{{1,200}}$"
+)
+# ASCII only: pydantic-core compiles a Unicode \w into a regex too large to build
+SECRET_NAME = re.compile(r"^trainforge/webhooks/[A-Za-z0-9/_+=.@-]{1,400}$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Where a team hears of its events: an HTTPS webhook (signed with the named secret), an email address (SNS),
+    or a chat channel (the SNS topic an AWS Chatbot channel configuration listens to). ``events``: detail-types,
+    none meaning all; ``statuses``: only events whose new status is one of these, none meaning all."""
+
+    kind: str
+    target: str
+    events: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    secret_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What a delivery is recorded against: the same target twice is one subscription."""
+        return f"{self.kind}:{self.target}"
+
+    def wants(self, detail_type: str, detail: dict[str, Any]) -> bool:
+        if self.events and detail_type not in self.events:
+            return False
+        return not (self.statuses and "new_status" in detail and detail["new_status"] not in self.statuses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "events": list(self.events),
+            "statuses": list(self.statuses),
+            "secret_name": self.secret_name,
+        }
+
+
+def _strings(
+    value: Any, field: str, problems: list[Problem], allowed: tuple[str, ...] | None = None
+) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        problems.append(Problem(field, "must be a list of names, or absent for all"))
+        return ()
+    for index, item in enumerate(value):
+        if allowed is not None and item not in allowed:
+            problems.append(Problem(f"{field}.{index}", f"must be one of: {', '.join(allowed)}"))
+    return tuple(dict.fromkeys(value))
+
+
+def parse_subscription(values: Any, field: str, problems: list[Problem]) -> Subscription | None:
+    """One of a team's notifications, or None with its problems added."""
+    if not isinstance(values, dict):
+        problems.append(Problem(field, "must be an object: {kind, target, events?, statuses?, secret_name?}"))
+        return None
+    found = len(problems)
+    problems += [
+        Problem(f"{field}.{key}", f"is not a notification setting (known: {', '.join(SUBSCRIPTION_FIELDS)})")
+        for key in sorted(set(values) - set(SUBSCRIPTION_FIELDS))
+    ]
+    kind, target, secret = values.get("kind"), values.get("target"), values.get("secret_name")
+    if kind not in SUBSCRIPTION_KINDS:
+        problems.append(Problem(f"{field}.kind", f"must be one of: {', '.join(SUBSCRIPTION_KINDS)}"))
+    elif not isinstance(target, str):
+        problems.append(
+            Problem(f"{field}.target", "is required: the webhook's URL, the email address or the topic ARN")
+        )
+    elif kind == "webhook":
+        host = target.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] if "://" in target else ""
+        if not (target.startswith("https://") or (target.startswith("http://") and host in LOOPBACK_HOSTS)):
+            problems.append(
+                Problem(f"{field}.target", "must be an https:// URL (http:// only to this machine)")
+            )
+        if not isinstance(secret, str) or not SECRET_NAME.fullmatch(secret):
+            problems.append(
+                Problem(f"{field}.secret_name", "is required for a webhook: the Secrets Manager secret that signs its "
+                        "requests (HMAC-SHA256 over timestamp and body)")
+            )  # fmt: skip
+    elif kind == "email" and not EMAIL.fullmatch(target):
+        problems.append(Problem(f"{field}.target", "must be an email address"))
+    elif kind == "chatbot" and not CHAT_TOPIC_ARN.fullmatch(target):
+        problems.append(
+            Problem(
+                f"{field}.target",
+                "must be the ARN of an SNS topic named trainforge-team-..., which an AWS Chatbot channel "
+                "configuration listens to",
+            )
+        )
+    if kind != "webhook" and secret is not None:
+        problems.append(Problem(f"{field}.secret_name", "is for webhooks only"))
+    events = _strings(values.get("events"), f"{field}.events", problems, DETAIL_TYPES)
+    statuses = _strings(values.get("statuses"), f"{field}.statuses", problems)
+    if len(problems) > found:
+        return None
+    return Subscription(str(kind), str(target), events, statuses, secret if kind == "webhook" else None)
 
 
 @dataclass(frozen=True)
@@ -57,6 +163,7 @@ class TeamDefinition:
     max_instances_in_flight: int | None = None
     allowed_instance_types: tuple[str, ...] | None = None
     max_runtime_seconds: int | None = None
+    notifications: tuple[Subscription, ...] = ()
 
     def dataset_prefix(self, datasets_prefix: str = "datasets/") -> str:
         """Where the team's datasets go, and the only place its members may write them."""
@@ -72,6 +179,7 @@ class TeamDefinition:
                 list(self.allowed_instance_types) if self.allowed_instance_types is not None else None
             ),
             "max_runtime_seconds": self.max_runtime_seconds,
+            "notifications": [n.to_dict() for n in self.notifications],
         }
 
 
@@ -165,6 +273,17 @@ def parse_team(values: Any, *, name: str | None = None) -> TeamDefinition:
                         )
                     )
             types = tuple(sorted({k for k in types_raw if isinstance(k, str)}))
+    notifications_raw = values.get("notifications") or []
+    notifications: list[Subscription] = []
+    if not isinstance(notifications_raw, list) or len(notifications_raw) > MAX_SUBSCRIPTIONS:
+        problems.append(
+            Problem("notifications", f"must be a list of up to {MAX_SUBSCRIPTIONS} subscriptions")
+        )
+    else:
+        for index, entry in enumerate(notifications_raw):
+            subscription = parse_subscription(entry, f"notifications.{index}", problems)
+            if subscription is not None:
+                notifications.append(subscription)
     if problems:
         raise SageMakerConfigurationError.from_problems(problems, "team")
     return TeamDefinition(
@@ -174,6 +293,7 @@ def parse_team(values: Any, *, name: str | None = None) -> TeamDefinition:
         max_instances_in_flight=instances,
         allowed_instance_types=types,
         max_runtime_seconds=runtime,
+        notifications=tuple({n.key: n for n in notifications}.values()),
     )
 
 

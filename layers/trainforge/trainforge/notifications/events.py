@@ -12,19 +12,6 @@ from trainforge.routing import TRAINFORGE_SOURCE
 
 SOURCE = TRAINFORGE_SOURCE
 VERSION = "1"  # the detail's schema version (docs/events/): a field added keeps it, a field changed bumps it
-JOB_STATE_CHANGE = "Trainforge Job State Change"
-TUNING_JOB_STATE_CHANGE = "Trainforge Tuning Job State Change"
-BUILD_STATE_CHANGE = "Trainforge Build State Change"
-JOB_WAITING_FOR_CAPACITY = "Trainforge Job Waiting For Capacity"
-BUDGET_THRESHOLD_REACHED = "Trainforge Budget Threshold Reached"
-DETAIL_TYPES = (
-    JOB_STATE_CHANGE,
-    TUNING_JOB_STATE_CHANGE,
-    BUILD_STATE_CHANGE,
-    JOB_WAITING_FOR_CAPACITY,
-    BUDGET_THRESHOLD_REACHED,
-)
-
 # The API path of what an event is about (joined to the deployment's API URL when it is known).
 _PATHS = {"job": "/jobs/{}", "tuning_job": "/tuning-jobs/{}", "build": "/builds/{}"}
 

@@ -20,7 +20,7 @@ from trainforge.models.status import TERMINAL_RANK
 
 _TEAM_COLUMNS = (
     "name, members, monthly_budget_usd, max_instances_in_flight, allowed_instance_types, max_runtime_seconds, "
-    "instances_in_flight, created_at, updated_at"
+    "notifications, instances_in_flight, created_at, updated_at"
 )
 
 
@@ -36,13 +36,13 @@ class BudgetCommitment:
 
 _UPSERT_TEAM = f"""
 INSERT INTO teams AS t (name, members, monthly_budget_usd, max_instances_in_flight, allowed_instance_types,
-    max_runtime_seconds)
+    max_runtime_seconds, notifications)
 VALUES (:name, CAST(:members AS jsonb), :monthly_budget_usd, :max_instances_in_flight,
-    CAST(:allowed_instance_types AS jsonb), :max_runtime_seconds)
+    CAST(:allowed_instance_types AS jsonb), :max_runtime_seconds, CAST(:notifications AS jsonb))
 ON CONFLICT (name) DO UPDATE SET members = EXCLUDED.members, monthly_budget_usd = EXCLUDED.monthly_budget_usd,
     max_instances_in_flight = EXCLUDED.max_instances_in_flight,
     allowed_instance_types = EXCLUDED.allowed_instance_types, max_runtime_seconds = EXCLUDED.max_runtime_seconds,
-    updated_at = now()
+    notifications = EXCLUDED.notifications, updated_at = now()
 RETURNING {_TEAM_COLUMNS}, (xmax = 0) AS created
 """
 
@@ -181,6 +181,7 @@ def upsert_team(db: Database, values: dict[str, Any]) -> tuple[TeamRow, bool]:
     """Create or replace a team's definition; (team, created). What it holds is kept."""
     params = dict(values)
     params["members"] = json_param(values["members"])
+    params["notifications"] = json_param(values.get("notifications") or [])
     types = values.get("allowed_instance_types")
     params["allowed_instance_types"] = json_param(types) if types is not None else None
     (row,) = db.rows(_UPSERT_TEAM, params)

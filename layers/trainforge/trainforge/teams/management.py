@@ -43,6 +43,7 @@ def team_view(db: Database, team: TeamRow, dataset_prefix: str) -> dict[str, Any
         "max_instances_in_flight": team.max_instances_in_flight,
         "allowed_instance_types": team.allowed_instance_types,
         "max_runtime_seconds": team.max_runtime_seconds,
+        "notifications": [{k: v for k, v in n.items() if v not in (None, [])} for n in team.notifications],
         "instances_in_flight": team.instances_in_flight,
         "this_month": {
             "month": month.strftime("%Y-%m"),

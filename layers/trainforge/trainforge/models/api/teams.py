@@ -3,13 +3,20 @@ and a month's usage against its budget."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
 from trainforge.models.api.base import Model, Strict
+from trainforge.models.events import DETAIL_TYPES
 from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, MAX_RUNTIME_LIMIT_SECONDS
-from trainforge.models.team_definitions import MAX_INSTANCES, MAX_MEMBERS, TEAM_NAME_PATTERN
+from trainforge.models.team_definitions import (
+    MAX_INSTANCES,
+    MAX_MEMBERS,
+    MAX_SUBSCRIPTIONS,
+    SECRET_NAME,
+    TEAM_NAME_PATTERN,
+)
 
 TEAM_FIELD = Field(
     default=None,
@@ -17,6 +24,27 @@ TEAM_FIELD = Field(
     description="administrators only: the team this is for (a member's is always their own team)",
 )
 MEMBER = Annotated[str, Field(min_length=20, max_length=2048)]
+DetailType = Literal[DETAIL_TYPES]  # type: ignore[valid-type]
+
+
+class Subscription(Strict):
+    kind: Literal["webhook", "email", "chatbot"] = Field(
+        description="webhook: an HTTPS POST signed with HMAC-SHA256; email: through SNS; chatbot: the SNS topic an "
+        "AWS Chatbot channel configuration (Slack, Microsoft Teams) listens to"
+    )
+    target: str = Field(
+        min_length=3, max_length=2048, description="the webhook's URL, the email address, or the topic's ARN"
+    )
+    events: list[DetailType] | None = Field(default=None, description="only these detail-types (none: all)")
+    statuses: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        default=None, description="only events whose new status is one of these, such as Failed (none: all)"
+    )
+    secret_name: str | None = Field(
+        default=None,
+        pattern=SECRET_NAME.pattern,
+        description="webhooks: the Secrets Manager secret whose value signs each request (Trainforge-Signature: "
+        "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'>)",
+    )
 
 
 class TeamDefinition(Strict):
@@ -62,6 +90,11 @@ class TeamDefinition(Strict):
         le=MAX_RUNTIME_LIMIT_SECONDS,
         description="the longest a team's job may ask to run",
     )
+    notifications: list[Subscription] | None = Field(
+        default=None,
+        max_length=MAX_SUBSCRIPTIONS,
+        description="where the team hears of its jobs, tuning jobs, builds and budget (none: nowhere)",
+    )
 
 
 class MonthSpend(Model):
@@ -79,6 +112,7 @@ class Team(Model):
     max_instances_in_flight: int | None
     allowed_instance_types: list[str] | None
     max_runtime_seconds: int | None
+    notifications: list[Subscription]
     instances_in_flight: int
     this_month: MonthSpend
 

@@ -22,6 +22,7 @@ logger = Logger(service="trainforge")
 tracer = Tracer(service="trainforge", patch_modules=("boto3",))
 metrics = Metrics(namespace="Trainforge", service="api")
 RUNTIME = Runtime(clients=("s3", "sagemaker", "events"))
+READS = frozenset({"GET", "HEAD", "OPTIONS"})  # they change no status: nothing for the relay to publish
 app = build_api(RUNTIME, logger, metrics)
 
 
@@ -43,11 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The routes resolve the principal's team on first need (trainforge.api.callers).
     app.context["principal"] = principal
     response = app.resolve(event, context)
-    if event.get("httpMethod") not in (
-        "GET",
-        "HEAD",
-        "OPTIONS",
-    ):  # a read changes no status: nothing to relay
+    if event.get("httpMethod") not in READS:
         RUNTIME.publish_events()
     return response
 

@@ -31,7 +31,9 @@ _secrets: dict[str, tuple[float, str]] = {}
 def secret(name: str) -> str:
     kept = _secrets.get(name)
     if kept is None or time.monotonic() - kept[0] > SECRET_TTL_SECONDS:
-        value = client("secretsmanager", RUNTIME.settings.region).get_secret_value(SecretId=name)["SecretString"]
+        value = client("secretsmanager", RUNTIME.settings.region).get_secret_value(SecretId=name)[
+            "SecretString"
+        ]
         kept = _secrets[name] = (time.monotonic(), value)
     return kept[1]
 
@@ -46,7 +48,11 @@ def team_topic(team: str) -> str:
 
 
 CHANNELS = Channels(
-    secret=secret, publish=publish, team_topic=team_topic, local=RUNTIME.settings.mode == "local", log=logger.info
+    secret=secret,
+    publish=publish,
+    team_topic=team_topic,
+    local=RUNTIME.settings.mode == "local",
+    log=logger.info,
 )
 
 

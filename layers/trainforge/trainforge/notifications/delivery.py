@@ -64,6 +64,11 @@ class Notice:
         return f"Trainforge: {self.detail_type} for {name}"
 
 
+def subject_of(headline: str) -> str:
+    """SNS's rules for a subject: printable ASCII on one line, under 100 characters."""
+    return "".join(c if " " <= c <= "~" else " " for c in headline)[:99]
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``: a receiver recomputes it and refuses old times."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -114,7 +119,7 @@ def _send(
         if channels.local:
             channels.log(f"would send email to {subscription.target}: {notice.headline()}")
             return "logged", None, None
-        channels.publish(channels.team_topic(str(notice.team)), notice.headline()[:99], text)
+        channels.publish(channels.team_topic(str(notice.team)), subject_of(notice.headline()), text)
         return "delivered", None, None
     # AWS Chatbot's custom notification format (Slack and Microsoft Teams)
     message = json.dumps({
@@ -125,7 +130,7 @@ def _send(
     if channels.local:
         channels.log(f"would send to chat topic {subscription.target}: {notice.headline()}")
         return "logged", None, None
-    channels.publish(subscription.target, notice.headline()[:99], message)
+    channels.publish(subscription.target, subject_of(notice.headline()), message)
     return "delivered", None, None
 
 

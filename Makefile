@@ -13,14 +13,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -e .
+	# --no-compile: byte-compiling every installed file (aws-cdk-lib's above all) took 80 of 160 s; Python compiles
+	# what it imports on first use.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt -e .
 	touch $(STAMP)
 
 # PyTorch only for the tests (a real torch.distributed job): `make demo` and `make local` never wait for it.
 # Apart, and without retries: where PyTorch's index is out of reach its file is on disk, and a retried index
 # would cost seconds for every package.
 $(TORCH_STAMP): $(STAMP) requirements-torch.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --retries 0 -r requirements-torch.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --retries 0 -r requirements-torch.txt
 	touch $(TORCH_STAMP)
 
 install: $(STAMP) $(TORCH_STAMP)

@@ -25,7 +25,7 @@ def local_api(
     work = tmp_path_factory.mktemp("local-mode")
     port, aws_port = free_port(), free_port()
     with scratch_database(
-        postgres_server_url, f"trainforge_{request.module.__name__.rsplit('.', 1)[-1]}"
+        postgres_server_url, f"trainforge_{request.module.__name__.rsplit('.', 1)[-1]}", drop_later=True
     ) as database_url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TRAINFORGE_"))}
         process = subprocess.Popen(

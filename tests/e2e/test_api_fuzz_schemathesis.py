@@ -33,7 +33,7 @@ def schemathesis_command() -> list[str]:
 def test_an_independent_fuzzer_finds_no_server_error_and_nothing_undocumented(
     local_api: str, tmp_path: Path
 ) -> None:
-    examples = os.environ.get("SCHEMATHESIS_EXAMPLES", "15")
+    examples = os.environ.get("SCHEMATHESIS_EXAMPLES", "12")
     seed = os.environ.get("SCHEMATHESIS_SEED", "20261129")
     result = subprocess.run(
         [

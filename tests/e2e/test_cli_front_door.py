@@ -262,7 +262,7 @@ def test_the_wheel_installs_into_a_bare_environment_and_its_cli_reaches_local_mo
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, timeout=120)
     bin_dir = tmp_path / "venv" / "bin"
     subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        [str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel)],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     installed = subprocess.run(

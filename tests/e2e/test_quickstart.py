@@ -46,7 +46,7 @@ def checkout(tmp_path: Path) -> Path:
 @pytest.fixture
 def local_mode_there(checkout: Path, postgres_server_url: str) -> Iterator[LocalModeProcess]:
     """`make local` in the copy: its state in the copy's .local, where the CLI looks for it."""
-    with scratch_database(postgres_server_url, "trainforge_quickstart") as database_url:
+    with scratch_database(postgres_server_url, "trainforge_quickstart", drop_later=True) as database_url:
         local = LocalModeProcess(
             checkout / ".local", env=clean_environment(DATABASE_URL=database_url), cwd=checkout
         ).start()

@@ -11,9 +11,11 @@ next start and stopped by its stop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,12 +132,25 @@ def drop_database(server_url: str, name: str) -> None:
         admin.close()
 
 
+def _drop_quietly(server_url: str, name: str) -> None:
+    # a server stopped first (the suite's embedded one, at the session's end) took the database with it
+    with contextlib.suppress(Exception):
+        drop_database(server_url, name)
+
+
 @contextmanager
-def scratch_database(server_url: str, prefix: str = "trainforge") -> Iterator[str]:
-    """A new, empty database on ``server_url``'s server for the life of the block (dropped afterwards)."""
+def scratch_database(
+    server_url: str, prefix: str = "trainforge", *, drop_later: bool = False
+) -> Iterator[str]:
+    """A new, empty database on ``server_url``'s server for the life of the block (dropped afterwards).
+    ``drop_later``: the drop (which waits for a checkpoint) runs in a thread the process waits for at its exit, so
+    the caller goes on at once (the test suites' fixtures)."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     url = recreate_database(server_url, name)
     try:
         yield url
     finally:
-        drop_database(server_url, name)
+        if drop_later:
+            threading.Thread(target=_drop_quietly, args=(server_url, name), name=f"drop {name}").start()
+        else:
+            drop_database(server_url, name)

@@ -284,6 +284,8 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
         # tests/integration/handlers/test_teams.py
         ("GET", "/teams"), ("GET", "/teams/{name}"), ("PUT", "/teams/{name}"), ("DELETE", "/teams/{name}"),
         ("GET", "/teams/{name}/usage"),
+        # tests/integration/handlers/test_notifications.py
+        ("GET", "/teams/{name}/notifications"), ("POST", "/teams/{name}/notifications/test"),
         # tests/integration/handlers/test_tuning.py
         ("POST", "/tuning-jobs"), ("GET", "/tuning-jobs"), ("GET", "/tuning-jobs/{tuning_job_id}"),
         ("POST", "/tuning-jobs/{tuning_job_id}/cancel"),

@@ -232,3 +232,29 @@ def test_a_subscription_that_cannot_be_kept_is_refused_naming_its_field(
     assert response["statusCode"] == 422, response
     problems = json.loads(response["body"])["error"]["problems"]
     assert any(p["field"].endswith(field) for p in problems), problems
+
+
+def test_a_test_notice_goes_the_way_of_every_event_and_its_deliveries_are_listed(
+    handlers: Any, delivered: Any, receiver: Receiver
+) -> None:
+    from tests.lambda_support import api_request
+
+    native, relay_and_read = delivered
+    define_team(native, receiver.url)  # the webhook takes every event; the email only Failed ones
+    api = handlers("api")
+    response = invoke(api, api_request("POST", "/teams/vision/notifications/test"))
+    assert response["statusCode"] == 202, response
+    sent = json.loads(response["body"])
+    assert sent["subscriptions"] == 2
+    events = relay_and_read()  # the API's own relay published it with its answer: nothing was left to publish
+    assert [e["detail-type"] for e in events] == ["Trainforge Notification Test"]
+    assert invoke(handlers("notifications"), sqs_batch(*events)) == {"batchItemFailures": []}
+    (got,) = receiver.events()
+    assert got["detail"]["event_id"] == sent["event_id"] and verify(receiver.requests[0])
+    assert "nothing happened to any job" in got["detail"]["message"]
+    listed = json.loads(invoke(api, api_request("GET", "/teams/vision/notifications"))["body"])
+    # a test has no status: it passes every statuses filter, and reaches every subscription (email: logged locally)
+    assert sorted((d["event_id"], d["subscription"], d["status"]) for d in listed["deliveries"]) == [
+        (sent["event_id"], "email:vision-team@example.com", "logged"),
+        (sent["event_id"], f"webhook:{receiver.url}", "delivered"),
+    ]

@@ -86,6 +86,7 @@ def every_operation(job_id: int, build_id: int) -> list[tuple[str, str, Any]]:
         ("POST", "/builds", {"base_image": "python:3.12-slim", "tag": "t"}), ("GET", f"/builds/{build_id}", None),
         ("GET", "/builds", None), ("GET", "/teams", None), ("GET", "/teams/vision", None),
         ("PUT", "/teams/x", {"members": []}), ("DELETE", "/teams/x", None), ("GET", "/teams/vision/usage", None),
+        ("GET", "/teams/vision/notifications", None), ("POST", "/teams/vision/notifications/test", None),
         ("POST", "/tuning-jobs", TUNING), ("GET", "/tuning-jobs", None), ("GET", "/tuning-jobs/1", None),
         ("POST", "/tuning-jobs/1/cancel", None),
     ]  # fmt: skip

@@ -20,6 +20,7 @@ from trainforge.cli.context import EXIT_API, EXIT_FAILED, EXIT_USAGE, CliError, 
 from trainforge.cli.datasets import upload
 from trainforge.cli.jobs import cancel, download, list_jobs, logs, metrics, status, submit, watch
 from trainforge.cli.output import table
+from trainforge.cli.teams import notifications as notifications_group
 from trainforge.cli.teams import teams as teams_group
 from trainforge.cli.teams import usage as usage_command
 from trainforge.cli.tuning import tune, tuning_cancel, tuning_status, tunings
@@ -71,7 +72,8 @@ def validate(obj: Context) -> None:
 
 
 for command in (upload, submit, status, watch, logs, metrics, list_jobs, cancel, download, build, builds,
-                teams_group, usage_command, tune, tunings, tuning_status, tuning_cancel):  # fmt: skip
+                teams_group, usage_command, notifications_group, tune, tunings, tuning_status,
+                tuning_cancel):  # fmt: skip
     cli.add_command(command)
 
 

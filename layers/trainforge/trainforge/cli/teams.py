@@ -116,3 +116,50 @@ def usage(team: str | None, month: str | None, png_path: Path | None) -> None:
             click.echo(f"chart written to {png_path}")
 
     obj.emit(found, human)
+
+
+@click.group(name="notifications")
+def notifications() -> None:
+    """A team's notices: send a test, see the last deliveries and failures."""
+
+
+def _team_of(obj: Any, team: str | None) -> str:
+    if team is not None:
+        return team
+    mine = obj.client.request("GET", "/teams")["teams"]
+    if len(mine) != 1:
+        raise click.UsageError("name the team with --team (you see more than one)")
+    return str(mine[0]["name"])
+
+
+@notifications.command(name="test")
+@click.option("--team", default=None, help="the team (default: yours; administrators must name one)")
+def test_notifications(team: str | None) -> None:
+    """Send a test notice to the team's subscriptions (webhooks, email, chat), as every event goes."""
+    obj = _context()
+    name = _team_of(obj, team)
+    sent = obj.client.request("POST", f"/teams/{name}/notifications/test")
+    obj.emit(sent, lambda: click.echo(
+        f"test notice {sent['event_id']} queued for {sent['subscriptions']} subscription(s) of {name}: "
+        f"trainforge notifications list --team {name}"
+    ))  # fmt: skip
+
+
+@notifications.command(name="list")
+@click.option("--team", default=None, help="the team (default: yours; administrators must name one)")
+def list_notifications(team: str | None) -> None:
+    """The team's last deliveries, most recent first: delivered, failed (and why), or logged in local mode."""
+    obj = _context()
+    name = _team_of(obj, team)
+    found = obj.client.request("GET", f"/teams/{name}/notifications")
+
+    def human() -> None:
+        if not found["deliveries"]:
+            click.echo(f"no notices yet ({found['subscriptions']} subscription(s)): trainforge notifications test "
+                       f"--team {name}")  # fmt: skip
+            return
+        table(found["deliveries"], [("updated_at", "WHEN"), ("event_id", "EVENT"), ("detail_type", "TYPE"),
+                                    ("subscription", "TO"), ("status", "STATUS"), ("attempts", "TRIES"),
+                                    ("last_error", "ERROR")])  # fmt: skip
+
+    obj.emit(found, human)

@@ -40,3 +40,15 @@ def any_unpublished(db: Database) -> bool:
     return bool(
         db.rows("SELECT EXISTS (SELECT 1 FROM event_outbox WHERE published_at IS NULL) AS found")[0]["found"]
     )
+
+
+def add_test_event(db: Database, team: str, requested_by: str | None) -> int:
+    """A notification test for ``team``, through the same outbox and relay as every event; its outbox id."""
+    (row,) = db.rows(
+        "INSERT INTO event_outbox (detail_type, team, subject, subject_id, detail) "
+        "VALUES ('Trainforge Notification Test', :team, 'team', NULL, jsonb_build_object("
+        "'team', CAST(:team AS varchar), 'requested_by', CAST(:by AS varchar), "
+        "'message', 'A test of this team''s notifications: nothing happened to any job.')) RETURNING id",
+        {"team": team, "by": requested_by},
+    )
+    return int(row["id"])

@@ -14,10 +14,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from trainforge.api.callers import caller_of
 from trainforge.errors import TeamNotFoundError
 from trainforge.models import api
+from trainforge.models.api.teams import NotificationDeliveries, NotificationTest
 from trainforge.models.rows import TeamRow
 from trainforge.models.team_definitions import TEAM_NAME_PATTERN
 from trainforge.runtime import Runtime
 from trainforge.teams import management as teams
+from trainforge.teams import notices
 from trainforge.teams.access import visible_teams
 
 TeamName = Annotated[str, Path(min_length=1, max_length=40, pattern=TEAM_NAME_PATTERN.pattern)]
@@ -100,5 +102,30 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
     def team_usage(name: TeamName, month: Month = None) -> api.TeamUsage:
         team = visible_team(name)
         return api.TeamUsage.model_validate(teams.usage(runtime.database, team, teams.parse_month(month)))
+
+    @router.get(
+        "/teams/<name>/notifications",
+        summary="A team's last notices: each event and subscription, delivered, failed (and why) or being sent",
+        tags=["teams"],
+        operation_id="listTeamNotifications",
+        responses=api.responses({200: (NotificationDeliveries, "the last 50, most recent first")}, 404, 503),
+    )
+    def team_notifications(name: TeamName) -> NotificationDeliveries:
+        return NotificationDeliveries.model_validate(notices.deliveries(runtime.database, visible_team(name)))
+
+    @router.post(
+        "/teams/<name>/notifications/test",
+        summary="Send a test notice to a team's subscriptions, through the same path as every event",
+        tags=["teams"],
+        operation_id="testTeamNotifications",
+        responses=api.responses(
+            {202: (NotificationTest, "queued: its deliveries appear under its event id")}, 404, 503
+        ),
+    )
+    def test_notifications(name: TeamName) -> Response[NotificationTest]:
+        team = visible_team(name)
+        sent = notices.send_test(runtime.database, team, caller_of(runtime, router).principal)
+        logger.info("notification test queued", team=name, event_id=sent["event_id"])
+        return Response(HTTPStatus.ACCEPTED, "application/json", NotificationTest.model_validate(sent))
 
     return router

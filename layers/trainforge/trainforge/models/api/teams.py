@@ -142,3 +142,31 @@ class TeamUsage(Model):
     by_day: list[DaySpend] = Field(description="finished jobs' cost by the day they ended")
     by_instance_type: list[TypeSpend]
     jobs_by_outcome: dict[str, int] = Field(description="the month's jobs by status")
+
+
+class NotificationDelivery(Model):
+    event_id: str = Field(description="the event's stable id (detail.event_id)")
+    subscription: str = Field(description="kind:target")
+    detail_type: str
+    status: Literal["sending", "delivered", "failed", "logged"] = Field(
+        description="logged: local mode wrote it to its log instead of sending it"
+    )
+    attempts: int
+    response_status: int | None = Field(description="a webhook's HTTP answer")
+    last_error: str | None
+    created_at: str
+    updated_at: str
+    delivered_at: str | None
+
+
+class NotificationDeliveries(Model):
+    team: str
+    subscriptions: int = Field(description="how many subscriptions the team has")
+    deliveries: list[NotificationDelivery] = Field(description="the most recent first")
+
+
+class NotificationTest(Model):
+    event_id: str = Field(description="the test event's id: its deliveries are listed under it")
+    subscriptions: int = Field(
+        description="how many subscriptions it goes to (each one's filters permitting)"
+    )

@@ -161,7 +161,15 @@ class LocalModeProcess:
             time.sleep(0.2)
         raise AssertionError(f"job {job_id} never reached {statuses}: {job}\n{self.text()}")
 
-    def training_pids(self) -> list[int]:
-        """The training processes local mode recorded as running."""
+    def training_pids(self, at_least: int = 0, timeout: float = 15.0) -> list[int]:
+        """The training processes local mode recorded as running (waiting, up to ``timeout``, for ``at_least``:
+        the job's status can say Training a moment before its process's record is written)."""
         folder = self.work_dir / "work" / "processes"
-        return [json.loads(p.read_text())["pid"] for p in folder.glob("*.json")] if folder.is_dir() else []
+        deadline = time.monotonic() + timeout
+        while True:
+            found = (
+                [json.loads(p.read_text())["pid"] for p in folder.glob("*.json")] if folder.is_dir() else []
+            )
+            if len(found) >= at_least or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)

@@ -119,7 +119,7 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         tags=["teams"],
         operation_id="testTeamNotifications",
         responses=api.responses(
-            {202: (NotificationTest, "queued: its deliveries appear under its event id")}, 404, 503
+            {202: (NotificationTest, "queued: its deliveries appear under its event id")}, 400, 404, 503
         ),
     )
     def test_notifications(name: TeamName) -> Response[NotificationTest]:

@@ -18,6 +18,7 @@ from stacks.constructs.api import TrainforgeApi
 from stacks.constructs.builds import TrainforgeImageBuilds
 from stacks.constructs.database import DATABASE_NAME, TrainforgeDatabase
 from stacks.constructs.event_routing import TrainforgeEventRouting
+from stacks.constructs.event_schemas import TrainforgeEventSchemas
 from stacks.constructs.functions import FunctionSpec, TrainforgeFunctions
 from stacks.constructs.migrations import TrainforgeSchemaMigration
 from stacks.constructs.network import TrainforgeNetwork
@@ -265,6 +266,7 @@ class TrainforgeStack(Stack):
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
         routing = TrainforgeEventRouting(self, "EventRouting", alarm_topic=alarm_topic)
+        TrainforgeEventSchemas(self, "EventSchemas", registry_name=f"trainforge-{stage}")
         for route in event_routes(
             datasets_bucket=storage.datasets.bucket_name,
             dataset_prefix=DATASET_PREFIX,

@@ -21,6 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "trainforge")]
 
 from trainforge.cli.main import cli  # noqa: E402
 from trainforge.models.api import JobRequest, TeamDefinition  # noqa: E402
+from trainforge.models.api.events import DETAILS  # noqa: E402
 from trainforge.models.api.tuning import TuningRequest  # noqa: E402
 from trainforge.models.rules import PATTERN_RULES  # noqa: E402
 from trainforge.models.training_settings import TrainingSettings  # noqa: E402
@@ -270,8 +271,40 @@ def pages() -> dict[str, str]:
     return {name: HEADER + "\n" + page().rstrip() + "\n" for name, page in PAGES.items()}
 
 
+def event_file(detail_type: str) -> str:
+    return detail_type.lower().replace(" ", "-") + ".v1.json"
+
+
+def event_schemas() -> dict[str, str]:
+    """docs/events/: each event, envelope and detail, as JSON Schema draft 4 (what EventBridge's schema registry
+    takes; the details are flat, so nothing needs a reference)."""
+    found = {}
+    for detail_type, model in DETAILS.items():
+        detail = model.model_json_schema()
+        assert "$defs" not in detail, f"{model.__name__}: a flat detail, for draft 4"
+        schema = {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "title": detail_type,
+            "description": f"Trainforge's {detail_type!r} event on EventBridge, version 1 (docs/notifications.md)",
+            "type": "object",
+            "required": ["source", "detail-type", "detail"],
+            "properties": {
+                "source": {"type": "string", "enum": ["trainforge"]},
+                "detail-type": {"type": "string", "enum": [detail_type]},
+                "detail": detail,
+            },
+        }
+        found[event_file(detail_type)] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return found
+
+
 if __name__ == "__main__":
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
     for name, text in pages().items():
         (folder / name).write_text(text)
         print(f"wrote {folder / name}")
+    events = ROOT / "docs" / "events"
+    events.mkdir(exist_ok=True)
+    for name, text in event_schemas().items():
+        (events / name).write_text(text)
+        print(f"wrote {events / name}")

@@ -424,3 +424,20 @@ def test_jobs_naming_no_vpc_run_in_the_stacks_private_subnets_whose_interfaces_t
     groups = template.find_resources("AWS::EC2::SecurityGroup")
     training = next(g for name, g in groups.items() if name.startswith("SageMakerAccessTrainingJobs"))
     assert training["Properties"]["SecurityGroupEgress"][0]["CidrIp"] == "0.0.0.0/0"
+
+
+def test_the_event_schema_registry_holds_every_documented_event(template: Any) -> None:
+    from pathlib import Path
+
+    registries = resources(template, "AWS::EventSchemas::Registry")
+    assert [r["Properties"]["RegistryName"] for r in registries.values()] == ["trainforge-dev"]
+    schemas = {
+        s["Properties"]["SchemaName"]: s["Properties"]
+        for s in resources(template, "AWS::EventSchemas::Schema").values()
+    }
+    folder = Path(__file__).resolve().parents[2] / "docs" / "events"
+    documented = {f"trainforge@{p.name.removesuffix('.json')}": p.read_text() for p in folder.glob("*.json")}
+    assert {name: s["Content"] for name, s in schemas.items()} == documented
+    assert {s["Type"] for s in schemas.values()} == {"JSONSchemaDraft4"} and len(documented) == len(
+        DETAIL_TYPES
+    )

@@ -197,3 +197,58 @@ def test_a_build_and_a_tuning_job_say_their_changes_too(db: Session) -> None:
     builds = [r["detail"] for r in outbox(db) if r["subject"] == "build"]
     assert [(d["old_status"], d["new_status"]) for d in builds] == [(None, "QUEUED"), ("QUEUED", "SUCCEEDED")]
     assert builds[0]["team"] == "vision"
+
+
+def test_every_kind_of_event_the_relay_publishes_matches_its_documented_schema(
+    aws_resources: Settings, db: Session, native: NativeDatabase, bus: Any
+) -> None:
+    from pathlib import Path
+
+    from jsonschema import Draft4Validator
+
+    from trainforge.repository.outbox import add_test_event
+
+    events_client, received = bus
+    job_id = record_job(aws_resources, db, "schema-job")
+    for description in lifecycle():
+        record_state_change(
+            native, state_change_from_description(named(description, "schema-job")), record_external=True
+        )
+    waiting = record_job(aws_resources, db, "schema-waits")
+    db.execute(text("INSERT INTO teams (name, monthly_budget_usd) VALUES ('vision', 1)"))
+    db.execute(  # the queue's own statement is tested with the capacity suite: here, only its event's shape
+        text("UPDATE training_jobs SET status = 'WaitingForCapacity', capacity_pool = 'ml.m5.large', team = 'vision' "
+             "WHERE id = :id"),
+        {"id": waiting},
+    )  # fmt: skip
+    db.execute(
+        text(
+            "INSERT INTO container_builds (build_id, project_name, status, status_rank) VALUES ('p:1', 'p', 'QUEUED', 0)"
+        )
+    )
+    db.execute(
+        text("INSERT INTO tuning_jobs (name, status, status_rank, config, objective_metric, objective_type) "
+             "VALUES ('schema-tuning', 'Pending', 0, '{}', 'validation:accuracy', 'Maximize')")
+    )  # fmt: skip
+    db.execute(
+        text(
+            "INSERT INTO team_spend (team, month, spent_usd) VALUES ('vision', date_trunc('month', now()), 2)"
+        )
+    )
+    db.commit()
+    add_test_event(native, "vision", "arn:aws:iam::123456789012:user/ml-engineer")
+    publish_pending(native, events_client, "default")
+    got = received()
+    folder = Path(__file__).resolve().parents[2] / "docs" / "events"
+    kinds = set()
+    for event in got:
+        name = event["detail-type"].lower().replace(" ", "-") + ".v1.json"
+        schema = json.loads((folder / name).read_text())
+        errors = [e.message for e in Draft4Validator(schema).iter_errors(event)]
+        assert errors == [], (event["detail-type"], errors)
+        kinds.add(event["detail-type"])
+    assert kinds == {
+        "Trainforge Job State Change", "Trainforge Job Waiting For Capacity", "Trainforge Build State Change",
+        "Trainforge Tuning Job State Change", "Trainforge Budget Threshold Reached", "Trainforge Notification Test",
+    }  # fmt: skip
+    assert job_id in {e["detail"].get("job_id") for e in got}

@@ -32,6 +32,14 @@ def test_the_reference_is_what_the_code_declares() -> None:
     assert stale == [], f"docs/reference/{stale} are stale: run make docs"
 
 
+def test_the_event_schemas_are_what_the_models_declare() -> None:
+    schemas: dict[str, str] = generator().event_schemas()  # type: ignore[attr-defined]
+    folder = ROOT / "docs" / "events"
+    assert sorted(p.name for p in folder.glob("*.json")) == sorted(schemas), "make docs"
+    stale = [name for name, text in schemas.items() if (folder / name).read_text() != text]
+    assert stale == [], f"docs/events/{stale} are stale: run make docs"
+
+
 def test_the_cli_reference_has_every_verb_with_its_options() -> None:
     text = (ROOT / "docs" / "reference" / "cli.md").read_text()
     for verb in (

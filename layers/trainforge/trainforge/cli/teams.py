@@ -94,11 +94,7 @@ def delete_team(name: str) -> None:
 def usage(team: str | None, month: str | None, png_path: Path | None) -> None:
     """A team's month: spend per day and per instance type against its budget, and jobs by outcome."""
     obj = _context()
-    if team is None:
-        mine = obj.client.request("GET", "/teams")["teams"]
-        if len(mine) != 1:
-            raise click.UsageError("name the team with --team (you see more than one)")
-        team = mine[0]["name"]
+    team = _team_of(obj, team)
     found = obj.client.request("GET", f"/teams/{team}/usage", query={"month": month})
     if png_path is not None:
         png_chart(found, png_path)

@@ -84,6 +84,12 @@ class Subscription:
             return False
         return not (self.statuses and "new_status" in detail and detail["new_status"] not in self.statuses)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Subscription:
+        """A subscription as :meth:`to_dict` stored it (validated when its team was saved)."""
+        return cls(values["kind"], values["target"], tuple(values.get("events") or ()),
+                   tuple(values.get("statuses") or ()), values.get("secret_name"))  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

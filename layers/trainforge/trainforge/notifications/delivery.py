@@ -142,10 +142,7 @@ def deliver_notice(db: Database, notice: Notice, channels: Channels) -> dict[str
     outcomes: dict[str, str] = {}
     failed: list[str] = []
     for values in repository.team_subscriptions(db, notice.team):
-        subscription = Subscription(
-            values["kind"], values["target"], tuple(values.get("events") or ()),
-            tuple(values.get("statuses") or ()), values.get("secret_name"),
-        )  # fmt: skip
+        subscription = Subscription.from_dict(values)
         if not subscription.wants(notice.detail_type, notice.detail):
             continue
         attempt = repository.claim_delivery(

@@ -11,19 +11,19 @@ next start and stopped by its stop.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from trainforge.connection import ConnectionParameters, NativeDatabase
+from trainforge.local.discovery import alive
 
 STOP_SECONDS = 30
 
@@ -39,13 +39,7 @@ def running_postmaster(data_dir: Path) -> int | None:
         pid = int(pid_file.read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # alive, as another user (pgserver's)
-    return pid
+    return pid if alive(pid) else None  # alive also as another user (pgserver's)
 
 
 def stop_server(data_dir: Path) -> bool:
@@ -134,7 +128,7 @@ def drop_database(server_url: str, name: str) -> None:
 
 def _drop_quietly(server_url: str, name: str) -> None:
     # a server stopped first (the suite's embedded one, at the session's end) took the database with it
-    with contextlib.suppress(Exception):
+    with suppress(Exception):
         drop_database(server_url, name)
 
 

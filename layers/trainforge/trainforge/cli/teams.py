@@ -123,7 +123,11 @@ def _team_of(obj: Any, team: str | None) -> str:
     if team is not None:
         return team
     mine = obj.client.request("GET", "/teams")["teams"]
-    if len(mine) != 1:
+    if not mine:
+        raise click.UsageError(
+            "no team is defined yet: define one (trainforge teams apply FILE), then name it with --team"
+        )
+    if len(mine) > 1:
         raise click.UsageError("name the team with --team (you see more than one)")
     return str(mine[0]["name"])
 
@@ -151,8 +155,12 @@ def list_notifications(team: str | None) -> None:
 
     def human() -> None:
         if not found["deliveries"]:
-            click.echo(f"no notices yet ({found['subscriptions']} subscription(s)): trainforge notifications test "
-                       f"--team {name}")  # fmt: skip
+            if not found["subscriptions"]:
+                click.echo(f"team {name} subscribes to nothing: add notifications to its definition "
+                           "(docs/notifications.md), then trainforge teams apply FILE")  # fmt: skip
+            else:
+                click.echo(f"no notices yet ({found['subscriptions']} subscription(s)): trainforge notifications test "
+                           f"--team {name}")  # fmt: skip
             return
         table(found["deliveries"], [("updated_at", "WHEN"), ("event_id", "EVENT"), ("detail_type", "TYPE"),
                                     ("subscription", "TO"), ("status", "STATUS"), ("attempts", "TRIES"),

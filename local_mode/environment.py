@@ -39,6 +39,7 @@ from trainforge.settings import Settings, parse_quotas
 
 HANDLERS = ("api", "submissions", "training_state", "build_state", "notifications", "reconcile", "migrate")
 DRAIN_SECONDS = 20.0  # the stopped jobs' last events on their way to the database
+SLOW_STOP_SECONDS = 5.0
 RESET_HINT = "`make reset` wipes local state and starts afresh"
 
 
@@ -218,10 +219,14 @@ class LocalMode:
             ("PostgreSQL", lambda: self.postgres.stop() if self.postgres else None),
         ]
         for what, step in steps:
+            started = time.monotonic()
             try:
                 step()
             except Exception as exc:  # say it, and go on: what follows must still stop
                 self.log(f"stopping {what} failed: {type(exc).__name__}: {exc}")
+            took = time.monotonic() - started
+            if took > SLOW_STOP_SECONDS:  # where a slow stop spends its time, said as it goes
+                self.log(f"stopping {what} took {took:.1f} s")
         self.api = self.router = self.aws = self.stand_ins = self.postgres = None
         self.handlers = {}
         if self._lock is not None:

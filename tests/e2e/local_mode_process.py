@@ -123,7 +123,10 @@ class LocalModeProcess:
 
     def wait(self, timeout: float = 60.0) -> int:
         assert self.process is not None
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as late:  # what it was doing: the steps it said it had stopped
+            raise AssertionError(f"local mode still running after {timeout:.0f} s:\n{self.text()}") from late
 
     def stop(self) -> None:
         """SIGTERM, and its end awaited (the test's own clean-up)."""
@@ -131,7 +134,7 @@ class LocalModeProcess:
             self.signal(signal.SIGTERM)
             try:
                 self.wait()
-            except subprocess.TimeoutExpired:
+            except AssertionError:
                 self.process.kill()
                 self.process.wait()
 

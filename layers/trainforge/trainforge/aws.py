@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader
 
 from trainforge.errors import AwsRefusalError
 
@@ -27,6 +29,9 @@ _CONFIG = Config(
 _SERVICE_CONFIG = {"sagemaker": _CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))}
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: boto3.session.Session | None = None
+_loader: Loader | None = (
+    None  # the parsed service models: kept when the Session is reset (the environment never changes them)
+)
 _lock = threading.Lock()  # botocore sessions are not safe to create clients from concurrently
 
 
@@ -40,11 +45,24 @@ def client(service: str, region: str | None = None) -> Any:
             if found is None:
                 global _session  # noqa: PLW0603 - the process's one Session, made on first use
                 if _session is None:
-                    _session = boto3.session.Session()
+                    _session = _new_session()
                 config = _SERVICE_CONFIG.get(service, _CONFIG)
                 found = _session.client(service, region_name=region, config=config)
                 _clients[key] = found
     return found
+
+
+def _new_session() -> boto3.session.Session:
+    global _loader  # noqa: PLW0603
+    core = botocore.session.get_session()
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)
+    session = boto3.session.Session(botocore_session=core)
+    paths = _loader.search_paths  # boto3 appends its own data folder to the loader each time
+    paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 def reset_clients() -> None:

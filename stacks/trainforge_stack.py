@@ -25,6 +25,7 @@ from stacks.constructs.network import TrainforgeNetwork
 from stacks.constructs.sagemaker_access import TrainforgeSageMakerAccess
 from stacks.constructs.storage import TrainforgeStorage
 from stacks.constructs.team_access import TrainforgeTeamAccess
+from stacks.constructs.team_notices import TrainforgeTeamNotices
 from stacks.nag_suppressions import suppress_reviewed_findings
 from trainforge.models.team_definitions import TeamDefinition
 from trainforge.routing import event_routes
@@ -195,6 +196,9 @@ class TrainforgeStack(Stack):
               [f"arn:{self.partition}:secretsmanager:{self.region}:{self.account}:secret:trainforge/webhooks/*"])  # fmt: skip
         allow("notifications", "PublishTeamNotices", ["sns:Publish"],
               [f"arn:{self.partition}:sns:{self.region}:{self.account}:trainforge-team-*"])  # fmt: skip
+        notices = TrainforgeTeamNotices(self, "TeamNotices", teams=teams)
+        notices.allow_publishing(fn["notifications"])
+        self.team_notices = notices
         # Trainforge's own events (the outbox's relay runs after each handler's work, and on the schedule).
         for handler in ("submissions", "build_state"):
             allow(handler, "PublishTrainforgeEvents", ["events:PutEvents"], [default_bus.event_bus_arn],

@@ -441,3 +441,55 @@ def test_the_event_schema_registry_holds_every_documented_event(template: Any) -
     assert {s["Type"] for s in schemas.values()} == {"JSONSchemaDraft4"} and len(documented) == len(
         DETAIL_TYPES
     )
+
+
+def test_the_example_teams_notices_have_their_topics_and_chat_channels(template: Any) -> None:
+    """examples/teams.json: vision mails its on-call address and posts to Slack; forecasting posts to Microsoft
+    Teams. Each topic is encrypted and TLS-only; the channels can do nothing but show notices."""
+    topics = {
+        t["Properties"]["TopicName"]: t["Properties"]
+        for t in resources(template, "AWS::SNS::Topic").values()
+        if t["Properties"].get("TopicName", "").startswith("trainforge-team-")
+    }
+    assert set(topics) == {
+        "trainforge-team-vision",
+        "trainforge-team-vision-chat",
+        "trainforge-team-forecasting-chat",
+    }
+    assert all("KmsMasterKeyId" in t for t in topics.values())
+    secure = [
+        p["Properties"] for p in resources(template, "AWS::SNS::TopicPolicy").values()
+        if any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in p["Properties"]["PolicyDocument"]["Statement"])
+    ]  # fmt: skip
+    assert len(secure) >= 3
+    emails = [s["Properties"] for s in resources(template, "AWS::SNS::Subscription").values()]
+    assert [(e["Protocol"], e["Endpoint"]) for e in emails] == [("email", "vision-oncall@example.com")]
+    slack = [c["Properties"] for c in resources(template, "AWS::Chatbot::SlackChannelConfiguration").values()]
+    assert [(c["SlackWorkspaceId"], c["SlackChannelId"]) for c in slack] == [("T0123ABCD", "C0456EFGH")]
+    teams = [
+        c["Properties"]
+        for c in resources(template, "AWS::Chatbot::MicrosoftTeamsChannelConfiguration").values()
+    ]
+    assert [c["TeamsChannelId"] for c in teams] == ["19%3aforecasting%40thread.tacv2"]
+    for channel in slack + teams:
+        assert channel["GuardrailPolicies"] == ["arn:aws:iam::aws:policy/AWSDenyAll"]
+        assert len(channel["SnsTopicArns"]) == 1
+    chat_roles = {
+        name for name, r in resources(template, "AWS::IAM::Role").items()
+        if "chatbot.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    }  # fmt: skip
+    assert len(chat_roles) == 2  # Slack's (made by its construct) and Microsoft Teams'
+    for name in chat_roles:
+        role = resources(template, "AWS::IAM::Role")[name]["Properties"]
+        assert not role.get("Policies") and not role.get("ManagedPolicyArns")
+    attached = [
+        p for p in resources(template, "AWS::IAM::Policy").values()
+        if any(r.get("Ref") in chat_roles for r in p["Properties"].get("Roles", []))
+    ]  # fmt: skip
+    assert not attached  # the chat channels are granted nothing
+    publish_key = [
+        s for name, s in statements(template)
+        if name.startswith("Functionsnotifications") and "kms:GenerateDataKey" in s["Action"]
+    ]  # fmt: skip
+    assert publish_key  # the notifications function encrypts with the topics' key

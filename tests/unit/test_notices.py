@@ -9,7 +9,8 @@ import hmac
 import pytest
 
 from trainforge.delivery import PoisonEventError
-from trainforge.models.team_definitions import Subscription
+from trainforge.errors import Problem
+from trainforge.models.team_definitions import Subscription, parse_subscription
 from trainforge.notifications.delivery import Notice, signature, subject_of
 
 
@@ -64,3 +65,44 @@ def test_a_subscription_wants_what_its_filters_name(
 def test_an_event_that_is_not_trainforges_own_is_poison(event: dict[str, object]) -> None:
     with pytest.raises(PoisonEventError):
         Notice.from_event(event)
+
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:trainforge-team-vision-chat"
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"kind": "chatbot", "target": TOPIC, "channel": "slack:T0123ABCD/C0456EFGH"}, None),
+        (
+            {
+                "kind": "chatbot",
+                "target": TOPIC,
+                "channel": "msteams:a1b2c3d4-0000-4000-8000-000000000001/b2c3d4e5-0000-4000-8000-000000000002/"
+                "19%3a0f3c5f3bd5a94e0f%40thread.tacv2",
+            },
+            None,
+        ),
+        # As Microsoft Teams shows it, not as its link copies it: CloudFormation refuses the unencoded form.
+        (
+            {
+                "kind": "chatbot",
+                "target": TOPIC,
+                "channel": "msteams:a1b2c3d4-0000-4000-8000-000000000001/b2c3d4e5-0000-4000-8000-000000000002/"
+                "19:0f3c5f3bd5a94e0f@thread.tacv2",
+            },
+            "notifications.0.channel",
+        ),
+        ({"kind": "chatbot", "target": TOPIC, "channel": "slack:t0123/C0456"}, "notifications.0.channel"),
+        ({"kind": "chatbot", "target": TOPIC, "channel": "discord:123/456"}, "notifications.0.channel"),
+        ({"kind": "email", "target": "a@example.com", "channel": "slack:T01/C02"}, "notifications.0.channel"),
+    ],
+)
+def test_a_chat_channel_is_slacks_or_microsoft_teams_as_aws_chatbot_takes_it(
+    values: dict[str, str], problem: str | None
+) -> None:
+    problems: list[Problem] = []
+    found = parse_subscription(values, "notifications.0", problems)
+    assert [p.field for p in problems] == ([problem] if problem else [])
+    if problem is None:
+        assert found is not None and Subscription.from_dict(found.to_dict()) == found

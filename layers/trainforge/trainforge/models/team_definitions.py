@@ -51,11 +51,19 @@ FIELDS = (
 )
 MAX_SUBSCRIPTIONS = 20
 SUBSCRIPTION_KINDS = ("webhook", "email", "chatbot")
-SUBSCRIPTION_FIELDS = ("kind", "target", "events", "statuses", "secret_name")
+SUBSCRIPTION_FIELDS = ("kind", "target", "events", "statuses", "secret_name", "channel")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
 # Notices go only where Trainforge's function may send them: its teams' topics, and secrets under its prefix.
 CHAT_TOPIC_ARN = re.compile(
     rf"^arn:{_PARTITION}:sns:[a-z0-9-]+:{_ACCOUNT}:trainforge-team-[A-Za-z0-9_-]{{1,200}}$"
+)
+# The chat channel an AWS Chatbot configuration (made by the stack from teams.json) posts a chat topic's notices
+# to: slack:<workspace id>/<channel id> or msteams:<tenant id>/<team id>/<channel id> (URL-encoded, as
+# Microsoft Teams copies it: 19%3a...%40thread.tacv2).
+CHAT_CHANNEL = re.compile(
+    r"^(?:slack:(?P<workspace>[A-Z0-9]{1,32})/(?P<slack_channel>[A-Za-z0-9]{1,64})"
+    r"|msteams:(?P<tenant>[0-9a-f-]{36})/(?P<team>[0-9a-f-]{36})"
+    r"/(?P<teams_channel>[A-Za-z0-9_=+.,-]{1,80}%3[aA][A-Za-z0-9_=+.,-]{1,80}%40[A-Za-z0-9_=+.,-]{1,80}))$"
 )
 # ASCII only: pydantic-core compiles a Unicode \w into a regex too large to build
 SECRET_NAME = re.compile(r"^trainforge/webhooks/[A-Za-z0-9/_+=.@-]{1,400}$")
@@ -65,14 +73,16 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 @dataclass(frozen=True)
 class Subscription:
     """Where a team hears of its events: an HTTPS webhook (signed with the named secret), an email address (SNS),
-    or a chat channel (the SNS topic an AWS Chatbot channel configuration listens to). ``events``: detail-types,
-    none meaning all; ``statuses``: only events whose new status is one of these, none meaning all."""
+    or a chat channel (the SNS topic an AWS Chatbot channel configuration listens to; ``channel`` names the Slack
+    or Microsoft Teams channel, for the stack to configure). ``events``: detail-types, none meaning all;
+    ``statuses``: only events whose new status is one of these, none meaning all."""
 
     kind: str
     target: str
     events: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     secret_name: str | None = None
+    channel: str | None = None
 
     @property
     def key(self) -> str:
@@ -88,7 +98,7 @@ class Subscription:
     def from_dict(cls, values: dict[str, Any]) -> Subscription:
         """A subscription as :meth:`to_dict` stored it (validated when its team was saved)."""
         return cls(values["kind"], values["target"], tuple(values.get("events") or ()),
-                   tuple(values.get("statuses") or ()), values.get("secret_name"))  # fmt: skip
+                   tuple(values.get("statuses") or ()), values.get("secret_name"), values.get("channel"))  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +107,7 @@ class Subscription:
             "events": list(self.events),
             "statuses": list(self.statuses),
             "secret_name": self.secret_name,
+            "channel": self.channel,
         }
 
 
@@ -154,11 +165,21 @@ def parse_subscription(values: Any, field: str, problems: list[Problem]) -> Subs
         )
     if kind != "webhook" and secret is not None:
         problems.append(Problem(f"{field}.secret_name", "is for webhooks only"))
+    channel = values.get("channel")
+    if channel is not None and kind != "chatbot":
+        problems.append(Problem(f"{field}.channel", "is for chatbot subscriptions only"))
+    elif channel is not None and not (isinstance(channel, str) and CHAT_CHANNEL.fullmatch(channel)):
+        problems.append(
+            Problem(f"{field}.channel", "must be slack:<workspace id>/<channel id> or "
+                    "msteams:<tenant id>/<team id>/<channel id>")
+        )  # fmt: skip
     events = _strings(values.get("events"), f"{field}.events", problems, DETAIL_TYPES)
     statuses = _strings(values.get("statuses"), f"{field}.statuses", problems)
     if len(problems) > found:
         return None
-    return Subscription(str(kind), str(target), events, statuses, secret if kind == "webhook" else None)
+    return Subscription(
+        str(kind), str(target), events, statuses, secret if kind == "webhook" else None, channel
+    )
 
 
 @dataclass(frozen=True)

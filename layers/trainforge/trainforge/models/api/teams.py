@@ -11,6 +11,7 @@ from trainforge.models.api.base import Model, Strict
 from trainforge.models.events import DETAIL_TYPES
 from trainforge.models.sagemaker_limits import INSTANCE_TYPE_PATTERN, MAX_RUNTIME_LIMIT_SECONDS
 from trainforge.models.team_definitions import (
+    CHAT_CHANNEL,
     MAX_INSTANCES,
     MAX_MEMBERS,
     MAX_SUBSCRIPTIONS,
@@ -44,6 +45,13 @@ class Subscription(Strict):
         pattern=SECRET_NAME.pattern,
         description="webhooks: the Secrets Manager secret whose value signs each request (Trainforge-Signature: "
         "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'>)",
+    )
+    channel: str | None = Field(
+        default=None,
+        pattern=CHAT_CHANNEL.pattern,
+        description="chatbot: the channel the stack's AWS Chatbot configuration posts the topic's notices to, "
+        "slack:<workspace id>/<channel id> or msteams:<tenant id>/<team id>/<channel id> (read from teams.json "
+        "at deployment)",
     )
 
 

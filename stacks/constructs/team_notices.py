@@ -1,0 +1,97 @@
+"""Where the teams' notices go outside Trainforge, made from the team definitions the stack is given
+(``-c teams_file=teams.json``):
+
+- a team with an email subscription gets its topic ``trainforge-team-<team>``, each address subscribed to it (SNS
+  sends each address a confirmation first);
+- a chatbot subscription with a ``channel`` gets its topic (the subscription's ``target``) and an AWS Chatbot
+  channel configuration for that Slack or Microsoft Teams channel listening to it. Trainforge has no Slack client:
+  Chatbot posts what the notifications function publishes.
+
+The topics are encrypted with a key of their own, which only the notifications function may use to publish. The
+chat channels get a role with no permissions and the AWSDenyAll guardrail: they show notices, and nobody can run
+AWS commands from them.
+
+Subscriptions added later through ``PUT /teams/{name}`` are stored and delivered, but their topics and channels
+come from the next deployment with the same definitions in teams.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_chatbot as chatbot
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from trainforge.models.team_definitions import CHAT_CHANNEL, TeamDefinition
+
+NOTICES_ONLY = "arn:aws:iam::aws:policy/AWSDenyAll"  # a chat channel may read notices, and do nothing else
+
+
+def email_topic_name(team: str) -> str:
+    """The topic the notifications function publishes a team's email notices to (its ``team_topic``)."""
+    return f"trainforge-team-{team}"
+
+
+class TrainforgeTeamNotices(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, teams: Sequence[TeamDefinition]) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
+            description="Trainforge's team notice topics",
+        )  # fmt: skip
+        self.topics: dict[str, sns.Topic] = {}
+        self.channels: list[object] = []
+        chat_role: iam.Role | None = None
+        guardrail = iam.ManagedPolicy.from_managed_policy_arn(self, "NoticesOnly", NOTICES_ONLY)
+        for team in teams:
+            for subscription in team.notifications:
+                if subscription.kind == "email":
+                    topic = self._topic(email_topic_name(team.name))
+                    topic.add_subscription(subscriptions.EmailSubscription(subscription.target))
+                if subscription.kind != "chatbot" or not subscription.channel:
+                    continue
+                topic = self._topic(subscription.target.rsplit(":", 1)[-1])
+                found = CHAT_CHANNEL.fullmatch(subscription.channel)
+                assert found is not None  # validated with the team definition
+                name = f"{topic.node.id}-{len(self.channels) + 1}"[:128]
+                if found["workspace"]:
+                    self.channels.append(
+                        chatbot.SlackChannelConfiguration(
+                            self, f"Slack{len(self.channels)}", slack_channel_configuration_name=name,
+                            slack_workspace_id=found["workspace"], slack_channel_id=found["slack_channel"],
+                            notification_topics=[topic], logging_level=chatbot.LoggingLevel.ERROR,
+                            guardrail_policies=[guardrail],
+                        )
+                    )  # fmt: skip
+                    continue
+                if chat_role is None:
+                    chat_role = iam.Role(
+                        self, "ChatChannelRole", assumed_by=iam.ServicePrincipal("chatbot.amazonaws.com"),
+                        description="Microsoft Teams channels of Trainforge's notices: no permissions",
+                    )  # fmt: skip
+                self.channels.append(
+                    chatbot.CfnMicrosoftTeamsChannelConfiguration(
+                        self, f"MicrosoftTeams{len(self.channels)}", configuration_name=name,
+                        iam_role_arn=chat_role.role_arn, teams_tenant_id=found["tenant"], team_id=found["team"],
+                        teams_channel_id=found["teams_channel"], sns_topic_arns=[topic.topic_arn],
+                        guardrail_policies=[NOTICES_ONLY], logging_level="ERROR",
+                    )
+                )  # fmt: skip
+
+    def _topic(self, name: str) -> sns.Topic:
+        topic = self.topics.get(name)
+        if topic is None:
+            topic = self.topics[name] = sns.Topic(
+                self, name, topic_name=name, display_name="Trainforge", master_key=self.key, enforce_ssl=True
+            )
+        return topic
+
+    def allow_publishing(self, grantee: iam.IGrantable) -> None:
+        """The notifications function encrypts what it publishes with the topics' key (its sns:Publish statement
+        names the topics)."""
+        self.key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")

@@ -43,6 +43,9 @@ def build_app(
     teams_file = app.node.try_get_context("teams_file")
     teams = load_teams_file(str(teams_file)) if teams_file else []
     admins = [p for p in str(app.node.try_get_context("admin_principals") or "").split(",") if p.strip()]
+    # -c api_url=https://trainforge.example.com: the API's address as users reach it (a custom domain), which
+    # Trainforge's events link to; the functions cannot read their own API's URL without a dependency cycle.
+    api_url = app.node.try_get_context("api_url")
     stack = TrainforgeStack(
         app,
         f"Trainforge-{stage}",
@@ -52,6 +55,7 @@ def build_app(
         python_version=built_version(OUTPUT),
         snapstart=snapstart,
         teams=teams,
+        public_api_url=str(api_url) if api_url else None,
         admin_principals=[p.strip() for p in admins],
         # -c training_in_vpc=true: jobs naming no VPC run in the stack's private subnets and its security group
         training_in_vpc=str(app.node.try_get_context("training_in_vpc") or "false").lower()

@@ -10,6 +10,7 @@ SIGINT ignored: the handlers are installed whatever was inherited.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import signal
 import sys
@@ -48,6 +49,8 @@ def stop_on_signals() -> None:
 
     for each in STOP_SIGNALS:
         signal.signal(each, stopping)
+    # `kill -USR1 <pid>` prints every thread's stack: where a stop that does not end is waiting.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 def port_setting(value: int | None, variable: str, default: int) -> int:

@@ -1,7 +1,8 @@
 """The demo: a dataset dropped through upload_training_data starts a job through the S3 event path; the job is
 followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
 Stopped; then two jobs share a pool of one instance, and the second waits for capacity and trains when the first
-ends; then two teams: one is refused over its budget, the other cannot see its job; then a tuning job of six trials,
+ends; then two teams: one is refused over its budget, the other cannot see its job and hears of its end through a
+webhook the demo receives; then a tuning job of six trials,
 two at a time, names its best. Exit code 0 only when all of that happened."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from local_mode.environment import LocalMode, LocalModeError
 from local_mode.housekeeping import fresh_database, fresh_folder
+from local_mode.webhook_receiver import WebhookReceiver, headline
 from trainforge.aws import client
 from trainforge.cli.charts import terminal_charts
 from trainforge.cli.output import dollars
@@ -238,11 +240,12 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     if not cancelled.get("cancelled") or stopped["status"] != "Stopped":
         raise DemoFailed(f"the cancelled job ended {stopped['status']}")
     capacity_scene(api, dataset_uri, spec)
-    teams_scene(api, spec)
+    teams_scene(api, spec, settings.region)
     tuning_scene(api, dataset_uri, spec)
     say(
         "\nDemo complete: dataset → job → report, a cancelled job Stopped, a job that waited for capacity "
-        "and then trained, a team refused over its budget and a team that cannot see another's jobs, and a "
+        "and then trained, a team refused over its budget and a team that cannot see another's jobs but hears of its "
+        "job's end through its webhook, and a "
         "tuning job whose six trials ran two at a time and named the best."
     )
 
@@ -292,17 +295,31 @@ def capacity_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:
 
 
 VISION = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
+WEBHOOK_SECRET_NAME = "trainforge/webhooks/vision"  # noqa: S105 - a name, not a secret
+WEBHOOK_SECRET = "demo-secret"  # noqa: S105 - the demo's own receiver, on this machine only
 FORECAST = "arn:aws:sts::123456789012:assumed-role/forecasting-engineers/bob"
 
 
-def teams_scene(api: str, spec: dict[str, Any]) -> None:
-    """Two teams: one refused over its budget (with the figures), one unable to see the other's job."""
+def teams_scene(api: str, spec: dict[str, Any], region: str) -> None:
+    """Two teams: one refused over its budget (with the figures), one unable to see the other's job; vision hears
+    of its job's end through a webhook the demo receives."""
+    with WebhookReceiver(WEBHOOK_SECRET) as receiver:
+        _teams_scene(api, spec, region, receiver)
+
+
+def _teams_scene(api: str, spec: dict[str, Any], region: str, receiver: WebhookReceiver) -> None:
     say("\n6. teams: vision ($5 a month) and forecasting ($0.10 a month), defined by the administrator")
+    secrets = client("secretsmanager", region)
+    with contextlib.suppress(secrets.exceptions.ResourceExistsException):
+        secrets.create_secret(Name=WEBHOOK_SECRET_NAME, SecretString=WEBHOOK_SECRET)
+    webhook = {"kind": "webhook", "target": receiver.url, "secret_name": WEBHOOK_SECRET_NAME,
+               "statuses": ["Completed", "Failed", "Stopped"]}  # fmt: skip
     for name, role, budget in (
         ("vision", "vision-engineers", 5),
         ("forecasting", "forecasting-engineers", 0.1),
     ):
-        body = {"members": [f"arn:aws:iam::123456789012:role/{role}"], "monthly_budget_usd": budget}
+        body = {"members": [f"arn:aws:iam::123456789012:role/{role}"], "monthly_budget_usd": budget,
+                "notifications": [webhook] if name == "vision" else []}  # fmt: skip
         status, team = call(api, "PUT", f"/teams/{name}", body)
         if status not in (200, 201):
             raise DemoFailed(f"PUT /teams/{name} answered {status}: {team}")
@@ -337,6 +354,15 @@ def teams_scene(api: str, spec: dict[str, Any]) -> None:
         f"{len(listed['jobs'])} job(s)")  # fmt: skip
     status, _ = call(api, "POST", f"/jobs/{created['id']}/cancel", principal=VISION)
     say(f"   as {VISION}: POST /jobs/{created['id']}/cancel → {status} (its own team's job)")
+    notice = receiver.wait_for(
+        lambda e: e["detail"].get("job_id") == created["id"] and e["detail"].get("new_status") == "Stopped",
+        30,
+    )
+    if notice is None:
+        raise DemoFailed(f"vision's webhook heard nothing of its stopped job; it got {receiver.received}")
+    say(f"   vision's webhook at {receiver.url} got, signature checked: {headline(notice)}")
+    for line in json.dumps(notice["detail"], indent=2, sort_keys=True).splitlines():
+        say(f"     {line}")
 
 
 def tuning_scene(api: str, dataset_uri: str, spec: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from trainforge.local.aws.standins import AccountStandIns
 from trainforge.local.discovery import read_state, state_file
 from trainforge.local.postgres import EmbeddedPostgres
 from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
+from trainforge.local.training.hosts import free_port
 from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
@@ -149,9 +150,12 @@ class LocalMode:
             self.log("PostgreSQL: embedded server (pgserver) in", self.postgres.data_dir)
         else:
             self.log("PostgreSQL:", database_url.split("@")[-1])
+        if not self.api_port:  # chosen now: the handlers' events link to their job at the API's URL
+            self.api_port = free_port()
         os.environ.update(
             {
                 **self.aws.environ(),
+                "TRAINFORGE_PUBLIC_API_URL": f"http://127.0.0.1:{self.api_port}",
                 **self.stand_ins.environ(),
                 "DATABASE_URL": database_url,
                 "TRAINFORGE_MODE": "local",

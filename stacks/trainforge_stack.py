@@ -89,7 +89,7 @@ class TrainforgeStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
         snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
-        training_in_vpc: bool = False, **kwargs: object,
+        training_in_vpc: bool = False, public_api_url: str | None = None, **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production)
@@ -135,6 +135,7 @@ class TrainforgeStack(Stack):
             **self._training_network(sagemaker),
             "POWERTOOLS_METRICS_NAMESPACE": "Trainforge",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            **({"TRAINFORGE_PUBLIC_API_URL": public_api_url} if public_api_url else {}),
         }
         functions = TrainforgeFunctions(
             self, "Functions", specs=FUNCTIONS, layer_dir=layer_dir, python_version=python_version,

@@ -125,7 +125,9 @@ class LocalModeProcess:
         assert self.process is not None
         try:
             return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired as late:  # what it was doing: the steps it said it had stopped
+        except subprocess.TimeoutExpired as late:  # what it was doing: its steps, then its threads' stacks
+            os.kill(self.pid, signal.SIGUSR1)
+            time.sleep(2)
             raise AssertionError(f"local mode still running after {timeout:.0f} s:\n{self.text()}") from late
 
     def stop(self) -> None:

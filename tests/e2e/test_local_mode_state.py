@@ -166,6 +166,8 @@ def test_the_demo_passes_twice_in_a_row_after_a_local_mode_session(work_dir: Pat
         assert "Completed / Completed" in output and '"validation:accuracy"' in output
         assert "output/model.tar.gz" in output and "Stopped / Stopped" in output
         assert "budget_exceeded" in output and "→ 404" in output
+        assert "got, signature checked: Trainforge Job State Change: vision-" in output  # its own receiver's
+        assert output.count('"event_id": "trainforge-') == 1 and '"new_status": "Stopped"' in output
         assert "Completed, trials: Completed 6" in output and "best: churn-tune-" in output
         assert "Demo complete" in output
         assert "ended without stopping" not in output

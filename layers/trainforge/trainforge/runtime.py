@@ -120,7 +120,10 @@ class Runtime:
 
         try:
             return publish_pending(
-                self.database, client("events", self.settings.region), self.settings.event_bus_name
+                self.database,
+                client("events", self.settings.region),
+                self.settings.event_bus_name,
+                self.settings.public_api_url,
             )
         except Exception:
             logging.getLogger("trainforge").warning(

@@ -125,6 +125,7 @@ class Settings:
     role_permissions_boundary_arn: str | None
     sagemaker_create_rate: float
     dead_letter_queue_url: str | None
+    public_api_url: str | None = None  # the API's base URL as its users reach it: events link to their job
     dataset_wait_seconds: float = 900.0
     # How long a job may wait for capacity unless it says otherwise (max_queue_seconds).
     max_queue_seconds: int = 86400
@@ -227,6 +228,7 @@ class Settings:
             role_permissions_boundary_arn=env.get("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN") or None,
             sagemaker_create_rate=_number(env, "TRAINFORGE_SAGEMAKER_CREATE_RATE", 1.0, minimum=0.001),
             dead_letter_queue_url=env.get("TRAINFORGE_DEAD_LETTER_QUEUE_URL") or None,
+            public_api_url=env.get("TRAINFORGE_PUBLIC_API_URL") or None,
             dataset_wait_seconds=_number(env, "TRAINFORGE_DATASET_WAIT_SECONDS", 900.0, minimum=0.0),
             max_queue_seconds=int(_number(env, "TRAINFORGE_MAX_QUEUE_SECONDS", 86400.0, minimum=0.0)),
             local_instance_quotas=parse_quotas(env, "TRAINFORGE_LOCAL_INSTANCE_QUOTAS"),
@@ -280,6 +282,8 @@ VARIABLES: tuple[Variable, ...] = (
              "how long a submission waits out SageMaker's throttling"),
     Variable("TRAINFORGE_LOCAL_WORK_DIR", "local_work_dir", "local mode's folder (default: .local in the current one)"),
     Variable("TRAINFORGE_EVENT_BUS_NAME", "event_bus_name", "the bus for 'Training Job Requested' events"),
+    Variable("TRAINFORGE_PUBLIC_API_URL", "public_api_url",
+             "the API's base URL as users reach it (-c api_url=...): Trainforge's events carry their job's URL"),
     Variable("TRAINFORGE_ROLE_PERMISSIONS_BOUNDARY_ARN", "role_permissions_boundary_arn",
              "the boundary attached to execution roles created through POST /roles"),
     Variable("TRAINFORGE_SAGEMAKER_CREATE_RATE", "sagemaker_create_rate",

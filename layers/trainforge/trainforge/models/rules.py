@@ -16,7 +16,7 @@ from trainforge.models.sagemaker_limits import (
     TUNING_JOB_NAME_PATTERN,
     VPC_ID_PATTERN,
 )
-from trainforge.models.team_definitions import SECRET_NAME, TEAM_NAME_PATTERN
+from trainforge.models.team_definitions import CHAT_CHANNEL, SECRET_NAME, TEAM_NAME_PATTERN
 
 MONTH = r"^(?P<year>20\d\d)-(?P<month>0[1-9]|1[0-2])$"
 PAGE_TOKEN = r"^[A-Za-z0-9_-]+$"  # noqa: S105 - the pattern of a paging token, not a secret
@@ -44,6 +44,8 @@ PATTERN_RULES: dict[str, str] = {
     "letter or digit",
     SECRET_NAME.pattern: "must be the name of a Secrets Manager secret under trainforge/webhooks/ (letters, digits "
     "and '/', '_', '+', '=', '.', '@', '-')",
+    CHAT_CHANNEL.pattern: "must be slack:<workspace id>/<channel id> or msteams:<tenant id>/<team id>/<channel id> "
+    "(the channel id URL-encoded, as 19%3a...%40thread.tacv2)",
     IDEMPOTENCY_KEY_PATTERN.pattern: "must be 1 to 255 visible ASCII characters",
     MONTH: "must be a month as YYYY-MM, such as 2026-11",
     PAGE_TOKEN: "must be the next_cursor (or next_token) of the previous page, as it was given",

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 import pytest
 
+from local_mode.webhook_receiver import verify
 from trainforge.delivery import PoisonEventError
 from trainforge.errors import Problem
 from trainforge.models.team_definitions import Subscription, parse_subscription
@@ -106,3 +108,13 @@ def test_a_chat_channel_is_slacks_or_microsoft_teams_as_aws_chatbot_takes_it(
     assert [p.field for p in problems] == ([problem] if problem else [])
     if problem is None:
         assert found is not None and Subscription.from_dict(found.to_dict()) == found
+
+
+def test_the_demos_receiver_accepts_trainforges_signature_and_nothing_else() -> None:
+    body = b'{"detail": {"event_id": "trainforge-7"}}'
+    now = int(time.time())
+    assert verify("s3cret", signature("s3cret", now, body), body)
+    assert not verify("s3cret", signature("s3cret", now, body), body + b" ")  # the body changed
+    assert not verify("other", signature("s3cret", now, body), body)
+    assert not verify("s3cret", signature("s3cret", now - 301, body), body)  # a replay, 5 minutes late
+    assert not verify("s3cret", "v1=abc", body) and not verify("s3cret", "t=x,v1=abc", body)

@@ -10,7 +10,10 @@ runs), because these machines are noisy. `make bench` prints the table and write
 4. a burst of 300 submissions against a throttling SageMaker    (all accepted, >= 90% of the allowed rate)
 5. 200 jobs at once for one instance type with a quota of 4      (never over 4, all complete, none sent twice;
    a job's end admits the next within 2x the time its own state change takes to apply)
-5. the layer's and each function's unzipped size                (Lambda's limit: 250 MB)
+6. a SageMaker event's arrival → its team's webhook request ÷ one event delivery (EventBridge → SQS → function)
+                                                                (target <= 2.0: the notice's own delivery, and the
+                                                                handling on either side of it within as long again)
+7. the layer's and each function's unzipped size                (Lambda's limit: 250 MB)
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bench.burst import BURST_RATE, submission_burst  # noqa: E402
 from bench.capacity import capacity_queue  # noqa: E402
 from bench.common import Row, row  # noqa: E402
 from bench.database import events_throughput, listing  # noqa: E402
+from bench.notices import notice_latency  # noqa: E402
 from bench.startup import HANDLERS, startup  # noqa: E402
 from trainforge.local.postgres import postgres_server  # noqa: E402
 
@@ -75,11 +79,13 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument(
-        "--only", nargs="*", choices=["startup", "events", "listing", "burst", "capacity", "package"]
+        "--only",
+        nargs="*",
+        choices=["startup", "events", "listing", "burst", "capacity", "notices", "package"],
     )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    chosen = set(args.only or ["startup", "events", "listing", "burst", "capacity", "package"])
+    chosen = set(args.only or ["startup", "events", "listing", "burst", "capacity", "notices", "package"])
     quick = args.quick
     rows: list[Row] = []
     with postgres_server(os.environ.get("DATABASE_URL")) as server:
@@ -93,6 +99,8 @@ def main() -> int:
             rows += submission_burst(server, 60 if quick else 300, rate=BURST_RATE, workers=2)
         if "capacity" in chosen:
             rows += capacity_queue(server, 40 if quick else 200)
+        if "notices" in chosen:
+            rows += notice_latency(server, 10 if quick else 40)
         if "package" in chosen:
             rows += package_sizes()
     print_table(rows)

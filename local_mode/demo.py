@@ -2,8 +2,8 @@
 followed through the API to its end; then a second job is submitted through POST /jobs, cancelled, and seen
 Stopped; then two jobs share a pool of one instance, and the second waits for capacity and trains when the first
 ends; then two teams: one is refused over its budget, the other cannot see its job and hears of its end through a
-webhook the demo receives; then a tuning job of six trials,
-two at a time, names its best. Exit code 0 only when all of that happened."""
+webhook the demo receives; then a tuning job of six trials, two at a time, names its best. Exit code 0 only when
+all of that happened."""
 
 from __future__ import annotations
 
@@ -244,9 +244,9 @@ def run(mode: LocalMode, *, epochs: int | None = None) -> None:
     tuning_scene(api, dataset_uri, spec)
     say(
         "\nDemo complete: dataset → job → report, a cancelled job Stopped, a job that waited for capacity "
-        "and then trained, a team refused over its budget and a team that cannot see another's jobs but hears of its "
-        "job's end through its webhook, and a "
-        "tuning job whose six trials ran two at a time and named the best."
+        "and then trained, a team refused over its budget and a team that cannot see another's jobs but hears of "
+        "its own job's end through its webhook, and a tuning job whose six trials ran two at a time and named the "
+        "best."
     )
 
 

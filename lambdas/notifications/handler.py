@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.aws import client
-from trainforge.delivery import batch_response
+from trainforge.delivery import back_off, batch_response
 from trainforge.notifications.delivery import Channels, DeliveryFailedError, Notice, deliver_notice
 from trainforge.runtime import Runtime, end_of_init
 
@@ -75,7 +75,10 @@ def notify(event: dict[str, Any]) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return batch_response(event, notify, RUNTIME.settings, logger.error)
+    response = batch_response(event, notify, RUNTIME.settings, logger.error)
+    # A webhook that is down gets its event again after 30 s, 1, 2, 4 then 8 minutes, then the dead-letter queue.
+    back_off(event, [f["itemIdentifier"] for f in response["batchItemFailures"]], RUNTIME.settings.region)
+    return response
 
 
 end_of_init()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -58,7 +58,8 @@ class TrainforgeTeamNotices(Construct):
                 topic = self._topic(subscription.target.rsplit(":", 1)[-1])
                 found = CHAT_CHANNEL.fullmatch(subscription.channel)
                 assert found is not None  # validated with the team definition
-                name = f"{topic.node.id}-{len(self.channels) + 1}"[:128]
+                # unique in the account and region, as Chatbot requires: another stage's stack has its own
+                name = f"{Stack.of(self).stack_name}-{topic.node.id}-{len(self.channels) + 1}"[:128]
                 if found["workspace"]:
                     self.channels.append(
                         chatbot.SlackChannelConfiguration(

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from local_mode.webhook_receiver import verify
-from trainforge.delivery import PoisonEventError
+from trainforge.delivery import PoisonEventError, backoff_seconds
 from trainforge.errors import Problem
 from trainforge.models.team_definitions import Subscription, parse_subscription
 from trainforge.notifications.delivery import Notice, signature, subject_of
@@ -118,3 +118,8 @@ def test_the_demos_receiver_accepts_trainforges_signature_and_nothing_else() -> 
     assert not verify("other", signature("s3cret", now, body), body)
     assert not verify("s3cret", signature("s3cret", now - 301, body), body)  # a replay, 5 minutes late
     assert not verify("s3cret", "v1=abc", body) and not verify("s3cret", "t=x,v1=abc", body)
+
+
+def test_a_failed_notice_waits_twice_as_long_each_time_up_to_15_minutes() -> None:
+    assert [backoff_seconds(n) for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
+    assert backoff_seconds(0) == 30  # a count SQS did not give

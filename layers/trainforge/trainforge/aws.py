@@ -29,9 +29,8 @@ _CONFIG = Config(
 _SERVICE_CONFIG = {"sagemaker": _CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))}
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: boto3.session.Session | None = None
-_loader: Loader | None = (
-    None  # the parsed service models: kept when the Session is reset (the environment never changes them)
-)
+# The parsed service models: kept when the Session is reset (the environment never changes them).
+_loader: Loader | None = None
 _lock = threading.Lock()  # botocore sessions are not safe to create clients from concurrently
 
 

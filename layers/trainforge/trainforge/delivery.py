@@ -120,3 +120,41 @@ def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason:
     except Exception:
         return False
     return True
+
+
+def backoff_seconds(receives: int, first: int = 30, most: int = 900) -> int:
+    """How long a failed record stays away before its next try: doubling from ``first`` with each receive, at
+    most ``most`` (SQS's own retries would all wait the same visibility timeout)."""
+    return min(most, first * 2 ** max(0, receives - 1))
+
+
+_queue_urls: dict[str, str] = {}
+
+
+def back_off(event: Mapping[str, Any], failures: list[str], region: str) -> None:
+    """Make each failed record of an SQS batch wait :func:`backoff_seconds` before it is delivered again. Best
+    effort: when SQS refuses, the queue's visibility timeout applies, as it would have."""
+    if not failures or not is_sqs_batch(event):
+        return
+    records = {str(r.get("messageId")): r for r in event["Records"]}
+    sqs = client("sqs", region)
+    for message_id in failures:
+        record = records.get(message_id)
+        if record is None:
+            continue
+        try:
+            arn = str(record["eventSourceARN"])
+            url = _queue_urls.get(arn)
+            if url is None:
+                _, _, _, _, account, name = arn.split(":", 5)
+                url = _queue_urls[arn] = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
+                    "QueueUrl"
+                ]
+            receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+            sqs.change_message_visibility(
+                QueueUrl=url,
+                ReceiptHandle=record["receiptHandle"],
+                VisibilityTimeout=backoff_seconds(receives),
+            )
+        except Exception:  # noqa: S112 - the queue's own timeout is the fallback
+            continue

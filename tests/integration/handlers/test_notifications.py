@@ -258,3 +258,36 @@ def test_a_test_notice_goes_the_way_of_every_event_and_its_deliveries_are_listed
         (sent["event_id"], "email:vision-team@example.com", "logged"),
         (sent["event_id"], f"webhook:{receiver.url}", "delivered"),
     ]
+
+
+def test_a_webhook_that_is_down_is_tried_again_later_each_time(
+    handlers: Any, delivered: Any, receiver: Receiver, db: Session
+) -> None:
+    """Through a real queue whose own visibility timeout is 0: without the function's backoff, the failed event
+    would be back at once; with it, it stays away after each failure (30 s, then 60 s: backoff_seconds)."""
+    native, relay_and_read = delivered
+    define_team(native, receiver.url, statuses=["Failed"])
+    fail_a_job(native, db, "vision-backoff")
+    (failed,) = [e for e in relay_and_read() if e["detail"].get("new_status") == "Failed"]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = sqs.create_queue(QueueName="notifications-backoff", Attributes={"VisibilityTimeout": "0"})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(failed))
+    module = handlers("notifications")
+    receiver.failures = 2
+    for receives in (1, 2):
+        (message,) = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"]
+        assert message["Attributes"]["ApproximateReceiveCount"] == str(receives)
+        batch = {"Records": [{
+            "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "attributes": message["Attributes"], "messageAttributes": {}, "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1",
+        }]}  # fmt: skip
+        assert invoke(module, batch)["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+        assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []  # away, not back at once
+        sqs.change_message_visibility(
+            QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    assert len(receiver.requests) == 2

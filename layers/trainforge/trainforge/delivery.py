@@ -125,7 +125,7 @@ def _dead_letter(queue_url: str, region: str, record: Mapping[str, Any], reason:
 def backoff_seconds(receives: int, first: int = 30, most: int = 900) -> int:
     """How long a failed record stays away before its next try: doubling from ``first`` with each receive, at
     most ``most`` (SQS's own retries would all wait the same visibility timeout)."""
-    return min(most, first * 2 ** max(0, receives - 1))
+    return min(most, first * int(2 ** min(max(0, receives - 1), 16)))
 
 
 _queue_urls: dict[str, str] = {}

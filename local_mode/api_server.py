@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
@@ -90,8 +91,9 @@ class LocalApiServer:
     405 on a known path), and a body that is missing, too long or shorter than its ``Content-Length`` is
     answered with a JSON error instead of a hang or a dropped connection."""
 
-    def __init__(self, handler: ModuleType, port: int = 0) -> None:
-        api = handler
+    def __init__(self, handler: Callable[[], ModuleType], port: int = 0) -> None:
+        """``handler`` gives the API's handler module when a request comes: the port is bound first, before the
+        module exists, so that nothing else local mode starts meanwhile takes it."""
         # The handler keeps per-request state (the resolver's context, the caller) as a Lambda container may:
         # connections are served concurrently, invocations one after the other.
         invocation = threading.Lock()
@@ -141,7 +143,7 @@ class LocalApiServer:
                     self.command, self.path, list(self.headers.items()), body, self.client_address[0]
                 )
                 with invocation:  # one at a time, as a Lambda container runs them
-                    response = api.handler(
+                    response = handler().handler(
                         event, LambdaContext(function_name="trainforge-api", aws_request_id=str(uuid.uuid4()))
                     )
                 payload = response.get("body") or ""
@@ -170,15 +172,19 @@ class LocalApiServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def start(self) -> LocalApiServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that never started, forever
+            self._server.shutdown()
         self._server.server_close()
 
 

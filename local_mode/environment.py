@@ -34,7 +34,6 @@ from trainforge.local.aws.standins import AccountStandIns
 from trainforge.local.discovery import read_state, state_file
 from trainforge.local.postgres import EmbeddedPostgres
 from trainforge.local.sagemaker.runner import forget_local_sagemaker, local_sagemaker
-from trainforge.local.training.hosts import free_port
 from trainforge.schema import upgrade_database
 from trainforge.settings import Settings, parse_quotas
 
@@ -130,6 +129,10 @@ class LocalMode:
                 raise LocalModeError(
                     f"port {port} for the {what} is taken by another program: choose another with {option}"
                 )
+        # The API's port, bound now: the handlers' events link to their job at its URL, and nothing local mode
+        # starts before the API (the emulator, the stand-ins) can take a port left free until then.
+        self.api = LocalApiServer(lambda: self.handlers["api"], self.api_port)
+        self.api_port = self.api.port
         self.aws = LocalAws(
             self.aws_port or None, state_dir=self.work_dir / "aws" if self.keep_state else None
         )
@@ -150,8 +153,6 @@ class LocalMode:
             self.log("PostgreSQL: embedded server (pgserver) in", self.postgres.data_dir)
         else:
             self.log("PostgreSQL:", database_url.split("@")[-1])
-        if not self.api_port:  # chosen now: the handlers' events link to their job at the API's URL
-            self.api_port = free_port()
         os.environ.update(
             {
                 **self.aws.environ(),
@@ -181,7 +182,7 @@ class LocalMode:
         self.router.provision()
         self.router.start()
         self.router.schedule(float(os.environ.get("TRAINFORGE_LOCAL_SCHEDULE_SECONDS", "60")))
-        self.api = LocalApiServer(self.handlers["api"], self.api_port).start()
+        self.api.start()
         self._recover()
         write_state(
             self.work_dir, {"pid": os.getpid(), "api_url": self.api.url, "aws_url": self.aws.endpoint_url}

@@ -9,6 +9,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import pytest
+
 
 def exchange(api: str, request: bytes, wait: float = 30.0) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(api)
@@ -104,3 +106,17 @@ def test_a_burst_of_two_hundred_connections_each_gets_an_answer(local_api: str) 
     for thread in threads:
         thread.join(timeout=90)
     assert failures == [] and answers == [200] * clients
+
+
+def test_the_api_port_is_held_from_the_start_and_a_server_never_started_stops_at_once() -> None:
+    """Local mode binds the API's port before it starts anything else (the emulator and the stand-ins bind free
+    ports too), and a start that fails before the API serves must still stop."""
+    from local_mode.api_server import LocalApiServer
+
+    server = LocalApiServer(lambda: pytest.fail("no request reaches a server that never started"))
+    with socket.socket() as other, pytest.raises(OSError):
+        other.bind(("127.0.0.1", server.port))
+    stopped = threading.Thread(target=server.stop, daemon=True)
+    stopped.start()
+    stopped.join(5)
+    assert not stopped.is_alive()

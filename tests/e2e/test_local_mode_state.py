@@ -168,6 +168,7 @@ def test_the_demo_passes_twice_in_a_row_after_a_local_mode_session(work_dir: Pat
         assert "budget_exceeded" in output and "→ 404" in output
         assert "got, signature checked: Trainforge Job State Change: vision-" in output  # its own receiver's
         assert output.count('"event_id": "trainforge-') == 1 and '"new_status": "Stopped"' in output
+        assert '"url": "http://127.0.0.1:' in output  # the job at the API's address, which the demo chose
         assert "Completed, trials: Completed 6" in output and "best: churn-tune-" in output
         assert "Demo complete" in output
         assert "ended without stopping" not in output

@@ -15,7 +15,16 @@ SNAPSHOTTED = ("api", "submissions", "trainingstate", "buildstate", "notificatio
 
 
 @pytest.fixture(scope="module")
-def snapstart_stack(synthesized: Any) -> Iterator[tuple[Any, Template]]:
+def layer() -> None:
+    """The layer, built if it changed (the default synthesis, and with it the check that SnapStart is off unless
+    asked, is test_stack.py's: one synthesis fewer here)."""
+    from stacks.layer_build import build
+
+    build()
+
+
+@pytest.fixture(scope="module")
+def snapstart_stack(layer: None) -> Iterator[tuple[Any, Template]]:
     from app import build_app
 
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-snapstart-") as outdir:
@@ -32,12 +41,6 @@ def by_type(template: Template, kind: str) -> dict[str, Any]:
 def logical_id(resources: dict[str, Any], prefix: str) -> str:
     (name,) = [n for n in resources if n.startswith(prefix)]
     return name
-
-
-def test_snapstart_is_off_unless_asked(template: Template) -> None:
-    for name, function in by_type(template, "AWS::Lambda::Function").items():
-        assert "SnapStart" not in function["Properties"], name
-    assert by_type(template, "AWS::Lambda::Alias") == {}
 
 
 def test_eligible_functions_publish_snapstart_versions(snapstart_stack: tuple[Any, Template]) -> None:
@@ -105,7 +108,7 @@ def test_cdk_nag_passes_with_snapstart(snapstart_stack: tuple[Any, Template]) ->
     assert [e.entry.data for e in errors + warnings] == []
 
 
-def test_snapstart_is_refused_for_a_python_without_it(synthesized: Any) -> None:
+def test_snapstart_is_refused_for_a_python_without_it(layer: None) -> None:
     import aws_cdk as cdk
     from aws_cdk import aws_ec2 as ec2
 

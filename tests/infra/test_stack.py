@@ -493,3 +493,10 @@ def test_the_example_teams_notices_have_their_topics_and_chat_channels(template:
         if name.startswith("Functionsnotifications") and "kms:GenerateDataKey" in s["Action"]
     ]  # fmt: skip
     assert publish_key  # the notifications function encrypts with the topics' key
+
+
+def test_snapstart_is_off_unless_asked(template: Any) -> None:
+    """(test_snapstart.py checks it on, with -c snapstart=true.)"""
+    for name, function in resources(template, "AWS::Lambda::Function").items():
+        assert "SnapStart" not in function["Properties"], name
+    assert resources(template, "AWS::Lambda::Alias") == {}

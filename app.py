@@ -15,6 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.layer_build import OUTPUT, built_version
 from stacks.trainforge_stack import TrainforgeStack
+from trainforge.errors import SageMakerConfigurationError
 from trainforge.models.team_definitions import load_teams_file
 
 
@@ -41,7 +42,13 @@ def build_app(
     # -c teams_file=teams.json: the teams whose S3 permissions the stack generates (the API holds the same
     # definitions: `trainforge teams apply teams.json`); -c admin_principals=arn,arn: more administrators.
     teams_file = app.node.try_get_context("teams_file")
-    teams = load_teams_file(str(teams_file)) if teams_file else []
+    try:
+        teams = load_teams_file(str(teams_file)) if teams_file else []
+    except (
+        SageMakerConfigurationError,
+        ValueError,
+    ) as refused:  # said with the file's name, not as a traceback
+        raise SystemExit(f"{teams_file}: {getattr(refused, 'message', refused)}") from None
     admins = [p for p in str(app.node.try_get_context("admin_principals") or "").split(",") if p.strip()]
     # -c api_url=https://trainforge.example.com: the API's address as users reach it (a custom domain), which
     # Trainforge's events link to; the functions cannot read their own API's URL without a dependency cycle.

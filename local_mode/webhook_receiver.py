@@ -104,7 +104,8 @@ def main() -> int:
     args = parser.parse_args()
 
     def show(event: dict[str, Any]) -> None:
-        print(headline(event), flush=True)
+        # the request's whole body: the EventBridge event, its detail inside
+        print(f"got, signature checked: {headline(event)}", flush=True)
         print(json.dumps(event, indent=2, sort_keys=True), flush=True)
 
     with WebhookReceiver(args.secret, args.port, on_notice=show) as receiver:

@@ -3,10 +3,13 @@ principal of each (what aws:PrincipalArn reports)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from trainforge.errors import SageMakerConfigurationError
-from trainforge.models.team_definitions import parse_team, principal_matches, s3_principal
+from trainforge.models.team_definitions import load_teams_file, parse_team, principal_matches, s3_principal
 
 ROLE = "arn:aws:iam::123456789012:role/vision-engineers"
 PATTERN = "arn:aws:sts::123456789012:assumed-role/shared-ml/vision-*"
@@ -47,3 +50,16 @@ def test_a_definition_names_every_problem() -> None:
     fields = [p.field for p in refused.value.problems]
     assert fields == ["colour", "name", "members.0", "monthly_budget_usd", "max_instances_in_flight",
                       "allowed_instance_types.0"]  # fmt: skip
+
+
+def test_a_teams_file_may_hold_one_team_and_its_errors_name_no_path_twice(tmp_path: Path) -> None:
+    one = tmp_path / "vision.json"
+    one.write_text(
+        json.dumps({"name": "vision", "members": ["arn:aws:iam::123456789012:role/vision-engineers"]})
+    )
+    assert [t.name for t in load_teams_file(one)] == ["vision"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"members": []}))
+    with pytest.raises(SageMakerConfigurationError) as refused:
+        load_teams_file(bad)
+    assert str(bad) not in str(refused.value) and "one team" in str(refused.value)

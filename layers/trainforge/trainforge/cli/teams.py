@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,18 @@ def _show(teams: list[dict[str, Any]]) -> None:
             "month": f"${team['this_month']['spent_usd']:.2f} + ${team['this_month']['committed_usd']:.2f}",
             "members": len(team["members"]),
             "limit": team["max_instances_in_flight"] or "-",
+            # how it hears of its jobs, by kind: what `teams apply` stored, at a glance
+            "notices": ", ".join(
+                f"{n} {k}"
+                for k, n in sorted(Counter(s["kind"] for s in team.get("notifications") or []).items())
+            )
+            or "-",
         }
         for team in teams
     ]
     table(rows, [("name", "TEAM"), ("dataset_prefix", "PREFIX"), ("members", "MEMBERS"), ("budget", "BUDGET"),
-                 ("month", "SPENT + COMMITTED"), ("instances_in_flight", "IN FLIGHT"), ("limit", "MAX")])  # fmt: skip
+                 ("month", "SPENT + COMMITTED"), ("instances_in_flight", "IN FLIGHT"), ("limit", "MAX"),
+                 ("notices", "NOTICES")])  # fmt: skip
 
 
 @click.group(name="teams")

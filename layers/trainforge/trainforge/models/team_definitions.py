@@ -325,16 +325,21 @@ def parse_team(values: Any, *, name: str | None = None) -> TeamDefinition:
 
 
 def load_teams_file(path: str | Path) -> list[TeamDefinition]:
-    """``teams.json``: ``{"teams": [...]}`` or a list; names must be unique."""
+    """``teams.json``: ``{"teams": [...]}``, a list, or one team (an object with its ``name``); names must be
+    unique."""
     document = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(document, dict) and "teams" not in document and "name" in document:
+        document = [document]
     entries = document.get("teams") if isinstance(document, dict) else document
     if not isinstance(entries, list):
-        raise SageMakerConfigurationError(f'{path}: expected a list of teams or {{"teams": [...]}}')
+        raise SageMakerConfigurationError(
+            'expected {"teams": [...]}, a list of teams, or one team (an object with its "name")'
+        )
     teams = [parse_team(entry) for entry in entries]
     names = [team.name for team in teams]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise SageMakerConfigurationError(f"{path}: team names must be unique: {', '.join(duplicates)}")
+        raise SageMakerConfigurationError(f"team names must be unique: {', '.join(duplicates)}")
     return teams
 
 

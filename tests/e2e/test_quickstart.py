@@ -101,3 +101,33 @@ def test_the_readme_names_only_commands_that_exist() -> None:
         env={**os.environ, "TRAINFORGE_API_URL": "http://127.0.0.1:9"}, check=True,
     ).stdout  # fmt: skip
     assert verbs and all(re.search(rf"^  {verb} ", helped, re.M) for verb in verbs), verbs
+
+
+def test_the_notification_docs_local_try_reaches_its_receiver(
+    checkout: Path, local_mode_there: LocalModeProcess
+) -> None:
+    """docs/notifications.md's two blocks (the webhook's secret, then the whole try), word for word but for the
+    ports: local mode's emulator is where this test started it, and the receiver's port is a free one."""
+    from trainforge.local.training.hosts import free_port
+
+    secret, whole = [
+        b for b in shell_blocks((ROOT / "docs" / "notifications.md").read_text()) if "webhook" in b
+    ]
+    port = str(free_port())
+    script = (
+        "source .venv/bin/activate\n"
+        + secret.replace("127.0.0.1:8090", f"127.0.0.1:{local_mode_there.aws_port}")
+        + whole.replace("9000", port)
+        + "sleep 3\nkill %1\n"  # the receiver the block left running (a terminal's Ctrl-C)
+    )
+    env = {k: v for k, v in clean_environment().items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    result = subprocess.run(
+        ["bash", "-eu", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said + "\n--- local mode:\n" + local_mode_there.text()
+    assert "got, signature checked: Trainforge Notification Test: vision" in said
+    assert "queued for 1 subscription(s) of vision" in said and f"webhook:http://127.0.0.1:{port}/" in said
+    assert "1 webhook" in said  # trainforge teams apply shows the stored subscription

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import os
+import select
 import signal
+import socket
 import sys
-import time
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from local_mode import demo, housekeeping
 from local_mode.environment import LocalMode, LocalModeError
@@ -53,6 +55,25 @@ def stop_on_signals() -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
+def wait_for_signals() -> NoReturn:
+    """Sleep until a signal comes, whichever thread the kernel hands it to. Python runs its handlers in the main
+    thread only, and a signal the kernel gave to another thread (the emulator's, the router's: most of them) does
+    not interrupt the main thread's sleep: ``time.sleep(3600)`` slept through a stop signal, until its hour was up.
+    The C-level handler writes every signal to the wakeup fd, so a main thread waiting on it wakes, and the
+    handler (which raises :class:`StopRequested`) runs right after."""
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    try:
+        while True:
+            select.select([reader], [], [])
+            reader.recv(64)
+    finally:
+        signal.set_wakeup_fd(-1)
+        reader.close()
+        writer.close()
+
+
 def port_setting(value: int | None, variable: str, default: int) -> int:
     return value if value is not None else int(os.environ.get(variable, default))
 
@@ -66,8 +87,7 @@ def serve(work_dir: Path, api_port: int, aws_port: int) -> int:
                 f"AWS emulator:   {mode.aws.endpoint_url}   (AWS_ENDPOINT_URL for the aws CLI and boto3)"
             )
             demo.say(f"State kept in {mode.work_dir}. Ctrl-C or `make stop` stops; `make reset` wipes it.")
-            while True:
-                time.sleep(3600)
+            wait_for_signals()
     except StopRequested as signalled:
         demo.say(f"stopped ({signalled}): nothing left running")
         return 0

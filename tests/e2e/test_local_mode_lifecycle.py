@@ -108,8 +108,8 @@ TGKILL = {"x86_64": 234, "aarch64": 131}  # the syscall that sends a signal to o
 
 def test_a_signal_the_kernel_hands_to_another_thread_stops_it_too(work_dir: Path) -> None:
     """kill(2) lets the kernel pick any thread of the process, and Python runs handlers in the main thread only:
-    a main thread asleep in time.sleep slept through such a signal (3 times in this stop's full runs). Here the signal
-    goes to one of the emulator's or router's threads on purpose."""
+    a main thread asleep in time.sleep slept through such a signal (the signal cases' rare 60 s hang). Here the
+    signal goes to one of the emulator's or router's threads on purpose."""
     mode = LocalModeProcess(work_dir).start()
     try:
         others = sorted(int(t) for t in os.listdir(f"/proc/{mode.pid}/task") if int(t) != mode.pid)

@@ -9,12 +9,12 @@ TORCH_STAMP := $(VENV)/.installed-torch
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
+# pip byte-compiles one file at a time (80 of the 160 s this takes); compileall does it on every core. Left to
+# first use instead, each test worker compiled the same modules again, slower still.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	# pip byte-compiles one file at a time (80 of the 160 s this takes); compileall does it on every core. Left to
-	# first use instead, each test worker compiled the same modules again, slower still.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt -e .
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true  # as pip, past the odd unparsable test file
 	touch $(STAMP)

@@ -21,6 +21,7 @@ from trainforge.delivery import PoisonEventError
 from trainforge.models.events import DETAIL_TYPES
 from trainforge.models.team_definitions import Subscription
 from trainforge.repository import notifications as repository
+from trainforge.repository.teams import get_team
 from trainforge.routing import TRAINFORGE_SOURCE
 
 SIGNATURE_HEADER = "Trainforge-Signature"
@@ -139,9 +140,10 @@ def deliver_notice(db: Database, notice: Notice, channels: Channels) -> dict[str
     Raises :class:`DeliveryFailedError` when one failed (after trying them all)."""
     if notice.team is None:
         return {}
+    team = get_team(db, notice.team)
     outcomes: dict[str, str] = {}
     failed: list[str] = []
-    for values in repository.team_subscriptions(db, notice.team):
+    for values in team.notifications if team is not None else []:
         subscription = Subscription.from_dict(values)
         if not subscription.wants(notice.detail_type, notice.detail):
             continue

@@ -1,4 +1,4 @@
-"""A team's subscriptions, and each event's deliveries to them: one row per event and subscription, claimed before
+"""Each event's deliveries to a team's subscriptions (the subscriptions are the team's, read with it): one row per event and subscription, claimed before
 sending, so two deliveries of the same event (SQS is at least once, and may run them side by side) send once."""
 
 from __future__ import annotations
@@ -28,11 +28,6 @@ SELECT event_id, subscription, detail_type, status, attempts, response_status, l
        delivered_at
 FROM notification_deliveries WHERE team = :team ORDER BY updated_at DESC, id DESC LIMIT :limit
 """
-
-
-def team_subscriptions(db: Database, team: str) -> list[dict[str, Any]]:
-    rows = db.rows("SELECT notifications FROM teams WHERE name = :team", {"team": team})
-    return list(rows[0]["notifications"] or []) if rows else []
 
 
 def claim_delivery(db: Database, event_id: str, team: str, subscription: str, detail_type: str) -> int | None:

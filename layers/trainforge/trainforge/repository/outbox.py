@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from trainforge.connection import Database
+from trainforge.models.events import NOTIFICATION_TEST
 
 # SKIP LOCKED: two relays (a handler's and the schedule's) never publish the same rows at once; a row a crashed
 # relay had claimed is free again when its transaction ends, and is published by the next one.
@@ -46,9 +47,9 @@ def add_test_event(db: Database, team: str, requested_by: str | None) -> int:
     """A notification test for ``team``, through the same outbox and relay as every event; its outbox id."""
     (row,) = db.rows(
         "INSERT INTO event_outbox (detail_type, team, subject, subject_id, detail) "
-        "VALUES ('Trainforge Notification Test', :team, 'team', NULL, jsonb_build_object("
+        "VALUES (:detail_type, :team, 'team', NULL, jsonb_build_object("
         "'team', CAST(:team AS varchar), 'requested_by', CAST(:by AS varchar), "
         "'message', 'A test of this team''s notifications: nothing happened to any job.')) RETURNING id",
-        {"team": team, "by": requested_by},
+        {"detail_type": NOTIFICATION_TEST, "team": team, "by": requested_by},
     )
     return int(row["id"])

@@ -14,9 +14,6 @@ from trainforge.models.events import DETAIL_TYPES
 
 TRAINFORGE_SOURCE = "trainforge"
 JOB_REQUESTED = "Training Job Requested"
-TRAINFORGE_EVENT_PREFIX = (
-    "Trainforge "  # the detail-types of Trainforge's own events (trainforge.models.events)
-)
 S3_OBJECT_CREATED = "Object Created"
 SAGEMAKER_STATE_CHANGE = "SageMaker Training Job State Change"
 TUNING_STATE_CHANGE = "SageMaker HyperParameter Tuning Job State Change"

@@ -10,7 +10,6 @@ from typing import Any
 
 from trainforge.routing import TRAINFORGE_SOURCE
 
-SOURCE = TRAINFORGE_SOURCE
 VERSION = "1"  # the detail's schema version (docs/events/): a field added keeps it, a field changed bumps it
 # The API path of what an event is about (joined to the deployment's API URL when it is known).
 _PATHS = {"job": "/jobs/{}", "tuning_job": "/tuning-jobs/{}", "build": "/builds/{}"}
@@ -53,7 +52,7 @@ def detail_of(row: dict[str, Any], api_url: str | None) -> dict[str, Any]:
 def entry_of(row: dict[str, Any], bus_name: str, api_url: str | None) -> dict[str, Any]:
     """A PutEvents entry for an outbox row."""
     return {
-        "Source": SOURCE,
+        "Source": TRAINFORGE_SOURCE,
         "DetailType": row["detail_type"],
         "Detail": json.dumps(detail_of(row, api_url), default=str),
         "EventBusName": bus_name,

@@ -44,10 +44,7 @@ def build_app(
     teams_file = app.node.try_get_context("teams_file")
     try:
         teams = load_teams_file(str(teams_file)) if teams_file else []
-    except (
-        SageMakerConfigurationError,
-        ValueError,
-    ) as refused:  # said with the file's name, not as a traceback
+    except (SageMakerConfigurationError, ValueError) as refused:  # said with the file's name, not a traceback
         raise SystemExit(f"{teams_file}: {getattr(refused, 'message', refused)}") from None
     admins = [p for p in str(app.node.try_get_context("admin_principals") or "").split(",") if p.strip()]
     # -c api_url=https://trainforge.example.com: the API's address as users reach it (a custom domain), which

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.aws import client
 from trainforge.delivery import back_off, batch_response
+from trainforge.models.team_definitions import email_topic_name
 from trainforge.notifications.delivery import Channels, DeliveryFailedError, Notice, deliver_notice
 from trainforge.runtime import Runtime, end_of_init
 
@@ -44,7 +45,7 @@ def publish(topic_arn: str, subject: str, message: str) -> None:
 
 def team_topic(team: str) -> str:
     settings = RUNTIME.settings
-    return f"arn:aws:sns:{settings.region}:{settings.account_id}:trainforge-team-{team}"
+    return f"arn:aws:sns:{settings.region}:{settings.account_id}:{email_topic_name(team)}"
 
 
 CHANNELS = Channels(

@@ -27,14 +27,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from trainforge.models.team_definitions import CHAT_CHANNEL, TeamDefinition
+from trainforge.models.team_definitions import CHAT_CHANNEL, TeamDefinition, email_topic_name
 
 NOTICES_ONLY = "arn:aws:iam::aws:policy/AWSDenyAll"  # a chat channel may read notices, and do nothing else
-
-
-def email_topic_name(team: str) -> str:
-    """The topic the notifications function publishes a team's email notices to (its ``team_topic``)."""
-    return f"trainforge-team-{team}"
 
 
 class TrainforgeTeamNotices(Construct):

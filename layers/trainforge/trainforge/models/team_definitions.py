@@ -57,6 +57,14 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[A-Za-z]{2,}$")
 CHAT_TOPIC_ARN = re.compile(
     rf"^arn:{_PARTITION}:sns:[a-z0-9-]+:{_ACCOUNT}:trainforge-team-[A-Za-z0-9_-]{{1,200}}$"
 )
+
+
+def email_topic_name(team: str) -> str:
+    """A team's email topic: the stack makes it (and subscribes the addresses), the notifications function
+    publishes to it."""
+    return f"trainforge-team-{team}"
+
+
 # The chat channel an AWS Chatbot configuration (made by the stack from teams.json) posts a chat topic's notices
 # to: slack:<workspace id>/<channel id> or msteams:<tenant id>/<team id>/<channel id> (URL-encoded, as
 # Microsoft Teams copies it: 19%3a...%40thread.tacv2).

@@ -148,6 +148,22 @@ def handler_env(aws_resources: Settings, database_url: str, aws: LocalAws) -> It
 
 
 @pytest.fixture
+def dead_letter_reasons(handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A dead-letter queue the handlers loaded after this send poison to; called, the reasons it holds."""
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=handler_env["AWS_REGION"])
+    queue = sqs.create_queue(QueueName="handlers-dead-letters")["QueueUrl"]
+    monkeypatch.setenv("TRAINFORGE_DEAD_LETTER_QUEUE_URL", queue)
+
+    def reasons() -> list[str]:
+        messages = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"], MaxNumberOfMessages=10)
+        return [m["MessageAttributes"]["reason"]["StringValue"] for m in messages.get("Messages", [])]
+
+    return reasons
+
+
+@pytest.fixture
 def handlers(handler_env: dict[str, str], db: Session) -> Iterator[Any]:
     """``handlers("api")`` imports that handler as a cold start would; engines are disposed afterwards."""
     from tests.lambda_support import load_handler

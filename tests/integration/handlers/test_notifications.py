@@ -196,15 +196,12 @@ def test_a_webhook_that_fails_gets_the_event_again_and_only_it(
 
 
 def test_a_poison_event_is_dead_lettered_with_its_reason_not_retried(
-    handlers: Any, handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    dead_letter_reasons: Any, handlers: Any
 ) -> None:
-    sqs = boto3.client("sqs", region_name=handler_env["AWS_REGION"])
-    dlq = sqs.create_queue(QueueName="notifications-dlq")["QueueUrl"]
-    monkeypatch.setenv("TRAINFORGE_DEAD_LETTER_QUEUE_URL", dlq)
     bad = {"version": "0", "source": "trainforge", "detail-type": "Trainforge Job State Change", "detail": {}}
     assert invoke(handlers("notifications"), sqs_batch(bad)) == {"batchItemFailures": []}
-    (message,) = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
-    assert "without detail.event_id" in message["MessageAttributes"]["reason"]["StringValue"]
+    (reason,) = dead_letter_reasons()
+    assert "without detail.event_id" in reason
 
 
 @pytest.mark.parametrize(

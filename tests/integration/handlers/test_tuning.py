@@ -160,16 +160,13 @@ def test_a_tuning_event_for_a_tuning_job_trainforge_did_not_start_is_ignored(han
 
 
 def test_a_tuning_event_without_a_name_is_dead_lettered_with_its_reason(
-    handlers: Any, handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    dead_letter_reasons: Any, handlers: Any
 ) -> None:
-    sqs = boto3.client("sqs", region_name=handler_env["AWS_REGION"])
-    dlq = sqs.create_queue(QueueName="tuning-state-dlq")["QueueUrl"]
-    monkeypatch.setenv("TRAINFORGE_DEAD_LETTER_QUEUE_URL", dlq)
     event = tuning_event()
     del event["detail"]["HyperParameterTuningJobName"]
     assert invoke(handlers("training_state"), sqs_batch(event)) == {"batchItemFailures": []}
-    (message,) = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
-    assert "names no tuning job" in message["MessageAttributes"]["reason"]["StringValue"]
+    (reason,) = dead_letter_reasons()
+    assert "names no tuning job" in reason
 
 
 @pytest.mark.calendar

@@ -102,15 +102,21 @@ def test_duplicated_and_shuffled_state_changes_make_one_event_per_real_transitio
     assert [r["detail"]["old_status"] for r in events] == [None, *statuses[:-1]]
 
 
+def job_through_its_life(settings: Settings, db: Session, native: NativeDatabase, name: str) -> int:
+    """A job recorded, then SageMaker's events of its whole life applied in order; its id."""
+    job_id = record_job(settings, db, name)
+    for description in lifecycle():
+        record_state_change(
+            native, state_change_from_description(named(description, name)), record_external=True
+        )
+    return job_id
+
+
 def test_the_relay_publishes_each_event_once_with_its_stable_id_and_the_cost_so_far(
     aws_resources: Settings, db: Session, native: NativeDatabase, bus: Any
 ) -> None:
     events_client, received = bus
-    job_id = record_job(aws_resources, db, "outbox-relay")
-    for description in lifecycle():
-        record_state_change(
-            native, state_change_from_description(named(description, "outbox-relay")), record_external=True
-        )
+    job_id = job_through_its_life(aws_resources, db, native, "outbox-relay")
     rows = outbox(db)
     assert publish_pending(native, events_client, "default", "https://api.example/prod") == len(rows)
     assert publish_pending(native, events_client, "default") == 0  # nothing left
@@ -209,11 +215,7 @@ def test_every_kind_of_event_the_relay_publishes_matches_its_documented_schema(
     from trainforge.repository.outbox import add_test_event
 
     events_client, received = bus
-    job_id = record_job(aws_resources, db, "schema-job")
-    for description in lifecycle():
-        record_state_change(
-            native, state_change_from_description(named(description, "schema-job")), record_external=True
-        )
+    job_id = job_through_its_life(aws_resources, db, native, "schema-job")
     waiting = record_job(aws_resources, db, "schema-waits")
     db.execute(text("INSERT INTO teams (name, monthly_budget_usd) VALUES ('vision', 1)"))
     db.execute(  # the queue's own statement is tested with the capacity suite: here, only its event's shape

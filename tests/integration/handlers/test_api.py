@@ -283,7 +283,7 @@ def test_the_openapi_document_validates_and_every_route_is_tested(api: Any) -> N
         ("POST", "/builds"), ("GET", "/builds/{build_id}"), ("GET", "/builds"),
         # tests/integration/handlers/test_teams.py
         ("GET", "/teams"), ("GET", "/teams/{name}"), ("PUT", "/teams/{name}"), ("DELETE", "/teams/{name}"),
-        ("GET", "/teams/{name}/usage"),
+        ("GET", "/teams/{name}/usage"), ("GET", "/me"), ("GET", "/pools"),
         # tests/integration/handlers/test_notifications.py
         ("GET", "/teams/{name}/notifications"), ("POST", "/teams/{name}/notifications/test"),
         # tests/integration/handlers/test_tuning.py

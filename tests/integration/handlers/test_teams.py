@@ -88,7 +88,7 @@ def every_operation(job_id: int, build_id: int) -> list[tuple[str, str, Any]]:
         ("PUT", "/teams/x", {"members": []}), ("DELETE", "/teams/x", None), ("GET", "/teams/vision/usage", None),
         ("GET", "/teams/vision/notifications", None), ("POST", "/teams/vision/notifications/test", None),
         ("POST", "/tuning-jobs", TUNING), ("GET", "/tuning-jobs", None), ("GET", "/tuning-jobs/1", None),
-        ("POST", "/tuning-jobs/1/cancel", None),
+        ("POST", "/tuning-jobs/1/cancel", None), ("GET", "/me", None), ("GET", "/pools", None),
     ]  # fmt: skip
 
 
@@ -153,6 +153,45 @@ def test_a_member_sees_and_touches_only_its_teams_jobs(teams: Any) -> None:
     assert teams("GET", f"/jobs/{job_id}", principal=VISION)[0] == 200
     status, cancelled = teams("POST", f"/jobs/{job_id}/cancel", principal=VISION)
     assert status == 200 and cancelled["cancelled"] is True
+
+
+def test_the_caller_learns_who_the_api_takes_it_for(teams: Any) -> None:
+    assert teams("GET", "/me", principal=VISION) == (
+        200,
+        {"principal": VISION, "admin": False, "team": "vision"},
+    )
+    assert teams("GET", "/me", principal=ADMIN) == (200, {"principal": ADMIN, "admin": True, "team": None})
+
+
+def test_a_member_sees_every_pools_line_but_only_its_teams_jobs_in_it(teams: Any, database: Any) -> None:
+    database.rows(
+        "INSERT INTO instance_capacity (pool, instance_type, spot, quota, quota_source) "
+        "VALUES ('ml.m5.xlarge', 'ml.m5.xlarge', false, 1, 'service-quotas') RETURNING pool"
+    )
+    database.commit()
+    ids = {}
+    for principal, name in ((VISION, "vision-1"), (FORECAST, "forecast-1"), (VISION, "vision-2")):
+        prefix = "forecast" if principal == FORECAST else "vision"
+        status, submitted = teams("POST", "/jobs", job(prefix, name), principal=principal)
+        assert status == 202, submitted
+        ids[name] = submitted["id"]
+    database.rows(  # the first holds the pool's one instance; the others wait behind it, in submission order
+        "UPDATE training_jobs SET status = CASE WHEN job_name = 'vision-1' THEN 'InProgress' "
+        "ELSE 'WaitingForCapacity' END, capacity_pool = 'ml.m5.xlarge', waiting_since = now() RETURNING id"
+    )
+    database.commit()
+
+    def line(principal: str) -> tuple[int, list[tuple[str, int]]]:
+        status, answer = teams("GET", "/pools", principal=principal)
+        assert status == 200, answer
+        (pool,) = [p for p in answer["pools"] if p["pool"] == "ml.m5.xlarge"]
+        return pool["waiting"], [(j["job_name"], j["position"]) for j in pool["jobs"]]
+
+    assert line(ADMIN) == (2, [("forecast-1", 1), ("vision-2", 2)])
+    assert line(VISION) == (2, [("vision-2", 2)])
+    assert line(FORECAST) == (2, [("forecast-1", 1)])
+    # the place the list gives is the one the job's own status gives
+    assert teams("GET", f"/jobs/{ids['vision-2']}", principal=VISION)[1]["queue"]["position"] == 2
 
 
 def test_administrators_see_every_team_and_filter_by_team(teams: Any) -> None:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from trainforge import __version__
 from trainforge.api.door import allowed_methods, unmatched_parameters
 from trainforge.api.errors import error, register_error_handlers
-from trainforge.api.routes import builds, datasets, job_activity, jobs, setup, teams, tuning
+from trainforge.api.routes import builds, capacity, datasets, job_activity, jobs, setup, teams, tuning
 from trainforge.runtime import Runtime
 
 TITLE = "Trainforge"
@@ -26,7 +26,7 @@ nothing a client sends yields a 500."""
 def build_api(runtime: Runtime, logger: Logger, metrics: Metrics) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     register_error_handlers(app, logger)
-    for resource in (setup, datasets, jobs, job_activity, builds, teams, tuning):
+    for resource in (setup, datasets, jobs, job_activity, builds, capacity, teams, tuning):
         app.include_router(resource.router(runtime, logger, metrics))
 
     @app.not_found

@@ -14,11 +14,13 @@ from trainforge.repository.capacity import (
     finished_jobs_holding_capacity,
     instances_in_use,
     pool_state,
+    pool_states,
     pools_with_waiting_jobs,
     queue_position,
     quotas_read_at,
     release,
     store_quotas,
+    waiting_jobs,
 )
 from trainforge.repository.history import history_of, report_of
 from trainforge.repository.job_listing import JobFilters, jobs_to_reconcile, list_jobs
@@ -125,6 +127,7 @@ __all__ = [
     "month_spend",
     "pending_tuning_jobs",
     "pool_state",
+    "pool_states",
     "pools_with_waiting_jobs",
     "price_for",
     "prices_read_at",
@@ -148,4 +151,5 @@ __all__ = [
     "usage_rows",
     "wait_for_team",
     "waiting_for_team",
+    "waiting_jobs",
 ]

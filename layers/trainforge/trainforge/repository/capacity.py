@@ -130,16 +130,61 @@ def quotas_read_at(db: Database) -> datetime | None:
     return rows[0]["read_at"] if rows else None
 
 
+_POOL_STATE = (
+    f"SELECT c.pool, c.instance_type, c.spot, c.quota, c.quota_source, c.quota_read_at, c.in_use, "
+    f"{POOL_LIMIT} AS lim, (SELECT count(*) FROM training_jobs w WHERE w.status = 'WaitingForCapacity' "
+    "AND w.capacity_pool = c.pool) AS waiting FROM instance_capacity c"
+)
+
+
 def pool_state(db: Database, pool: str) -> PoolState | None:
+    rows = db.rows(f"{_POOL_STATE} WHERE c.pool = :pool", {"pool": pool})
+    return _pool_state(rows[0]) if rows else None
+
+
+def pool_states(db: Database) -> list[PoolState]:
+    """Every pool Trainforge knows (one a job has asked for, or one whose quota was read), by name."""
+    return [_pool_state(row) for row in db.rows(f"{_POOL_STATE} ORDER BY c.pool", {})]
+
+
+@dataclass(frozen=True)
+class WaitingJob:
+    id: int
+    job_name: str
+    team: str | None
+    priority: int
+    pool: str
+    position: int
+    waiting_since: datetime | None
+
+
+def waiting_jobs(db: Database, team: str | None = None, per_pool: int = 100) -> list[WaitingJob]:
+    """The jobs waiting for capacity, with their place in their pool's line (as :func:`queue_position` counts
+    it: priority, then age), the first ``per_pool`` of each pool; only ``team``'s when it is given."""
     rows = db.rows(
-        f"SELECT c.pool, c.instance_type, c.spot, c.quota, c.quota_source, c.quota_read_at, c.in_use, "
-        f"{POOL_LIMIT} AS lim, (SELECT count(*) FROM training_jobs w WHERE w.status = 'WaitingForCapacity' "
-        "AND w.capacity_pool = c.pool) AS waiting FROM instance_capacity c WHERE c.pool = :pool",
-        {"pool": pool},
+        "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY capacity_pool ORDER BY position) AS shown "
+        "FROM (SELECT id, job_name, team, priority, capacity_pool, waiting_since, row_number() OVER "
+        "(PARTITION BY capacity_pool ORDER BY priority DESC, created_at, id) AS position FROM training_jobs "
+        "WHERE status = 'WaitingForCapacity' AND capacity_pool IS NOT NULL) w "
+        "WHERE CAST(:team AS text) IS NULL OR w.team = :team) v "
+        "WHERE v.shown <= :per_pool ORDER BY v.capacity_pool, v.position",
+        {"team": team, "per_pool": per_pool},
     )
-    if not rows:
-        return None
-    row = rows[0]
+    return [
+        WaitingJob(
+            id=int(row["id"]),
+            job_name=str(row["job_name"]),
+            team=row["team"],
+            priority=int(row["priority"]),
+            pool=str(row["capacity_pool"]),
+            position=int(row["position"]),
+            waiting_since=row["waiting_since"],
+        )
+        for row in rows
+    ]
+
+
+def _pool_state(row: dict[str, Any]) -> PoolState:
     return PoolState(
         pool=row["pool"],
         instance_type=row["instance_type"],

@@ -44,6 +44,17 @@ def router(runtime: Runtime, logger: Logger, metrics: Metrics) -> Router:
         )
 
     @router.get(
+        "/me",
+        summary="The caller: its principal, whether it administers Trainforge, and its team",
+        tags=["teams"],
+        operation_id="getCaller",
+        responses=api.responses({200: (api.Caller, "who the API takes the caller for")}, 503),
+    )
+    def get_caller() -> api.Caller:
+        caller = caller_of(runtime, router)
+        return api.Caller(principal=caller.principal, admin=caller.admin, team=caller.team_name)
+
+    @router.get(
         "/teams",
         summary="Teams: every team for administrators, a member's own team otherwise",
         tags=["teams"],

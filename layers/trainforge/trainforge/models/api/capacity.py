@@ -37,6 +37,32 @@ class Capacity(Model):
     would_wait: bool = Field(description="whether this job would wait for capacity if submitted now")
 
 
+class WaitingJob(Model):
+    id: int
+    job_name: str
+    team: str | None
+    priority: int
+    position: int = Field(description="1 for the next job its pool admits")
+    waiting_since: str | None
+
+
+class Pool(Model):
+    pool: str = Field(description="the instance type, with /spot for spot capacity")
+    instance_type: str
+    spot: bool
+    quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
+    quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
+    quota_read_at: str | None
+    in_use: int = Field(description="instances Trainforge's admitted jobs hold")
+    limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
+    waiting: int = Field(description="jobs waiting for this pool, every team's")
+    jobs: list[WaitingJob] = Field(description="the waiting jobs the caller may see, first in line first")
+
+
+class PoolList(Model):
+    pools: list[Pool]
+
+
 class ImageCheck(Model):
     image_uri: str
     exists: bool | None = Field(description="null when it could not be checked (not in ECR, or no access)")

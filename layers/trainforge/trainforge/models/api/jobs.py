@@ -28,8 +28,18 @@ from trainforge.models.api.base import (
     responses,
 )
 from trainforge.models.api.builds import Build, BuildPage, BuildRequest
-from trainforge.models.api.capacity import Capacity, DryRun, ImageCheck, Price, Queue, WarmPool
-from trainforge.models.api.teams import TEAM_FIELD, Team, TeamDefinition, TeamList, TeamUsage
+from trainforge.models.api.capacity import (
+    Capacity,
+    DryRun,
+    ImageCheck,
+    Pool,
+    PoolList,
+    Price,
+    Queue,
+    WaitingJob,
+    WarmPool,
+)
+from trainforge.models.api.teams import TEAM_FIELD, Caller, Team, TeamDefinition, TeamList, TeamUsage
 from trainforge.models.rules import DATASET_NAME
 from trainforge.models.sagemaker_limits import (
     CHANNEL_NAME_PATTERN,
@@ -45,6 +55,7 @@ __all__ = [
     "Build",
     "BuildPage",
     "BuildRequest",
+    "Caller",
     "Capacity",
     "DryRun",
     "ErrorDetail",
@@ -57,6 +68,8 @@ __all__ = [
     "LogPage",
     "MetricPoint",
     "Model",
+    "Pool",
+    "PoolList",
     "Price",
     "Queue",
     "Strict",
@@ -64,6 +77,7 @@ __all__ = [
     "TeamDefinition",
     "TeamList",
     "TeamUsage",
+    "WaitingJob",
     "WarmPool",
     "responses",
 ]

@@ -125,6 +125,12 @@ class Team(Model):
     this_month: MonthSpend
 
 
+class Caller(Model):
+    principal: str = Field(description="the IAM principal the request was signed as")
+    admin: bool = Field(description="an administrator sees and defines every team")
+    team: str | None = Field(description="the caller's team; null for an administrator of no team")
+
+
 class TeamList(Model):
     teams: list[Team]
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer synth demo local stop reset bench openapi docs dist clean
+.PHONY: install test lint typecheck layer console browser synth demo local stop reset bench openapi docs dist clean screenshots
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -29,6 +29,29 @@ $(TORCH_STAMP): $(STAMP) requirements-torch.txt
 
 install: $(STAMP) $(TORCH_STAMP)
 
+# The web console (console/): npm packages from its lockfile, its API types generated from docs/openapi.json, a
+# type check, then one bundle into the Python package that serves it (trainforge/console_assets/static).
+CONSOLE_BUILT := layers/trainforge/trainforge/console_assets/static/index.html
+CONSOLE_SOURCES := $(shell find console/src -type f ! -name api-types.ts) console/index.html console/build.mjs console/tsconfig.json
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+
+$(CONSOLE_BUILT): console/node_modules/.package-lock.json $(CONSOLE_SOURCES) docs/openapi.json
+	cd console && npm run --silent types > /dev/null && npm run --silent check && npm run --silent build
+
+console: $(CONSOLE_BUILT)
+
+# The console's tests drive Debian's chromium (Playwright's own browser download has no route out of here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	@command -v apt-get > /dev/null || { echo "install Chromium, then: make test CHROMIUM=/path/to/chromium"; exit 1; }
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium > /dev/null
+
+browser: $(CHROMIUM)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -51,8 +74,8 @@ synth: layer
 # on two cores (a third of the suite waits on local mode's processes, not the CPU), a file's tests together (each worker has its own database, emulator and local mode). The tests
 # marked calendar run twice: today, and with both clocks an hour before a year ends (tests/clock.py).
 test: $(TORCH_STAMP)
-	$(MAKE) --no-print-directory -j3 lint typecheck layer  # independent: mypy's CPU beside the layer's downloads
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile
+	$(MAKE) --no-print-directory -j4 lint typecheck layer console browser  # independent: CPU beside downloads
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
 openapi: $(STAMP)
@@ -67,7 +90,7 @@ demo: $(STAMP)
 	$(BIN)/python -m local_mode demo
 
 # Keeps its state in .local across stops and starts, on ports 8080 (API) and 8090 (AWS emulator).
-local: $(STAMP)
+local: $(STAMP) console
 	$(BIN)/python -m local_mode serve
 
 # Stops a running `make local` (or clears what a killed one left); reset also wipes .local, saying what goes.
@@ -83,9 +106,13 @@ bench: $(STAMP) layer
 
 # The CLI as a wheel in dist/ (`pip install dist/trainforge-*.whl`, plus `[charts]` for charts): what a user
 # installs on a laptop to reach a deployed Trainforge. Its dependencies are ranges in pyproject.toml.
-dist: $(STAMP)
+dist: $(STAMP) console
 	rm -rf dist build
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation --wheel-dir dist .
 
+# The README's console pictures, taken by the console's tests in a real Chromium.
+screenshots: $(TORCH_STAMP) console browser
+	TRAINFORGE_SCREENSHOTS=docs/images CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q tests/e2e/test_console.py
+
 clean:
-	rm -rf $(VENV) dist build cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build cdk.out .pytest_cache .mypy_cache .ruff_cache console/node_modules

@@ -83,6 +83,7 @@ def serve(work_dir: Path, api_port: int, aws_port: int) -> int:
         with LocalMode(work_dir, api_port=api_port, aws_port=aws_port, keep_state=True, log=demo.say) as mode:
             assert mode.api is not None and mode.aws is not None
             demo.say(f"\nTrainforge API: {mode.api.url}   (Swagger UI: {mode.api.url}/swagger)")
+            demo.say(f"Web console:    {mode.api.url}/console/")
             demo.say(
                 f"AWS emulator:   {mode.aws.endpoint_url}   (AWS_ENDPOINT_URL for the aws CLI and boto3)"
             )

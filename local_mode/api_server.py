@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local_mode.router import LambdaContext
+from trainforge.console_assets import console_asset, is_console_path
 from trainforge.settings import LOCAL_ADMIN_PRINCIPAL
 
 LOCAL_PRINCIPAL = LOCAL_ADMIN_PRINCIPAL
@@ -133,6 +134,11 @@ class LocalApiServer:
                 return body, None
 
             def _serve(self) -> None:
+                path = urlsplit(self.path).path
+                if is_console_path(path) and self.command in ("GET", "HEAD"):
+                    asset = console_asset(path)  # API Gateway never sees these: local mode serves the console
+                    self._send(asset.status, asset.headers, [], asset.body)
+                    return
                 body, refusal = self._read_body()
                 if refusal is not None or body is None:
                     status, data = refusal or gateway_error(400, "bad_request", "unreadable request")

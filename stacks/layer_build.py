@@ -20,7 +20,8 @@ REQUIREMENTS = ROOT / "requirements.txt"
 OUTPUT = ROOT / "build" / "layer"
 # Newest first; the layer (and so every function) uses the newest one this machine can byte-compile for.
 CANDIDATE_VERSIONS = ("3.14", "3.13", "3.12")
-EXCLUDED_PACKAGE_PARTS = ("local", "cli")  # local mode's stand-ins and the command never run in Lambda
+# local mode's stand-ins, the command and the web console's files never run in Lambda
+EXCLUDED_PACKAGE_PARTS = ("local", "cli", "console_assets")
 
 
 def interpreter_for(version: str) -> str | None:
@@ -56,6 +57,8 @@ def _fingerprint(version: str) -> str:
     digest = hashlib.sha256(version.encode())
     digest.update(REQUIREMENTS.read_bytes())
     for path in sorted(p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        if path.relative_to(PACKAGE).parts[0] in EXCLUDED_PACKAGE_PARTS:
+            continue
         digest.update(path.relative_to(PACKAGE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

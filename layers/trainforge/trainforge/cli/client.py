@@ -106,6 +106,27 @@ class TrainforgeClient:
                 0, "unreachable", f"cannot reach {self.api_url}: {error.reason}; check --api-url"
             ) from None
 
+    def forward(self, method: str, path: str, body: bytes | None) -> tuple[int, str, bytes]:
+        """A request passed through as it is (``path`` with its query), signed as :meth:`request` signs: the
+        answer's status, content type and bytes, errors included (`trainforge console`'s proxy)."""
+        url = f"{self.api_url}{path}"
+        headers = {"Accept": "application/json", **self.principal_headers}
+        if body:
+            headers["Content-Type"] = "application/json"
+        signed = self._sign(method, url, headers, body or None)
+        request = urllib.request.Request(url, data=body or None, method=method, headers=signed)  # noqa: S310 - http(s) checked in __init__
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return (
+                    response.status,
+                    response.headers.get("Content-Type", "application/json"),
+                    response.read(),
+                )
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Content-Type", "application/json"), error.read()
+        except urllib.error.URLError as error:
+            raise ApiError(0, "unreachable", f"cannot reach {self.api_url}: {error.reason}") from None
+
     def download(self, url: str, target: Any, chunk: int = 1 << 20) -> int:
         """A presigned S3 GET into the open binary file ``target``; the bytes written."""
         request = urllib.request.Request(url, method="GET")  # noqa: S310 - a presigned https (or local) URL

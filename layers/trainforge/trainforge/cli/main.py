@@ -16,6 +16,7 @@ import click
 
 from trainforge.cli.builds import build, builds
 from trainforge.cli.client import ApiError
+from trainforge.cli.console import console
 from trainforge.cli.context import EXIT_API, EXIT_FAILED, EXIT_USAGE, CliError, Context, pass_context
 from trainforge.cli.datasets import upload
 from trainforge.cli.jobs import cancel, download, list_jobs, logs, metrics, status, submit, watch
@@ -73,7 +74,7 @@ def validate(obj: Context) -> None:
 
 for command in (upload, submit, status, watch, logs, metrics, list_jobs, cancel, download, build, builds,
                 teams_group, usage_command, notifications_group, tune, tunings, tuning_status,
-                tuning_cancel):  # fmt: skip
+                tuning_cancel, console):  # fmt: skip
     cli.add_command(command)
 
 

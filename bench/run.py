@@ -13,7 +13,9 @@ runs), because these machines are noisy. `make bench` prints the table and write
 6. a SageMaker event's arrival → its team's webhook request ÷ one event delivery (EventBridge → SQS → function)
                                                                 (target <= 2.0: the notice's own delivery, and the
                                                                 handling on either side of it within as long again)
-7. the layer's and each function's unzipped size                (Lambda's limit: 250 MB)
+7. the console's job list, first render in Chromium at 10,000 and at 1,000,000 jobs ÷ one GET /jobs
+                                                                (target <= 30, and under 1 s)
+8. the layer's and each function's unzipped size                (Lambda's limit: 250 MB)
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.burst import BURST_RATE, submission_burst  # noqa: E402
 from bench.capacity import capacity_queue  # noqa: E402
 from bench.common import Row, row  # noqa: E402
+from bench.console import console_first_render  # noqa: E402
 from bench.database import events_throughput, listing  # noqa: E402
 from bench.notices import notice_latency  # noqa: E402
 from bench.startup import HANDLERS, startup  # noqa: E402
@@ -81,11 +84,13 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        choices=["startup", "events", "listing", "burst", "capacity", "notices", "package"],
+        choices=["startup", "events", "listing", "burst", "capacity", "notices", "console", "package"],
     )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    chosen = set(args.only or ["startup", "events", "listing", "burst", "capacity", "notices", "package"])
+    chosen = set(
+        args.only or ["startup", "events", "listing", "burst", "capacity", "notices", "console", "package"]
+    )
     quick = args.quick
     rows: list[Row] = []
     with postgres_server(os.environ.get("DATABASE_URL")) as server:
@@ -101,6 +106,10 @@ def main() -> int:
             rows += capacity_queue(server, 40 if quick else 200)
         if "notices" in chosen:
             rows += notice_latency(server, 10 if quick else 40)
+        if "console" in chosen:
+            rows += console_first_render(
+                server, (10_000, 100_000 if quick else 1_000_000), 5 if quick else 15
+            )
         if "package" in chosen:
             rows += package_sizes()
     print_table(rows)

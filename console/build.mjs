@@ -9,6 +9,8 @@ mkdirSync(out, { recursive: true });
 await build({
   entryPoints: { app: "src/main.tsx" },
   bundle: true,
+  splitting: true, // uPlot in a chunk of its own, fetched by the first chart (lazy-chart.tsx)
+  format: "esm",
   minify: true,
   sourcemap: "linked",
   target: ["chrome110", "firefox110", "safari16"],

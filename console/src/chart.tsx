@@ -1,4 +1,4 @@
-// Charts drawn by uPlot (canvas, 50 kB): lines with drag-to-zoom (double-click zooms out), bars, and points.
+// Charts drawn by uPlot (canvas, 50 kB, loaded by lazy-chart.tsx only on a page that draws one): lines with drag-to-zoom (double-click zooms out), bars, and points.
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 
@@ -11,7 +11,7 @@ export interface Series {
   pointSize?: number;
 }
 
-interface Props {
+export interface ChartProps {
   kind: "line" | "bars" | "points";
   x: number[];
   series: Series[];
@@ -22,7 +22,7 @@ interface Props {
   title: string; // read by screen readers: a canvas says nothing by itself
 }
 
-export function Chart({ kind, x, series, xLabel, yLabel, xNames, height = 260, title }: Props) {
+export function Chart({ kind, x, series, xLabel, yLabel, xNames, height = 260, title }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const zoomed = useRef(false); // the user dragged a range: new points must not zoom back out

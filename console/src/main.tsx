@@ -11,7 +11,7 @@ import { JobsPage } from "./pages/jobs";
 import { QueuePage } from "./pages/queue";
 import { TeamsPage } from "./pages/teams";
 import { TuningJobPage, TuningListPage } from "./pages/tuning";
-import { Loading, Problem } from "./parts";
+import { Problem } from "./parts";
 import { href, useRoute } from "./router";
 import { usePoll } from "./util";
 
@@ -49,14 +49,15 @@ function App() {
       </header>
       <main id="main" tabIndex={-1}>
         <Problem error={caller.error} />
-        {!caller.data && !caller.error && <Loading what="the console" />}
-        {caller.data && page(section, id, route.params, caller.data)}
+        {!caller.error && page(section, id, route.params, caller.data)}
       </main>
     </>
   );
 }
 
-function page(section: string, id: string | undefined, params: URLSearchParams, caller: Caller) {
+// Pages start their own calls at once, beside GET /me: what the caller may see, the API already decides; the
+// caller only adds the administrators' controls once it is known.
+function page(section: string, id: string | undefined, params: URLSearchParams, caller: Caller | null) {
   switch (section) {
     case "jobs":
       return id ? <JobPage key={id} id={id} /> : <JobsPage params={params} caller={caller} />;

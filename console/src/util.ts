@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api";
 
 export interface Loaded<T> {
@@ -14,11 +14,16 @@ export function usePoll<T>(load: () => Promise<T>, deps: unknown[], everyMs = 0)
   const [error, setError] = useState<ApiError | null>(null);
   const [tick, setTick] = useState(0);
   const latest = useRef(0);
-  useEffect(() => {
-    setData(null);
-    setError(null);
-  }, deps);
-  useEffect(() => {
+  const shown = useRef(JSON.stringify(deps)); // what `data` answers: new deps clear it, a new tick does not
+  // a layout effect: the first request leaves before the first paint, not a frame after it (and the clearing
+  // happens in the same effect, never after an answer has come)
+  useLayoutEffect(() => {
+    const key = JSON.stringify(deps);
+    if (shown.current !== key) {
+      shown.current = key;
+      setData(null);
+      setError(null);
+    }
     let live = true;
     let timer: number | undefined;
     const run = async () => {

@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { FINISHED, get, post } from "../api";
 import type { CancelResponse, HistoryEntry, JobArtifacts, JobMetrics, JobStatus, LogPage } from "../api";
-import { Chart } from "../chart";
+import { Chart } from "../lazy-chart";
 import { Facts, Loading, Meter, Problem, Section, StatusBadge } from "../parts";
 import { href } from "../router";
 import { asApiError, clock, duration, secondsSince, usd, usePoll, when } from "../util";

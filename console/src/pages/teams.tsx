@@ -3,14 +3,14 @@
 import { useState } from "preact/hooks";
 import { get } from "../api";
 import type { Caller, Team, TeamList, TeamUsage } from "../api";
-import { Chart } from "../chart";
+import { Chart } from "../lazy-chart";
 import { Facts, Loading, Meter, Problem } from "../parts";
 import { href } from "../router";
 import { usd, usePoll } from "../util";
 
 const thisMonth = () => new Date().toISOString().slice(0, 7);
 
-export function TeamsPage({ caller }: { caller: Caller }) {
+export function TeamsPage({ caller }: { caller: Caller | null }) {
   const teams = usePoll(() => get<TeamList>("/teams"), [], 15000);
   const [month, setMonth] = useState(thisMonth);
   return (
@@ -22,7 +22,7 @@ export function TeamsPage({ caller }: { caller: Caller }) {
       <Problem error={teams.error} />
       {!teams.data && !teams.error && <Loading what="teams" />}
       {teams.data && !teams.data.teams.length && <p class="empty">No teams are defined: every job belongs to no team.</p>}
-      {teams.data?.teams.map((team) => <TeamPanel key={team.name} team={team} month={month} admin={caller.admin} />)}
+      {teams.data?.teams.map((team) => <TeamPanel key={team.name} team={team} month={month} admin={caller?.admin ?? false} />)}
     </div>
   );
 }

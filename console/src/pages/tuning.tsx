@@ -1,7 +1,7 @@
 // Tuning jobs: the list, and one job's trials best first with the objective against each hyperparameter.
 import { get } from "../api";
 import type { Trial, TuningJobStatus, TuningPage } from "../api";
-import { Chart } from "../chart";
+import { Chart } from "../lazy-chart";
 import { Facts, Loading, Problem, Section, StatusBadge } from "../parts";
 import { href } from "../router";
 import { age, duration, secondsSince, usePoll, when } from "../util";

@@ -41,6 +41,7 @@ def test_every_operation_has_a_tag_a_stable_id_and_the_real_error_body(live: dic
                 "setup",
                 "teams",
                 "tuning",
+                "capacity",
             }
             assert {"403", "422"} <= set(operation["responses"])
             for status, response in operation["responses"].items():

@@ -70,8 +70,12 @@ class TrainforgeClient:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        session = botocore.session.Session(profile=self.profile)
-        credentials = session.get_credentials()
+        # One session and its credentials for the client's life: a role's or SSO's credentials refresh themselves,
+        # and a follow loop or the console's polling does not resolve the chain (or assume the role) per request.
+        if self._credentials is None:
+            session = botocore.session.Session(profile=self.profile)
+            self._credentials = (session, session.get_credentials())
+        session, credentials = self._credentials
         if credentials is None:
             if self.local:
                 return headers

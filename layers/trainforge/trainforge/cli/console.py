@@ -28,6 +28,11 @@ MAX_BODY_BYTES = 1 << 20  # the API's own limit
 FORWARDED_METHODS = ("GET", "POST")  # all the console calls
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # a page opens several calls at once; the standard library's backlog is 5
+    daemon_threads = True
+
+
 class ConsoleProxy:
     def __init__(self, client: TrainforgeClient, port: int = 0) -> None:
         proxy = self
@@ -42,8 +47,7 @@ class ConsoleProxy:
             do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
         self.client = client
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

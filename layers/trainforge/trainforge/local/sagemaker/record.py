@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,7 +35,9 @@ def _moment(value: str | None) -> datetime | None:
 
 def _write(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    # a temporary file of this thread's own: two threads saving one job (a stop beside the job's own progress)
+    # each replace the file whole, never each other's half-written one
+    partial = path.with_name(f"{path.name}.{threading.get_ident()}.partial")
     partial.write_text(json.dumps(document, default=str))
     os.replace(partial, path)
 
@@ -114,12 +117,15 @@ class SageMakerRecord:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._saving = threading.Lock()
 
     def save_job(self, job: LocalJob) -> None:
-        _write(self.folder / "jobs" / f"{job.name}.json", job_document(job))
+        with self._saving:  # the snapshot and its write together: an older snapshot never lands after a newer
+            _write(self.folder / "jobs" / f"{job.name}.json", job_document(job))
 
     def save_tuning_job(self, tuning: LocalTuningJob) -> None:
-        _write(self.folder / "tuning-jobs" / f"{tuning.name}.json", tuning_document(tuning))
+        with self._saving:
+            _write(self.folder / "tuning-jobs" / f"{tuning.name}.json", tuning_document(tuning))
 
     def save_images(self, images: dict[str, LocalImage]) -> None:
         _write(

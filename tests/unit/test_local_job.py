@@ -35,7 +35,7 @@ def test_two_threads_saving_one_record_never_trip_over_each_others_file(tmp_path
         try:
             for n in range(300):
                 _write(target, {"writer": mark, "n": n})
-        except BaseException as error:  # noqa: BLE001 - what the other thread's rename raised
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=save, args=(mark,)) for mark in range(3)]

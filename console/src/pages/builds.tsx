@@ -17,15 +17,15 @@ export function BuildsPage({ params }: { params: URLSearchParams }) {
       {page.data && page.data.builds.length > 0 && (
         <div class="table-wrap">
           <table>
-            <thead><tr><th scope="col">Status</th><th scope="col">Build</th><th scope="col">Phase</th><th scope="col">Image</th><th scope="col">Team</th><th scope="col">Age</th><th scope="col">Log</th></tr></thead>
+            <thead><tr><th scope="col">Status</th><th scope="col">Build</th><th scope="col" class="wide-only">Phase</th><th scope="col" class="wide-only">Image</th><th scope="col" class="wide-only">Team</th><th scope="col">Age</th><th scope="col">Log</th></tr></thead>
             <tbody>
               {page.data.builds.map((b) => (
                 <tr key={b.id}>
                   <td><StatusBadge status={b.status} /></td>
                   <td><code>{b.build_id}</code>{b.failure_reason ? <div class="detail">{b.failure_reason}</div> : null}</td>
-                  <td>{b.current_phase ?? "–"}</td>
-                  <td><code class="wrap">{b.image_uri ?? "–"}</code></td>
-                  <td>{b.team ?? "–"}</td>
+                  <td class="wide-only">{b.current_phase ?? "–"}</td>
+                  <td class="wide-only"><code class="wrap">{b.image_uri ?? "–"}</code></td>
+                  <td class="wide-only">{b.team ?? "–"}</td>
                   <td><time dateTime={b.created_at ?? undefined}>{age(b.created_at)}</time></td>
                   <td><BuildLog url={b.log_url} /></td>
                 </tr>

@@ -150,7 +150,12 @@ function Curves({ id, finished }: { id: string; finished: boolean }) {
     <Section title="Metrics" id="metrics">
       <Problem error={metrics.error} />
       {!metrics.data && !metrics.error && <Loading what="metrics" />}
-      {metrics.data && !names.length && <p class="empty">No metric values yet.</p>}
+      {metrics.data && !names.length && (
+        <p class="empty">
+          {finished ? "This job reported no metric values (its metric_definitions name none, or none matched its log)."
+                    : "No metric values yet."}
+        </p>
+      )}
       {names.length > 0 && (
         <>
           <fieldset class="series-picker">
@@ -215,8 +220,8 @@ function Logs({ id, finished }: { id: string; finished: boolean }) {
   return (
     <Section title="Logs" id="logs">
       <div class="log-bar">
-        <label><input type="checkbox" checked={follow} onChange={() => setFollow(!follow)} /> Follow</label>
-        <span aria-live="polite" class="log-count">{lines.length} lines</span>
+        {!finished && <label><input type="checkbox" checked={follow} onChange={() => setFollow(!follow)} /> Follow</label>}
+        <span aria-live="polite" class="log-count">{lines.length} {lines.length === 1 ? "line" : "lines"}</span>
       </div>
       {error && <p class="problem" role="alert">{error}</p>}
       <pre class="log" ref={box} tabIndex={0} aria-label="log lines" data-lines={lines.length}>
@@ -246,7 +251,12 @@ function Report({ job, finished }: { job: JobStatus; finished: boolean }) {
         ["Spot saving", report?.spot_saving_usd ? usd(report.spot_saving_usd) : null],
         ["Price", job.price ? `${usd(job.price.usd_per_hour)} an hour (${job.price.source})` : null],
       ]} />
-      {spent !== null && ceiling ? <Meter value={spent} max={ceiling} label="cost against the ceiling" /> : null}
+      {spent !== null && ceiling ? (
+        <div class="meter-row">
+          <Meter value={spent} max={ceiling} label="cost against the ceiling" />
+          <span>{Math.round((100 * spent) / ceiling)}% of the cost ceiling</span>
+        </div>
+      ) : null}
       {metrics.length > 0 && (
         <table class="compact">
           <caption>Final metrics</caption>

@@ -17,9 +17,10 @@ export function QueuePage() {
         <section class="panel pool" key={pool.pool} aria-labelledby={`pool-${pool.pool}`}>
           <h2 id={`pool-${pool.pool}`}>{pool.instance_type}{pool.spot ? " (spot)" : ""}</h2>
           <p>
-            <strong>{pool.in_use}</strong> of {pool.limit ?? "?"} instances in use
+            <strong>{pool.in_use}</strong> {pool.limit !== null ? `of ${pool.limit} ` : ""}instances in use
             {pool.quota !== null && pool.limit !== pool.quota ? ` (quota ${pool.quota}, lowered after SageMaker refused)` : ""}
-            {" · "}quota from {pool.quota_source ?? "nowhere yet"}{pool.quota_read_at ? `, read ${when(pool.quota_read_at)}` : ""}
+            {" · "}{pool.quota_source ? `quota from ${pool.quota_source}` : "no quota read yet (none is enforced until one is)"}
+            {pool.quota_read_at ? `, read ${when(pool.quota_read_at)}` : ""}
             {" · "}<strong>{pool.waiting}</strong> waiting
           </p>
           <Meter value={pool.in_use} max={pool.limit} label={`${pool.pool} instances in use`} />

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sns as sns
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -22,6 +23,7 @@ from stacks.constructs.event_schemas import TrainforgeEventSchemas
 from stacks.constructs.functions import FunctionSpec, TrainforgeFunctions
 from stacks.constructs.migrations import TrainforgeSchemaMigration
 from stacks.constructs.network import TrainforgeNetwork
+from stacks.constructs.observability import TrainforgeObservability
 from stacks.constructs.sagemaker_access import TrainforgeSageMakerAccess
 from stacks.constructs.storage import TrainforgeStorage
 from stacks.constructs.team_access import TrainforgeTeamAccess
@@ -85,6 +87,42 @@ class TrainforgeStack(Stack):
             "TRAINFORGE_TRAINING_SUBNETS": Fn.join(",", sagemaker.training_subnets),
             "TRAINFORGE_TRAINING_SECURITY_GROUP_IDS": group.security_group_id,
         }
+
+    @staticmethod
+    def _watch(observability: TrainforgeObservability, fn: dict[str, Any], routing: TrainforgeEventRouting,
+               reconcile_failures: sqs.IQueue, api: TrainforgeApi, database: TrainforgeDatabase,
+               builds: TrainforgeImageBuilds) -> None:  # fmt: skip
+        """An alarm on every signal that needs a person (docs/runbook.md argues each threshold), and the dashboard."""
+        title = {name: "".join(part.title() for part in name.split("_")) for name in fn}
+        observability.watch_dead_letters(
+            "RuleDelivery", routing.rule_dead_letters, "Events EventBridge could not deliver"
+        )
+        observability.watch_dead_letters("Reconcile", reconcile_failures, "The reconciler's failed runs")
+        for handler, dead_letter in routing.dead_letters.items():
+            observability.watch_dead_letters(
+                title[handler], dead_letter, f"Events the {handler} function gave up on"
+            )
+        for handler, queue in routing.queues.items():
+            # Submissions drain at SageMaker's pace (about one a second): a burst of a thousand takes 17 minutes.
+            wait = Duration.minutes(30 if handler == "submissions" else 15)
+            observability.watch_queue(title[handler], queue, wait)
+        for spec in FUNCTIONS:
+            observability.watch_function(
+                title[spec.handler], fn[spec.handler], Duration.seconds(spec.timeout_seconds)
+            )
+        observability.watch_api(api.rest_api)
+        # Each function container holds one connection; twice what they may all hold is something else connecting.
+        connections = 2 * sum(spec.reserved_concurrency or 1 for spec in FUNCTIONS)
+        observability.watch_database(database.cluster, connections)
+        observability.watch_builds(builds.project)
+        observability.watch_trainforge()
+        observability.dashboard(
+            functions={title[name]: function for name, function in fn.items()},
+            queues={title[name]: queue for name, queue in routing.queues.items()},
+            dead_letters={"RuleDelivery": routing.rule_dead_letters, "Reconcile": reconcile_failures,
+                          **{title[name]: queue for name, queue in routing.dead_letters.items()}},
+            api=api.rest_api, cluster=database.cluster,
+        )  # fmt: skip
 
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
@@ -264,13 +302,11 @@ class TrainforgeStack(Stack):
         for handler in ("api", "submissions"):
             allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
 
-        alarm_topic = sns.Topic(
-            self, "Alarms", display_name="Trainforge alarms", master_key=storage.key, enforce_ssl=True
-        )
-        storage.key.grant(
+        observability = TrainforgeObservability(self, "Observability", stage=stage, key=storage.key)
+        storage.key.grant(  # CloudWatch publishes alarms to the encrypted alarm topic
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
         )
-        routing = TrainforgeEventRouting(self, "EventRouting", alarm_topic=alarm_topic)
+        routing = TrainforgeEventRouting(self, "EventRouting")
         TrainforgeEventSchemas(self, "EventSchemas", registry_name=f"trainforge-{stage}")
         for route in event_routes(
             datasets_bucket=storage.datasets.bucket_name,
@@ -300,6 +336,11 @@ class TrainforgeStack(Stack):
                 )
             ],
         )
+        # The schedule invokes reconcile asynchronously: a run that fails after Lambda's retries lands beside the
+        # schedule's own delivery failures, where an alarm sees it.
+        functions.entry_points["reconcile"].configure_async_invoke(
+            on_failure=destinations.SqsDestination(reconcile_failures), retry_attempts=2
+        )
         api = TrainforgeApi(self, "Api", function=functions.entry_points["api"], stage_name=stage)
         administrators.add_to_policy(
             iam.PolicyStatement(
@@ -312,7 +353,11 @@ class TrainforgeStack(Stack):
         migration.resource.node.add_dependency(database.proxy)
         migration.resource.node.add_dependency(network.vpc)
 
+        self._watch(observability, fn, routing, reconcile_failures, api, database, builds)
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn,
+                  description="subscribe to hear of every alarm and its recovery (docs/runbook.md)")  # fmt: skip
+        CfnOutput(self, "DashboardName", value=f"trainforge-{stage}")
         CfnOutput(self, "DatasetsBucketName", value=storage.datasets.bucket_name)
         CfnOutput(self, "ArtifactsBucketName", value=storage.artifacts.bucket_name)
         CfnOutput(self, "EcrRepositoryUri", value=storage.repository.repository_uri)
@@ -321,6 +366,7 @@ class TrainforgeStack(Stack):
         CfnOutput(self, "AdministratorsRoleArn", value=administrators.role_arn)
         self.functions = functions
         self.routing = routing
+        self.observability = observability
         suppress_reviewed_findings(
             self, functions=functions, database=database, storage=storage, builds=builds, api=api,
             migration=migration, production=production, routing=routing, reconcile_failures=reconcile_failures,

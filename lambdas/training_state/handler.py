@@ -10,7 +10,7 @@ gc.disable()  # init builds only what the container keeps: no collection while i
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from trainforge.delivery import PoisonEventError, batch_response
@@ -66,6 +66,8 @@ def record(event: dict[str, Any]) -> str:
         return "stale"
     if change.status in TERMINAL_METRICS:
         metrics.add_metric(name=TERMINAL_METRICS[change.status], unit=MetricUnit.Count, value=1)
+        if outcome.job_id is not None:
+            publish_spend(outcome.job_id)
     if change.status == JobStatus.FAILED and outcome.job_id is not None:
         keep_log_tail(outcome.job_id, change.job_name)
     logger.info("state change applied", status=change.status, secondary_status=change.secondary_status)
@@ -113,6 +115,25 @@ def admit_waiting_jobs(job_id: int) -> None:
     if admitted:
         metrics.add_metric(name="JobsAdmitted", unit=MetricUnit.Count, value=len(admitted))
         logger.info("waiting jobs admitted", admitted=admitted)
+
+
+def publish_spend(job_id: int) -> None:
+    """A finished team job's cost on the SpendUsd metric, by team (the dashboard's spend per team). Only for a
+    change just applied, so a redelivery does not count it twice; the metric never fails the change."""
+    # only some events need it: a cold start for the others does not load it
+    from trainforge.tracking.spend import team_spend
+
+    try:
+        spent = RUNTIME.transaction(lambda db: team_spend(db, job_id))
+    except Exception:
+        logger.exception("the job's spend was not published; the ledger has it")
+        return
+    if spent is not None:
+        team, usd = spent
+        defaults = {"service": "training_state"}
+        with single_metric(name="SpendUsd", unit=MetricUnit.NoUnit, value=usd, namespace="Trainforge",
+                           default_dimensions=defaults) as metric:  # fmt: skip
+            metric.add_dimension(name="team", value=team)
 
 
 def keep_log_tail(job_id: int, job_name: str) -> None:

@@ -1,17 +1,14 @@
 """Event routing: each route of ``trainforge.routing`` becomes an EventBridge rule that feeds its handler through
-an SQS queue. Every queue has a dead-letter queue with an alarm; every rule target has its own dead-letter queue
-(EventBridge's retries cover only the hand-off)."""
+an SQS queue. Every queue has a dead-letter queue; every rule target has its own dead-letter queue (EventBridge's
+retries cover only the hand-off). The stack's observability watches them all (``queues``, ``dead_letters``)."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -21,11 +18,9 @@ RETENTION = Duration.days(14)
 
 
 class TrainforgeEventRouting(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, alarm_topic: sns.ITopic) -> None:
+    def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.alarm_topic = alarm_topic
         self.rule_dead_letters = self._queue("RuleDeliveryFailures", dead_letter=None)
-        self._alarm(self.rule_dead_letters, "RuleDeliveryFailures")
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letters: dict[str, sqs.Queue] = {}
         self.rules: dict[str, events.Rule] = {}
@@ -50,19 +45,6 @@ class TrainforgeEventRouting(Construct):
             else None,
         )
 
-    def _alarm(self, queue: sqs.IQueue, name: str) -> None:
-        alarm = cloudwatch.Alarm(
-            self,
-            f"{name}Alarm",
-            alarm_description=f"{name}: messages are waiting in a dead-letter queue",
-            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
-
     def route(
         self,
         route: Route,
@@ -84,7 +66,6 @@ class TrainforgeEventRouting(Construct):
             # Throttled submissions come back: give them room before the dead-letter queue.
             receives=10 if route.handler == "submissions" else 5,
         )
-        self._alarm(dead_letter, f"{name}DeadLetters")
         for index, pattern in enumerate(route.patterns):
             rule = events.Rule(
                 self,

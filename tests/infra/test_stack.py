@@ -145,14 +145,6 @@ def test_every_queue_has_a_dead_letter_queue_or_is_one(template: Any) -> None:
             assert uses >= 2, f"{name} is neither a DLQ in use nor redriven"
 
 
-def test_dead_letter_queues_raise_alarms(template: Any) -> None:
-    alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) >= 4
-    for alarm in alarms.values():
-        assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert alarm["Properties"]["AlarmActions"]
-
-
 def test_event_sources_report_per_record_failures(template: Any) -> None:
     mappings = resources(template, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 4

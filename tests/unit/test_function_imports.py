@@ -16,7 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "lambdas/api/openapi.py": {"lambdas.api.handler", "trainforge.api.app"},
     "lambdas/training_state/handler.py": {
         "trainforge.aws", "trainforge.capacity.admission", "trainforge.submissions.worker",
-        "trainforge.tracking.logs", "trainforge.tuning.jobs",
+        "trainforge.tracking.logs", "trainforge.tracking.spend", "trainforge.tuning.jobs",
     },
     "layers/trainforge/trainforge/account/health.py": {"trainforge.db"},
     "layers/trainforge/trainforge/api/app.py": {

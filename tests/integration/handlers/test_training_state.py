@@ -334,3 +334,31 @@ def test_the_api_shows_each_step_with_its_attempt(handlers: Any, db: Session) ->
     response = invoke(handlers("api"), api_request("GET", f"/jobs/{job_id}"))
     history = json.loads(response["body"])["history"]
     assert [h["attempt"] for h in history] == [1, 1, 1, 2, 2, 2, 2]
+
+
+def test_a_team_jobs_end_publishes_its_cost_on_the_teams_spend_metric_once(
+    handlers: Any, db: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = handlers("training_state")
+    invoke(module, sqs_batch(state_event("InProgress", "Training", 1795867000000)))
+    job = db.scalars(select(TrainingJob)).one()
+    job.team = "vision"
+    db.commit()
+    capsys.readouterr()
+
+    def spend_lines() -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        return [line for line in lines if "SpendUsd" in line]
+
+    completed = state_event("Completed", "Completed", 1795867400000)
+    invoke(module, sqs_batch(completed))
+    (published,) = spend_lines()
+    report = db.scalars(select(TrainingReport)).one()
+    assert published["team"] == "vision" and published["service"] == "training_state"
+    assert (
+        published["SpendUsd"] == [pytest.approx(float(report.estimated_cost_usd))]
+        and report.estimated_cost_usd > 0
+    )
+    assert published["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "team"]]
+    invoke(module, sqs_batch(completed))  # EventBridge delivers it again: the team is not charged twice
+    assert spend_lines() == []

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer console browser synth demo local stop reset bench openapi docs dist clean screenshots
+.PHONY: install test lint typecheck layer console browser synth demo local stop reset backup restore bench openapi docs dist clean screenshots
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -99,6 +99,14 @@ stop: $(STAMP)
 
 reset: $(STAMP)
 	$(BIN)/python -m local_mode reset
+
+# The ledger (local mode's database) into backups/ledger-<time>.tar.gz, running or not; and back, into a stopped,
+# empty local mode (`make reset` first). Any database: python -m trainforge.ledger export|import FILE.
+backup: $(STAMP)
+	$(BIN)/python -m local_mode backup $(FILE)
+
+restore: $(STAMP)
+	$(BIN)/python -m local_mode restore $(FILE)
 
 # Benchmarks: ratios against baselines measured in the same run; prints the table, writes bench/results.json.
 bench: $(STAMP) layer

@@ -50,6 +50,9 @@ def build_app(
     # -c api_url=https://trainforge.example.com: the API's address as users reach it (a custom domain), which
     # Trainforge's events link to; the functions cannot read their own API's URL without a dependency cycle.
     api_url = app.node.try_get_context("api_url")
+    # -c backup_copy_vault_arn=arn:aws:backup:<other region>:<account>:backup-vault:<name>: prod's daily backups
+    # are copied there too (the vault must exist and accept copies from this account).
+    copy_vault = app.node.try_get_context("backup_copy_vault_arn")
     stack = TrainforgeStack(
         app,
         f"Trainforge-{stage}",
@@ -60,6 +63,7 @@ def build_app(
         snapstart=snapstart,
         teams=teams,
         public_api_url=str(api_url) if api_url else None,
+        backup_copy_vault_arn=str(copy_vault) if copy_vault else None,
         admin_principals=[p.strip() for p in admins],
         # -c training_in_vpc=true: jobs naming no VPC run in the stack's private subnets and its security group
         training_in_vpc=str(app.node.try_get_context("training_in_vpc") or "false").lower()

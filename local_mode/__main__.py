@@ -99,7 +99,8 @@ def serve(work_dir: Path, api_port: int, aws_port: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local_mode", description="Trainforge on one machine")
-    parser.add_argument("command", choices=["demo", "serve", "stop", "reset", "status"])
+    parser.add_argument("command", choices=["demo", "serve", "stop", "reset", "status", "backup", "restore"])
+    parser.add_argument("archive", nargs="?", type=Path, help="backup: where to write; restore: what to read")
     parser.add_argument(
         "--work-dir", type=Path, default=Path(DEFAULT_WORK_FOLDER), help="where local state lives"
     )
@@ -107,13 +108,21 @@ def main() -> int:
                         help=f"the API's port for serve (TRAINFORGE_LOCAL_API_PORT, else {DEFAULT_API_PORT})")  # fmt: skip
     parser.add_argument("--aws-port", type=int, default=None,
                         help=f"the AWS emulator's port for serve (TRAINFORGE_LOCAL_AWS_PORT, else {DEFAULT_AWS_PORT})")  # fmt: skip
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # the archive may follow --work-dir
     if args.command == "stop":
         return housekeeping.stop(args.work_dir, demo.say)
     if args.command == "reset":
         return housekeeping.reset(args.work_dir, demo.say)
     if args.command == "status":
         return housekeeping.status(args.work_dir, demo.say)
+    if args.command == "backup":
+        return housekeeping.backup(args.work_dir, args.archive, demo.say)
+    if args.command == "restore":
+        if args.archive is None:
+            parser.error(
+                "restore needs the archive: python -m local_mode restore FILE (make restore FILE=...)"
+            )
+        return housekeeping.restore(args.work_dir, args.archive, demo.say)
     stop_on_signals()
     if args.command == "demo":
         try:

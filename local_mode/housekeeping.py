@@ -1,4 +1,5 @@
-"""``make stop`` and ``make reset``: local mode seen from another shell; and the demo's fresh state.
+"""``make stop``, ``make reset``, ``make backup`` and ``make restore``: local mode seen from another shell; and the
+demo's fresh state.
 
 Stopping sends SIGTERM to the local mode running in the folder (the pid in ``local-mode.json``) and waits for it
 to finish its own stop. A local mode that was killed (``kill -9``) stopped nothing: what it left (its PostgreSQL,
@@ -12,14 +13,14 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 
 from local_mode.environment import LocalModeError
 from trainforge.local.discovery import read_state, state_file
-from trainforge.local.postgres import recreate_database, running_postmaster, stop_server
+from trainforge.local.postgres import EmbeddedPostgres, recreate_database, running_postmaster, stop_server
 from trainforge.local.training.processes import ProcessRegistry
 
 STOP_WAIT_SECONDS = 60.0
@@ -151,3 +152,68 @@ def status(work_dir: Path, say: Say) -> int:
         + (" (a killed run left state: `make stop` clears it)" if state else "")
     )
     return 3
+
+
+@contextlib.contextmanager
+def _ledger_database(work_dir: Path) -> Iterator[str]:
+    """Local mode's database: DATABASE_URL when set (as local mode uses it), else its embedded server, started
+    for the block when no local mode runs it (and stopped again)."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    data_dir = work_dir / "postgres"
+    if not data_dir.is_dir():
+        raise LocalModeError(f"no local mode database in {data_dir}: start `make local` once first")
+    running = running_postmaster(data_dir) is not None
+    url = EmbeddedPostgres(data_dir).start()
+    try:
+        yield url
+    finally:
+        if not running:
+            stop_server(data_dir)
+
+
+def backup(work_dir: Path, target: Path | None, say: Say) -> int:
+    """``make backup``: local mode's ledger (the database) into an archive (trainforge.ledger), running or not."""
+    # only backup needs SQLAlchemy and the schema: `make stop` does not load them
+    from trainforge.ledger import LedgerError, export_to
+
+    target = target or Path("backups") / time.strftime("ledger-%Y%m%dT%H%M%SZ.tar.gz", time.gmtime())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _ledger_database(work_dir) as url:
+            done = export_to(url, target)
+    except (LedgerError, LocalModeError) as refused:
+        say(f"backup refused: {refused}")
+        return 2
+    say(f"ledger backed up: {sum(done.rows.values())} rows of {len(done.rows)} tables in {target} "
+        f"(schema {done.revision}); `make restore FILE={target}` brings it back")  # fmt: skip
+    return 0
+
+
+def restore(work_dir: Path, source: Path, say: Say) -> int:
+    """``make restore FILE=...``: an archive into local mode's ledger, which must be stopped and empty (after
+    `make reset`, or a fresh folder). The archive holds the database only: the emulator's datasets, artifacts
+    and logs are not in it, and local mode's start names what it then misses."""
+    # only restore needs SQLAlchemy and the schema: `make stop` does not load them
+    from trainforge.ledger import LedgerError, import_from
+
+    if running_pid(work_dir) is not None:
+        say("restore refused: local mode is running here; `make stop` first")
+        return 2
+    if not source.is_file():
+        say(f"restore refused: no archive {source}")
+        return 2
+    (work_dir / "postgres").mkdir(parents=True, exist_ok=True)
+    try:
+        with _ledger_database(work_dir) as url:
+            done = import_from(url, source)
+    except LedgerError as refused:
+        say(
+            f"restore refused: {refused}"
+            + (" (`make reset` empties it)" if "not empty" in str(refused) else "")
+        )
+        return 2
+    say(f"ledger restored: {sum(done.rows.values())} rows of {len(done.rows)} tables from {source}; `make local` "
+        "serves it")  # fmt: skip
+    return 0

@@ -190,10 +190,19 @@ def suppress_reviewed_findings(
             database.cluster,
             (
                 "AwsSolutions-RDS10",
-                "deletion protection is on in the prod stage; dev stacks are torn down freely",
+                "deletion protection is on in the prod stage; dev stacks are torn down freely, and a final snapshot "
+                "keeps the ledger when they are",
                 None,
             ),
         )
+    else:
+        _suppress(
+            database.node.find_child("LedgerBackups"),
+            ("AwsSolutions-IAM4", "the role AWS Backup assumes for the ledger's selection carries AWS's own "
+             "AWSBackupServiceRolePolicyForBackup, the policy AWS Backup documents for that role; the selection "
+             "limits it to the ledger cluster", [
+                 "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"]),
+        )  # fmt: skip
     dead_letter_note = (
         "this queue is itself a dead-letter queue ({}): a DLQ of a DLQ would only move the problem"
     )

@@ -127,12 +127,14 @@ class TrainforgeStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
         snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
-        training_in_vpc: bool = False, public_api_url: str | None = None, **kwargs: object,
+        training_in_vpc: bool = False, public_api_url: str | None = None, backup_copy_vault_arn: str | None = None,
+        **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production)
-        database = TrainforgeDatabase(self, "Database", vpc=network.vpc, production=production)
         storage = TrainforgeStorage(self, "Storage", production=production)
+        database = TrainforgeDatabase(self, "Database", vpc=network.vpc, production=production, key=storage.key,
+                                      backup_copy_vault_arn=backup_copy_vault_arn)  # fmt: skip
         builds = TrainforgeImageBuilds(
             self, "ImageBuilds", project_name=f"trainforge-{stage}-image-builds", sources=storage.artifacts,
             source_prefix=BUILD_SOURCE_PREFIX, repository=storage.repository, key=storage.key,

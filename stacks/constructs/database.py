@@ -1,18 +1,30 @@
-"""Aurora PostgreSQL Serverless v2 behind an RDS Proxy, its credentials in Secrets Manager with rotation."""
+"""Aurora PostgreSQL Serverless v2 behind an RDS Proxy, its credentials in Secrets Manager with rotation, and the
+ledger's backups: in every stage a final snapshot when the cluster is deleted; in prod, continuous backups for
+point-in-time restore over the last 14 days (the retention), deletion protection, and an AWS Backup plan (daily,
+kept 35 days, copied to another region's vault when ``backup_copy_vault_arn`` names one)."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 DATABASE_NAME = "trainforge"
+# Aurora restores to any second within its backup retention (point-in-time restore).
+RESTORE_WINDOW_DAYS = {True: 14, False: 1}  # production, dev
+BACKUP_PLAN_DAYS = 35
 
 
 class TrainforgeDatabase(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, production: bool) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, production: bool, key: kms.IKey,
+        backup_copy_vault_arn: str | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
         self.cluster_security_group = ec2.SecurityGroup(
             self, "ClusterSecurityGroup", vpc=vpc, description="Aurora: reachable only from the RDS Proxy",
@@ -43,11 +55,14 @@ class TrainforgeDatabase(Construct):
             storage_encrypted=True,
             iam_authentication=True,
             deletion_protection=production,
-            removal_policy=RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY,
-            backup=rds.BackupProps(retention=Duration.days(14 if production else 1)),
+            # Dev's ledger is deleted with its stack, but a final snapshot keeps it (restorable, at storage cost).
+            removal_policy=RemovalPolicy.RETAIN if production else RemovalPolicy.SNAPSHOT,
+            backup=rds.BackupProps(retention=Duration.days(RESTORE_WINDOW_DAYS[production])),
             cloudwatch_logs_exports=["postgresql"],
             cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
         )
+        if production:
+            self._backup_plan(key, backup_copy_vault_arn)
         assert self.cluster.secret is not None
         self.secret = self.cluster.secret
         self.cluster.add_rotation_single_user(automatically_after=Duration.days(30))
@@ -65,6 +80,30 @@ class TrainforgeDatabase(Construct):
         )
         self.proxy_security_group.add_egress_rule(
             self.cluster_security_group, ec2.Port.tcp(5432), "RDS Proxy to Aurora"
+        )
+
+    def _backup_plan(self, key: kms.IKey, copy_vault_arn: str | None) -> None:
+        """Daily AWS Backup recovery points of the cluster, beside Aurora's own continuous backups: they outlive
+        the cluster, and can be copied to another region's vault (a region lost, the ledger kept)."""
+        vault = backup.BackupVault(
+            self, "LedgerVault", encryption_key=key, removal_policy=RemovalPolicy.RETAIN
+        )
+        copies = (
+            [backup.BackupPlanCopyActionProps(
+                destination_backup_vault=backup.BackupVault.from_backup_vault_arn(self, "CopyVault", copy_vault_arn),
+                delete_after=Duration.days(BACKUP_PLAN_DAYS),
+            )]
+            if copy_vault_arn
+            else None
+        )  # fmt: skip
+        plan = backup.BackupPlan(self, "LedgerBackups", backup_vault=vault, backup_plan_rules=[
+            backup.BackupPlanRule(
+                rule_name="Daily", schedule_expression=events.Schedule.cron(hour="3", minute="0"),
+                delete_after=Duration.days(BACKUP_PLAN_DAYS), copy_actions=copies,
+            )
+        ])  # fmt: skip
+        plan.add_selection(
+            "Ledger", resources=[backup.BackupResource.from_rds_database_cluster(self.cluster)]
         )
 
     def allow_from(self, peer: ec2.ISecurityGroup) -> None:

@@ -61,6 +61,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "layers/trainforge/trainforge/schema.py": {"alembic", "alembic.config", "alembic.script", "trainforge.db"},
     "layers/trainforge/trainforge/services/sagemaker_training_service.py": {"trainforge.db", "trainforge.tuning.jobs"},
+    "local_mode/housekeeping.py": {"trainforge.ledger"},
 }  # fmt: skip
 
 

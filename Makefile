@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer console browser synth demo local stop reset backup restore bench openapi docs dist clean screenshots
+.PHONY: install test lint typecheck layer console browser synth deploy diff destroy demo local stop reset backup restore bench openapi docs dist clean screenshots
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -107,6 +107,20 @@ backup: $(STAMP)
 
 restore: $(STAMP)
 	$(BIN)/python -m local_mode restore $(FILE)
+
+# A real AWS account (the credentials' account and region): bootstrap if needed, the layer, cdk deploy (the schema
+# migration inside it), `trainforge check` against the new API, the outputs. STAGE=prod for production.
+# CONTEXT="key=value ..." adds CDK context (admin_principals=arn:..., teams_file=teams.json, snapstart=true).
+STAGE ?= dev
+DEPLOY_CONTEXT = $(foreach pair,$(CONTEXT),--context $(pair))
+deploy: layer
+	$(BIN)/python -m stacks.deploy deploy --stage $(STAGE) $(DEPLOY_CONTEXT)
+
+diff: layer
+	$(BIN)/python -m stacks.deploy diff --stage $(STAGE) $(DEPLOY_CONTEXT)
+
+destroy: $(STAMP)
+	$(BIN)/python -m stacks.deploy destroy --stage $(STAGE) $(DEPLOY_CONTEXT)
 
 # Benchmarks: ratios against baselines measured in the same run; prints the table, writes bench/results.json.
 bench: $(STAMP) layer

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "layers" / "trainforge" / "trainforge"
 REQUIREMENTS = ROOT / "requirements.txt"
 OUTPUT = ROOT / "build" / "layer"
-# Newest first; the layer (and so every function) uses the newest one this machine can byte-compile for.
-CANDIDATE_VERSIONS = ("3.14", "3.13", "3.12")
+# The Lambda runtime, pinned: every build machine builds the layer (wheels, byte-code) for it, so every deploy runs
+# the same Python. TRAINFORGE_LAMBDA_PYTHON overrides it (3.12 and newer: SnapStart's minimum).
+LAMBDA_PYTHON = "3.13"
 # local mode's stand-ins, the command and the web console's files never run in Lambda
 EXCLUDED_PACKAGE_PARTS = ("local", "cli", "console_assets")
 
@@ -43,14 +44,8 @@ def interpreter_for(version: str) -> str | None:
 
 
 def runtime_version() -> str:
-    """The Lambda Python version to target: the newest whose interpreter is here to byte-compile for it."""
-    forced = os.environ.get("TRAINFORGE_LAMBDA_PYTHON")
-    if forced:
-        return forced
-    for version in CANDIDATE_VERSIONS:
-        if interpreter_for(version):
-            return version
-    return CANDIDATE_VERSIONS[-1]
+    """The Lambda Python version the layer targets: the pinned one, or TRAINFORGE_LAMBDA_PYTHON."""
+    return os.environ.get("TRAINFORGE_LAMBDA_PYTHON") or LAMBDA_PYTHON
 
 
 def _fingerprint(version: str) -> str:
@@ -109,7 +104,9 @@ def build(output: Path = OUTPUT, version: str | None = None) -> Path:
             check=True,
         )
     else:
-        print(f"warning: no Python {version} here; the layer ships without byte-code", file=sys.stderr)
+        # The same runtime and the same wheels either way; only the first import of each module is slower.
+        print(f"warning: no Python {version} here to byte-compile with; the layer ships without byte-code "
+              f"(install Python {version}, e.g. with pyenv, for faster cold starts)", file=sys.stderr)  # fmt: skip
     (output / "runtime-version").write_text(version)
     stamp.write_text(fingerprint)
     return output

@@ -146,10 +146,10 @@ def suppress_reviewed_findings(
             _suppress(
                 function,
                 ("AwsSolutions-L1",
-                 f"the layer is byte-compiled by the interpreter of the runtime it targets; this build machine has Python "
-                 f"{python_version} but no {NEWEST_LAMBDA_PYTHON}, so functions run python{python_version} with "
-                 f"byte-code rather than python{NEWEST_LAMBDA_PYTHON} without it (cold start); a build machine with "
-                 f"{NEWEST_LAMBDA_PYTHON} moves every function to it", None),
+                 f"the runtime is pinned to python{python_version} (stacks/layer_build.LAMBDA_PYTHON) so that every "
+                 f"build machine deploys the same one, byte-compiled by its own interpreter; the project's build "
+                 f"machines have {python_version} but not {NEWEST_LAMBDA_PYTHON} yet, and moving the pin is one line "
+                 f"once they do", None),
             )  # fmt: skip
 
     training_boundary = [

@@ -29,6 +29,23 @@ def test_validate_lists_checks_failures_first(local_api: str) -> None:
     )
 
 
+def test_check_is_the_deploys_smoke_test_health_configuration_and_a_dry_run(local_api: str) -> None:
+    code, out, err = trainforge(local_api, "check")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("health: ok (database answers")
+    assert lines[1].startswith("configuration: ") and lines[1].endswith(", 0 fail")
+    assert lines[2].startswith("dry run: smoke-check on ml.m5.large x1, cost ceiling $")
+    assert lines[-1] == "check passed"
+    code, out, _ = trainforge(local_api, "-o", "json", "check", "--instance-type", "ml.m5.xlarge")
+    answer = json.loads(out)
+    assert code == 0 and answer["passed"] is True and answer["failed_checks"] == []
+    assert answer["dry_run"]["instance_type"] == "ml.m5.xlarge"
+    assert answer["dry_run"]["capacity"]["pool"] == "ml.m5.xlarge"
+    # nothing was recorded: a dry run
+    assert trainforge(local_api, "-o", "json", "list")[1].count("smoke-check") == 0
+
+
 def test_upload_lists_every_problem_before_sending_anything(local_api: str, tmp_path: Path) -> None:
     (tmp_path / "meta.csv").write_text("file\nmissing.csv\n../escape.csv\n")
     code, _, err = trainforge(local_api, "upload", str(tmp_path), "--metadata", str(tmp_path / "meta.csv"))

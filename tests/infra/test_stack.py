@@ -492,3 +492,13 @@ def test_snapstart_is_off_unless_asked(template: Any) -> None:
     for name, function in resources(template, "AWS::Lambda::Function").items():
         assert "SnapStart" not in function["Properties"], name
     assert resources(template, "AWS::Lambda::Alias") == {}
+
+
+def test_every_function_runs_the_pinned_runtime_whatever_python_built_it(template: Any) -> None:
+    from stacks.layer_build import LAMBDA_PYTHON
+
+    functions = resources(template, "AWS::Lambda::Function")
+    ours = [f["Properties"] for name, f in functions.items() if name.startswith("Functions")]
+    assert len(ours) == 7
+    assert {f["Runtime"] for f in ours} == {f"python{LAMBDA_PYTHON}"}
+    assert {a for f in ours for a in f["Architectures"]} == {"arm64"}

@@ -9,6 +9,7 @@ verb; with it, errors go to stderr as JSON too (``{"error": {"code", "message", 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -69,6 +70,61 @@ def validate(obj: Context) -> None:
 
     obj.emit({**report, "checks": checks}, human)
     if not report["valid"]:
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.option(
+    "--dataset",
+    "dataset_uri",
+    default=None,
+    help="the dry run's dataset (default: s3://<datasets bucket>/datasets/smoke-check/, which need not exist)",
+)
+@click.option("--instance-type", default=None, help="the dry run's instance type (default: the deployment's)")
+@pass_context
+def check(obj: Context, dataset_uri: str | None, instance_type: str | None) -> None:
+    """After a deploy: liveness with the database, the configuration checks, and a dry run of a job (nothing is
+    recorded or sent). Exit 0 when all three pass; `make deploy` runs it."""
+    client = obj.client
+    health = client.request("GET", "/health")
+    report = client.request("GET", "/config/validation")
+    if dataset_uri is None:  # the bucket the configuration checks found ("bucket <name> exists ...")
+        named = [
+            re.search(r"bucket (\S+)", c["detail"])
+            for c in report["checks"]
+            if c["name"] == "datasets_bucket"
+        ]
+        bucket = named[0].group(1) if named and named[0] else "trainforge-datasets"
+        dataset_uri = f"s3://{bucket}/datasets/smoke-check/"
+    job = {"job_name": "smoke-check", "dataset_uri": dataset_uri, "max_runtime_seconds": 600,
+           **({"instance_type": instance_type} if instance_type else {})}  # fmt: skip
+    dry_run = client.request("POST", "/jobs/dry-run", job)
+    failed = [c for c in report["checks"] if c["ok"] is False]
+    passed = health["status"] == "ok" and health["database"] and not failed
+    result = {"passed": passed, "health": health, "failed_checks": failed, "dry_run": dry_run}
+
+    def human() -> None:
+        click.echo(f"health: {health['status']} (database {'answers' if health['database'] else 'DOES NOT ANSWER'}, "
+                   f"version {health['version']})")  # fmt: skip
+        unknown = sum(c["ok"] is None for c in report["checks"])
+        click.echo(f"configuration: {len(report['checks']) - len(failed) - unknown} checks pass, {unknown} could "
+                   f"not be checked, {len(failed)} fail")  # fmt: skip
+        for c in failed:
+            click.echo(f"  FAIL {c['name']}: {c['detail']} (fix: {c.get('fix') or '-'})")
+        ceiling = dry_run.get("cost_ceiling_usd")
+        click.echo(f"dry run: {dry_run['job_name']} on {dry_run['instance_type']} x{dry_run['instance_count']}, "
+                   f"cost ceiling ${ceiling}, pool {dry_run['capacity']['pool']} "
+                   f"({dry_run['capacity']['in_use']} in use of {dry_run['capacity']['limit'] or '?'})")  # fmt: skip
+        for problem in (
+            dry_run.get("problems") or []
+        ):  # the job's own (its image, its name): not the deployment's
+            click.echo(
+                f"  note: this job would not be accepted as is: {problem['field']}: {problem['message']}"
+            )
+        click.echo("check passed" if passed else "check FAILED")
+
+    obj.emit(result, human)
+    if not passed:
         sys.exit(EXIT_FAILED)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, text
 
@@ -23,17 +23,34 @@ def alembic_config() -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> str:
-    """Bring the schema to the newest revision; return that revision."""
+    """Bring the schema to this code's newest revision; return the revision the database is at.
+
+    A database at a revision this code does not know was migrated by a newer release: a deploy that rolled back
+    after migrating. Migrations only expand (docs/deploy.md), so this code runs on that schema as it is: it is
+    left alone (Alembic would refuse with "Can't locate revision", and CloudFormation's rollback would fail)."""
     # Alembic and SQLAlchemy's engine only when migrating
     from alembic import command
     from alembic.script import ScriptDirectory
 
     config = alembic_config()
+    scripts = ScriptDirectory.from_config(config)
+    known = {script.revision for script in scripts.walk_revisions()}
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        current = _database_revision(connection)
+        if current is not None and current not in known:
+            return current
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    return str(ScriptDirectory.from_config(config).get_current_head())
+    return str(scripts.get_current_head())
+
+
+def _database_revision(connection: Any) -> str | None:
+    exists = connection.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar_one()
+    if not exists:
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+    return str(found) if found is not None else None
 
 
 def upgrade_database(database_url: str) -> str:

@@ -41,6 +41,8 @@ def newest_migration() -> Path:
 
 @pytest.fixture(scope="module")
 def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if git("rev-parse", "--is-shallow-repository") == "true":  # a shallow clone: the history from its origin
+        git("fetch", "--quiet", "--unshallow")
     migration = newest_migration().relative_to(ROOT).as_posix()
     added = git("log", "--diff-filter=A", "--format=%H", "--", migration).splitlines()[-1]
     tree = tmp_path_factory.mktemp("previous-release")

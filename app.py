@@ -53,6 +53,10 @@ def build_app(
     # -c backup_copy_vault_arn=arn:aws:backup:<other region>:<account>:backup-vault:<name>: prod's daily backups
     # are copied there too (the vault must exist and accept copies from this account).
     copy_vault = app.node.try_get_context("backup_copy_vault_arn")
+    # -c profile=lean: the lowest idle cost (a NAT instance, no RDS Proxy, so the database can pause): docs/cost.md
+    profile = str(app.node.try_get_context("profile") or "standard")
+    if profile not in ("standard", "lean"):
+        raise SystemExit(f"-c profile={profile}: the profiles are standard and lean (docs/cost.md)")
     stack = TrainforgeStack(
         app,
         f"Trainforge-{stage}",
@@ -64,6 +68,7 @@ def build_app(
         teams=teams,
         public_api_url=str(api_url) if api_url else None,
         backup_copy_vault_arn=str(copy_vault) if copy_vault else None,
+        lean=profile == "lean",
         admin_principals=[p.strip() for p in admins],
         # -c training_in_vpc=true: jobs naming no VPC run in the stack's private subnets and its security group
         training_in_vpc=str(app.node.try_get_context("training_in_vpc") or "false").lower()

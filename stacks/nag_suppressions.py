@@ -55,6 +55,7 @@ RESOURCELESS_READS = {
 def suppress_reviewed_findings(
     stack: Stack, *, functions: Any, database: Any, storage: Any, builds: Any, api: Any, migration: Any,
     production: bool, routing: Any, reconcile_failures: Any, python_version: str, administrators: Any,
+    network: Any = None,
 ) -> None:  # fmt: skip
     rest_api = stack.get_logical_id(api.rest_api.node.default_child)
     _suppress(administrators, ("AwsSolutions-IAM5", "administrators call every method and path of this API's "
@@ -185,6 +186,21 @@ def suppress_reviewed_findings(
           "Action::s3:List*"]),
     )  # fmt: skip
 
+    nat = getattr(network, "nat_instance", None)
+    if nat is not None:  # the lean profile's NAT instance (docs/cost.md)
+        for instance in nat.gateway_instances:
+            _suppress(
+                instance,
+                ("AwsSolutions-EC28", "the lean profile's NAT instance only forwards HTTPS; basic monitoring (5 min) "
+                 "is enough, and a NAT that stops shows in the functions' errors and the queues' age alarms", None),
+                ("AwsSolutions-EC29", "the NAT instance holds no state and `make destroy` must delete it; "
+                 "termination protection would only make the stack undeletable", None),
+            )  # fmt: skip
+        _suppress(
+            nat.security_group,
+            ("CdkNagValidationFailure", "AwsSolutions-EC23 cannot read the VPC's CIDR (an intrinsic): the only "
+             "inbound rule is HTTPS from the VPC's own CIDR, never 0.0.0.0/0", None),
+        )  # fmt: skip
     if not production:
         _suppress(
             database.cluster,

@@ -128,13 +128,13 @@ class TrainforgeStack(Stack):
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
         snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
         training_in_vpc: bool = False, public_api_url: str | None = None, backup_copy_vault_arn: str | None = None,
-        **kwargs: object,
+        lean: bool = False, **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        network = TrainforgeNetwork(self, "Network", production=production)
+        network = TrainforgeNetwork(self, "Network", production=production, lean=lean)
         storage = TrainforgeStorage(self, "Storage", production=production)
         database = TrainforgeDatabase(self, "Database", vpc=network.vpc, production=production, key=storage.key,
-                                      backup_copy_vault_arn=backup_copy_vault_arn)  # fmt: skip
+                                      backup_copy_vault_arn=backup_copy_vault_arn, proxy=not lean)  # fmt: skip
         builds = TrainforgeImageBuilds(
             self, "ImageBuilds", project_name=f"trainforge-{stage}-image-builds", sources=storage.artifacts,
             source_prefix=BUILD_SOURCE_PREFIX, repository=storage.repository, key=storage.key,
@@ -159,7 +159,7 @@ class TrainforgeStack(Stack):
         environment = {
             "TRAINFORGE_MODE": "aws",
             "DATABASE_SECRET_ARN": database.secret.secret_arn,
-            "DATABASE_HOST": database.proxy.endpoint,
+            "DATABASE_HOST": database.endpoint,
             "TRAINFORGE_DATASETS_BUCKET": storage.datasets.bucket_name,
             "TRAINFORGE_ARTIFACTS_BUCKET": storage.artifacts.bucket_name,
             "TRAINFORGE_DATASET_PREFIX": DATASET_PREFIX,
@@ -329,7 +329,8 @@ class TrainforgeStack(Stack):
             self,
             "ReconcileSchedule",
             description="heal training jobs whose state-change events went missing",
-            schedule=events.Schedule.rate(Duration.minutes(5)),
+            # Lean: hourly, so that the database is left to pause between runs (every run connects to it).
+            schedule=events.Schedule.rate(Duration.minutes(60 if lean else 5)),
             targets=[
                 targets.LambdaFunction(
                     functions.entry_points["reconcile"],
@@ -352,7 +353,7 @@ class TrainforgeStack(Stack):
             )
         )
         migration = TrainforgeSchemaMigration(self, "SchemaMigration", function=fn["migrate"])
-        migration.resource.node.add_dependency(database.proxy)
+        migration.resource.node.add_dependency(database.proxy or database.cluster)
         migration.resource.node.add_dependency(network.vpc)
 
         self._watch(observability, fn, routing, reconcile_failures, api, database, builds)
@@ -372,5 +373,6 @@ class TrainforgeStack(Stack):
         suppress_reviewed_findings(
             self, functions=functions, database=database, storage=storage, builds=builds, api=api,
             migration=migration, production=production, routing=routing, reconcile_failures=reconcile_failures,
+            network=network,
             python_version=python_version, administrators=administrators,
         )  # fmt: skip

@@ -23,17 +23,19 @@ BACKUP_PLAN_DAYS = 35
 class TrainforgeDatabase(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, production: bool, key: kms.IKey,
-        backup_copy_vault_arn: str | None = None,
+        backup_copy_vault_arn: str | None = None, proxy: bool = True,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
         self.cluster_security_group = ec2.SecurityGroup(
-            self, "ClusterSecurityGroup", vpc=vpc, description="Aurora: reachable only from the RDS Proxy",
-            allow_all_outbound=False,
+            self, "ClusterSecurityGroup", vpc=vpc, allow_all_outbound=False,
+            description="Aurora: reachable only from the RDS Proxy" if proxy else "Aurora: reachable only from the functions",
         )  # fmt: skip
-        self.proxy_security_group = ec2.SecurityGroup(
-            self, "ProxySecurityGroup", vpc=vpc, description="RDS Proxy: reachable only from the Trainforge functions",
-            allow_all_outbound=False,
-        )  # fmt: skip
+        self.proxy_security_group = None
+        if proxy:
+            self.proxy_security_group = ec2.SecurityGroup(
+                self, "ProxySecurityGroup", vpc=vpc, description="RDS Proxy: reachable only from the Trainforge functions",
+                allow_all_outbound=False,
+            )  # fmt: skip
         self.cluster = rds.DatabaseCluster(
             self,
             "Cluster",
@@ -66,21 +68,31 @@ class TrainforgeDatabase(Construct):
         assert self.cluster.secret is not None
         self.secret = self.cluster.secret
         self.cluster.add_rotation_single_user(automatically_after=Duration.days(30))
-        self.proxy = self.cluster.add_proxy(
-            "Proxy",
-            secrets=[self.secret],
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[self.proxy_security_group],
-            require_tls=True,
-            borrow_timeout=Duration.seconds(30),
+        # Without the proxy (the lean profile), the functions connect to the writer themselves, over TLS: at most
+        # their reserved concurrency, and nothing holds a connection open while they idle, so the writer pauses.
+        self.proxy = (
+            self.cluster.add_proxy(
+                "Proxy",
+                secrets=[self.secret],
+                vpc=vpc,
+                vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                security_groups=[self.proxy_security_group] if self.proxy_security_group else None,
+                require_tls=True,
+                borrow_timeout=Duration.seconds(30),
+            )
+            if proxy
+            else None
         )
-        self.cluster_security_group.add_ingress_rule(
-            self.proxy_security_group, ec2.Port.tcp(5432), "RDS Proxy to Aurora"
-        )
-        self.proxy_security_group.add_egress_rule(
-            self.cluster_security_group, ec2.Port.tcp(5432), "RDS Proxy to Aurora"
-        )
+        self.endpoint = self.proxy.endpoint if self.proxy else self.cluster.cluster_endpoint.hostname
+        # what the functions' security group is let into: the proxy, or the cluster itself
+        self.entry_security_group = self.proxy_security_group or self.cluster_security_group
+        if self.proxy_security_group is not None:
+            self.cluster_security_group.add_ingress_rule(
+                self.proxy_security_group, ec2.Port.tcp(5432), "RDS Proxy to Aurora"
+            )
+            self.proxy_security_group.add_egress_rule(
+                self.cluster_security_group, ec2.Port.tcp(5432), "RDS Proxy to Aurora"
+            )
 
     def _backup_plan(self, key: kms.IKey, copy_vault_arn: str | None) -> None:
         """Daily AWS Backup recovery points of the cluster, beside Aurora's own continuous backups: they outlive
@@ -107,9 +119,9 @@ class TrainforgeDatabase(Construct):
         )
 
     def allow_from(self, peer: ec2.ISecurityGroup) -> None:
-        self.proxy_security_group.add_ingress_rule(
-            peer, ec2.Port.tcp(5432), "Trainforge functions to RDS Proxy"
+        self.entry_security_group.add_ingress_rule(
+            peer, ec2.Port.tcp(5432), "Trainforge functions to the database"
         )
         peer.add_egress_rule(
-            self.proxy_security_group, ec2.Port.tcp(5432), "Trainforge functions to RDS Proxy"
+            self.entry_security_group, ec2.Port.tcp(5432), "Trainforge functions to the database"
         )

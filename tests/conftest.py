@@ -148,6 +148,25 @@ def handler_env(aws_resources: Settings, database_url: str, aws: LocalAws) -> It
 
 
 @pytest.fixture
+def scratch_database_url(
+    postgres_server_url: str,
+    handler_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[str]:
+    """A database of the test's own, migrated to head, that the handlers loaded after this use (DATABASE_URL): for
+    tests that drop its schema or run other code on it."""
+    from trainforge.local.postgres import scratch_database
+    from trainforge.schema import upgrade_database
+
+    with scratch_database(postgres_server_url, f"trainforge_{request.module.__name__.rsplit('.', 1)[-1]}",
+                          drop_later=True) as url:  # fmt: skip
+        upgrade_database(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        yield url
+
+
+@pytest.fixture
 def dead_letter_reasons(handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """A dead-letter queue the handlers loaded after this send poison to; called, the reasons it holds."""
     import boto3

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,9 @@ from sqlalchemy import create_engine, text
 from tests.conftest import load_event
 from tests.lambda_support import api_request, invoke, sqs_batch
 from trainforge.ledger import LedgerError, export_ledger, import_ledger, main
-from trainforge.local.postgres import scratch_database
-from trainforge.schema import upgrade_database
 
 VISION = "arn:aws:sts::123456789012:assumed-role/vision-engineers/alice"
 NLP = "arn:aws:sts::123456789012:assumed-role/nlp-engineers/bob"
-
-
-@pytest.fixture
-def ledger_url(
-    postgres_server_url: str, handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    with scratch_database(postgres_server_url, "trainforge_ledger_drill", drop_later=True) as url:
-        upgrade_database(url)
-        monkeypatch.setenv("DATABASE_URL", url)  # the handlers loaded from here on use it
-        yield url
 
 
 def job(team: str, name: str) -> dict[str, Any]:
@@ -65,7 +52,7 @@ def outbox_rows(url: str) -> int:
 
 
 def test_dump_drop_restore_and_the_api_answers_the_same(
-    handlers: Any, ledger_url: str, tmp_path: Path
+    handlers: Any, scratch_database_url: str, tmp_path: Path
 ) -> None:
     module = handlers("api")
 
@@ -91,9 +78,9 @@ def test_dump_drop_restore_and_the_api_answers_the_same(
     before = reads(api, ids)
     assert before[f"/jobs/{ids[0]}"]["status"] == "Completed" and before[f"/jobs/{ids[0]}"]["report"]
     assert len(before["/jobs as vision"]["jobs"]) == 2
-    outbox = outbox_rows(ledger_url)
+    outbox = outbox_rows(scratch_database_url)
 
-    engine = create_engine(ledger_url)
+    engine = create_engine(scratch_database_url)
     archive = export_ledger(engine, tmp_path / "ledger.tar.gz")
     assert archive.rows["training_jobs"] == 3 and archive.rows["teams"] == 2
     with engine.begin() as connection:  # the drill's disaster: the whole schema gone
@@ -104,7 +91,9 @@ def test_dump_drop_restore_and_the_api_answers_the_same(
     assert restored.rows == archive.rows
 
     assert reads(api, ids) == before
-    assert outbox_rows(ledger_url) == outbox  # the outbox's triggers did not fire for the imported rows
+    assert (
+        outbox_rows(scratch_database_url) == outbox
+    )  # the outbox's triggers did not fire for the imported rows
     newest = api("POST", "/jobs", job("nlp", "nlp-2"), NLP)["id"]
     assert newest == max(ids) + 1  # the sequences number on from the imported rows
 
@@ -114,9 +103,9 @@ def test_dump_drop_restore_and_the_api_answers_the_same(
 
 
 def test_an_archive_of_another_schema_revision_is_refused_with_what_to_do(
-    ledger_url: str, tmp_path: Path
+    scratch_database_url: str, tmp_path: Path
 ) -> None:
-    engine = create_engine(ledger_url)
+    engine = create_engine(scratch_database_url)
     path = tmp_path / "ledger.tar.gz"
     export_ledger(engine, path)
     older = tmp_path / "older.tar.gz"
@@ -140,18 +129,18 @@ def test_an_archive_of_another_schema_revision_is_refused_with_what_to_do(
         import_ledger(engine, older)
     engine.dispose()
     # the command says so too, and exits 2
-    assert main(["import", str(older), "--database-url", ledger_url]) == 2
-    assert main(["import", str(path), "--database-url", ledger_url]) == 0
+    assert main(["import", str(older), "--database-url", scratch_database_url]) == 2
+    assert main(["import", str(path), "--database-url", scratch_database_url]) == 0
 
 
 def test_make_backup_and_make_restore_go_through_local_modes_database(
-    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scratch_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from local_mode.housekeeping import backup, restore
     from trainforge.connection import ConnectionParameters, NativeDatabase
     from trainforge.teams.management import save_team
 
-    database = NativeDatabase(lambda: ConnectionParameters.from_url(ledger_url))
+    database = NativeDatabase(lambda: ConnectionParameters.from_url(scratch_database_url))
     save_team(database, "vision", {"members": ["arn:aws:iam::123456789012:role/vision-engineers"]})
     database.commit()
     database.close()
@@ -165,7 +154,7 @@ def test_make_backup_and_make_restore_go_through_local_modes_database(
     )
     assert restore(tmp_path / ".local", archive, said.append) == 2  # the ledger here is not empty
     assert "not empty" in said[-1] and "`make reset` empties it" in said[-1]
-    engine = create_engine(ledger_url)
+    engine = create_engine(scratch_database_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.lambda_support import api_request, invoke
-from trainforge.local.postgres import scratch_database
-from trainforge.schema import upgrade_database, upgrade_to_head
+from trainforge.schema import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = ROOT / "layers" / "trainforge" / "trainforge" / "migrations" / "versions"
@@ -54,18 +52,8 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-@pytest.fixture
-def migrated(
-    postgres_server_url: str, handler_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    with scratch_database(postgres_server_url, "trainforge_rollback", drop_later=True) as url:
-        upgrade_database(url)
-        monkeypatch.setenv("DATABASE_URL", url)
-        yield url
-
-
 def test_the_previous_release_runs_on_the_newer_schema(
-    previous_release: Path, migrated: str, handler_env: dict[str, str], handlers: Any
+    previous_release: Path, scratch_database_url: str, handler_env: dict[str, str], handlers: Any
 ) -> None:
     env = {
         **os.environ,
@@ -89,8 +77,8 @@ def test_the_previous_release_runs_on_the_newer_schema(
     assert {k: v for k, v in json.loads(response["body"]).items() if k in status} == status
 
 
-def test_a_database_a_newer_release_migrated_is_left_as_it_is(migrated: str) -> None:
-    engine = create_engine(migrated)
+def test_a_database_a_newer_release_migrated_is_left_as_it_is(scratch_database_url: str) -> None:
+    engine = create_engine(scratch_database_url)
     with engine.begin() as connection:  # as a later release's migration would leave it
         connection.execute(text("ALTER TABLE training_jobs ADD COLUMN later_release_note text"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0099_a_later_release'"))

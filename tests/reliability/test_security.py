@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -96,5 +97,11 @@ def sql_strings_built_from_values() -> list[str]:
 
 def test_sql_is_built_only_with_bound_parameters() -> None:
     assert sql_strings_built_from_values() == []
+    # Names cannot be bound: the ledger's COPY statements take only the schema's own, quoted by the dialect.
+    from trainforge.ledger import LedgerError, named
+
+    assert named("SELECT count(*) FROM {}", "training_jobs") == "SELECT count(*) FROM training_jobs"
+    with pytest.raises(LedgerError, match="not a name of this schema"):
+        named("SELECT count(*) FROM {}", 'training_jobs"; DROP TABLE teams; --')
     statements = "".join(p.read_text() for p in (PACKAGE / "repository").glob("*.py"))
     assert re.search(r":\w+", statements)  # the statements there do use named bound parameters

@@ -22,11 +22,13 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.dialects import postgresql
 
 from trainforge.models.database import Base
 from trainforge.schema import upgrade_to_head
@@ -44,19 +46,32 @@ def ledger_tables() -> list[str]:
     return [table.name for table in Base.metadata.sorted_tables]
 
 
+def named(template: str, *identifiers: str) -> str:
+    """``template`` with these table or column names, each one of the schema's own and quoted by PostgreSQL's
+    dialect. Names cannot be bound parameters; values always are."""
+    known = set(ledger_tables()) | {
+        column.name for table in Base.metadata.sorted_tables for column in table.columns
+    }
+    unknown = [name for name in identifiers if name not in known]
+    if unknown:
+        raise LedgerError(f"not a name of this schema: {', '.join(unknown)}")
+    quote = postgresql.dialect().identifier_preparer.quote  # type: ignore[no-untyped-call]
+    return template.format(*(quote(name) for name in identifiers))
+
+
 def copy_out(cursor: Any, table: str, into: IO[bytes]) -> None:
-    cursor.execute(f'COPY "{table}" TO STDOUT WITH (FORMAT csv, HEADER true)', stream=into)
+    cursor.execute(named("COPY {} TO STDOUT WITH (FORMAT csv, HEADER true)", table), stream=into)
 
 
 def copy_in(cursor: Any, table: str, source: IO[bytes]) -> None:
     # The ledger's triggers (the event outbox) fired when these rows were first written: not again.
-    cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
-    cursor.execute(f'COPY "{table}" FROM STDIN WITH (FORMAT csv, HEADER true)', stream=source)
-    cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+    cursor.execute(named("ALTER TABLE {} DISABLE TRIGGER USER", table))
+    cursor.execute(named("COPY {} FROM STDIN WITH (FORMAT csv, HEADER true)", table), stream=source)
+    cursor.execute(named("ALTER TABLE {} ENABLE TRIGGER USER", table))
 
 
 def row_count(cursor: Any, table: str) -> int:
-    cursor.execute(f'SELECT count(*) FROM "{table}"')
+    cursor.execute(named("SELECT count(*) FROM {}", table))
     return int(cursor.fetchone()[0])
 
 
@@ -75,9 +90,8 @@ def reset_sequences(cursor: Any) -> int:
     )
     found = [(table, column, sequence) for table, column, sequence in cursor.fetchall() if sequence]
     for table, column, sequence in found:
-        cursor.execute(
-            f'SELECT setval(%s, COALESCE((SELECT max("{column}") FROM "{table}"), 0) + 1, false)', (sequence,)
-        )
+        cursor.execute(named("SELECT setval(%s, COALESCE((SELECT max({}) FROM {}), 0) + 1, false)", column, table),
+                       (sequence,))  # fmt: skip
     return len(found)
 
 
@@ -158,18 +172,18 @@ def import_ledger(engine: Engine, path: Path) -> LedgerArchive:
 
 def export_to(database_url: str, path: Path) -> LedgerArchive:
     """:func:`export_ledger` from the database at ``database_url``."""
-    engine = create_engine(database_url)
-    try:
-        return export_ledger(engine, path)
-    finally:
-        engine.dispose()
+    return _on(database_url, export_ledger, path)
 
 
 def import_from(database_url: str, path: Path) -> LedgerArchive:
     """:func:`import_ledger` into the database at ``database_url``."""
+    return _on(database_url, import_ledger, path)
+
+
+def _on(database_url: str, work: Callable[[Engine, Path], LedgerArchive], path: Path) -> LedgerArchive:
     engine = create_engine(database_url)
     try:
-        return import_ledger(engine, path)
+        return work(engine, path)
     finally:
         engine.dispose()
 

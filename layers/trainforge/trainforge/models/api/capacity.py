@@ -26,14 +26,19 @@ class WarmPool(Model):
     reused_by_job: str | None = Field(description="the job that started on these instances")
 
 
-class Capacity(Model):
-    pool: str
+class PoolCounts(Model):
+    """A pool's quota and what holds and waits for it, as a dry run and the queue show it."""
+
+    pool: str = Field(description="the instance type, with /spot for spot capacity")
     quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
     quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
     quota_read_at: str | None
     in_use: int = Field(description="instances Trainforge's admitted jobs hold")
     limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
-    waiting: int = Field(description="jobs waiting for this pool")
+    waiting: int = Field(description="jobs waiting for this pool, every team's")
+
+
+class Capacity(PoolCounts):
     would_wait: bool = Field(description="whether this job would wait for capacity if submitted now")
 
 
@@ -46,16 +51,9 @@ class WaitingJob(Model):
     waiting_since: str | None
 
 
-class Pool(Model):
-    pool: str = Field(description="the instance type, with /spot for spot capacity")
+class Pool(PoolCounts):
     instance_type: str
     spot: bool
-    quota: int | None = Field(description="the account's quota for the pool; null until it has been read")
-    quota_source: str | None = Field(description="service-quotas, or sagemaker (learned from a refusal)")
-    quota_read_at: str | None
-    in_use: int = Field(description="instances Trainforge's admitted jobs hold")
-    limit: int | None = Field(description="what Trainforge may hold now (the quota, lower after a refusal)")
-    waiting: int = Field(description="jobs waiting for this pool, every team's")
     jobs: list[WaitingJob] = Field(description="the waiting jobs the caller may see, first in line first")
 
 

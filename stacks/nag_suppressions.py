@@ -71,11 +71,18 @@ def suppress_reviewed_findings(
             ("AwsSolutions-IAM5", LOG_STREAMS, [f"Resource::<{log_arn_id}.Arn>:*"]),
             (
                 "AwsSolutions-IAM5",
-                "ec2 network-interface actions (Lambda in a VPC) and X-Ray trace writes support no resource-level "
+                "ec2:DescribeNetworkInterfaces (Lambda in a VPC) and X-Ray trace writes support no resource-level "
                 "permissions"
                 + RESOURCELESS_READS.get(handler, "")
                 + "; they are the only actions granted on *",
                 ["Resource::*"],
+            ),
+            (
+                "AwsSolutions-IAM5",
+                "Lambda creates, deletes and addresses the function's network interfaces with its role; the "
+                "interfaces are named at run time, so the grant is this account's and region's EC2 resources, as "
+                "AWS's Lambda guide gives it",
+                [f"Resource::arn:aws:ec2:{stack.region}:<AWS::AccountId>:*/*"],
             ),
         ]
         if handler in ("api", "submissions", "training_state", "reconcile"):

@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs import log_policy
 from stacks.constructs.api import TrainforgeApi
 from stacks.constructs.builds import TrainforgeImageBuilds
 from stacks.constructs.database import DATABASE_NAME, TrainforgeDatabase
@@ -305,9 +306,22 @@ class TrainforgeStack(Stack):
             allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
 
         observability = TrainforgeObservability(self, "Observability", stage=stage, key=storage.key)
-        storage.key.grant(  # CloudWatch publishes alarms to the encrypted alarm topic
-            iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
-        )
+        # CloudWatch publishes alarms to the encrypted alarm topic: this account's Trainforge alarms only.
+        storage.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisStack",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # a key policy's resource is the key itself
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self.format_arn(
+                        service="cloudwatch", resource="alarm", resource_name=f"trainforge-{stage}-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME)},
+                },
+            )
+        )  # fmt: skip
+        log_policy.apply(self, storage.key, production)
         routing = TrainforgeEventRouting(self, "EventRouting")
         TrainforgeEventSchemas(self, "EventSchemas", registry_name=f"trainforge-{stage}")
         for route in event_routes(

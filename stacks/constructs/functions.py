@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -112,17 +112,23 @@ class TrainforgeFunctions(Construct):
                 resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:*"],
             )
         )
+        # Lambda manages the function's network interfaces with these (AWS's Lambda guide: Describe works only on
+        # "*"; the others on this account's and region's EC2 resources).
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
                 actions=[
                     "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
                     "ec2:DeleteNetworkInterface",
                     "ec2:AssignPrivateIpAddresses",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                resources=["*"],  # these EC2 actions support no resource-level permissions
+                resources=[Stack.of(self).format_arn(service="ec2", resource="*", resource_name="*")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
             )
         )
         role.add_to_policy(

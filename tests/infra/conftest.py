@@ -38,3 +38,19 @@ def stack(synthesized: tuple[Any, Any, str]) -> Any:
 @pytest.fixture(scope="session")
 def template(synthesized: tuple[Any, Any, str]) -> Any:
     return synthesized[1]
+
+
+COPY_VAULT = "arn:aws:backup:eu-west-1:123456789012:backup-vault:trainforge-copies"
+
+
+@pytest.fixture(scope="session")
+def prod() -> Iterator[tuple[Any, Any]]:
+    """The prod stage synthesized with cdk-nag (backups copied to another region's vault)."""
+    from aws_cdk.assertions import Template
+
+    from app import build_app
+
+    with tempfile.TemporaryDirectory(prefix="trainforge-cdk-prod-") as outdir:
+        app, stack = build_app(outdir, context={"stage": "prod", "backup_copy_vault_arn": COPY_VAULT})
+        app.synth()
+        yield stack, Template.from_stack(stack)

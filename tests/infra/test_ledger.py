@@ -5,26 +5,12 @@ cdk-nag) as dev is in conftest.py."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Annotations, Match
 
 from stacks.constructs.database import BACKUP_PLAN_DAYS, RESTORE_WINDOW_DAYS
-
-COPY_VAULT = "arn:aws:backup:eu-west-1:123456789012:backup-vault:trainforge-copies"
-
-
-@pytest.fixture(scope="module")
-def prod() -> Iterator[tuple[Any, Any]]:
-    from app import build_app
-
-    with tempfile.TemporaryDirectory(prefix="trainforge-cdk-prod-") as outdir:
-        app, stack = build_app(outdir, context={"stage": "prod", "backup_copy_vault_arn": COPY_VAULT})
-        app.synth()
-        yield stack, Template.from_stack(stack)
+from tests.infra.conftest import COPY_VAULT
 
 
 def cluster(template: Any) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from trainforge.models.team_definitions import load_teams_file
 from trainforge.settings import Settings
 
 ALLOWED_ON_ANY_RESOURCE = {
-    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "xray:PutTraceSegments",
+    "ec2:DescribeNetworkInterfaces", "xray:PutTraceSegments",
     "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData",
     "servicequotas:ListServiceQuotas", "cloudwatch:ListMetrics", "cloudwatch:GetMetricData", "pricing:GetProducts",
     # the execution role, for jobs in the VPC (SageMaker describes the network it attaches them to)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
 
-.PHONY: install test lint typecheck layer console browser synth deploy diff destroy demo local stop reset backup restore bench openapi docs dist clean screenshots
+.PHONY: install test lint typecheck layer console browser scanners synth deploy diff destroy demo local stop reset backup restore bench openapi docs dist clean screenshots
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 
@@ -52,6 +52,19 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+# The security scanners the tests run on the synthesized templates: checkov (in a venv of its own: its pins are
+# not the project's) and cfn-guard with AWS Control Tower's proactive rules (npm, from package-lock.json).
+SCANNERS_VENV := .venv-scanners
+CHECKOV := $(SCANNERS_VENV)/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv $(SCANNERS_VENV)
+	$(SCANNERS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+scanners: $(CHECKOV) node_modules/.package-lock.json
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -74,7 +87,7 @@ synth: layer
 # on two cores (a third of the suite waits on local mode's processes, not the CPU), a file's tests together (each worker has its own database, emulator and local mode). The tests
 # marked calendar run twice: today, and with both clocks an hour before a year ends (tests/clock.py).
 test: $(TORCH_STAMP)
-	$(MAKE) --no-print-directory -j4 lint typecheck layer console browser  # independent: CPU beside downloads
+	$(MAKE) --no-print-directory -j4 lint typecheck layer console browser scanners  # CPU beside downloads
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # The API's OpenAPI document, as the handler generates it (tests fail when the checked-in copy is stale).
@@ -137,4 +150,4 @@ screenshots: $(TORCH_STAMP) console browser
 	TRAINFORGE_SCREENSHOTS=docs/images CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q tests/e2e/test_console.py
 
 clean:
-	rm -rf $(VENV) dist build cdk.out .pytest_cache .mypy_cache .ruff_cache console/node_modules
+	rm -rf $(VENV) $(SCANNERS_VENV) dist build cdk.out .pytest_cache .mypy_cache .ruff_cache console/node_modules node_modules

@@ -193,6 +193,12 @@ def suppress_reviewed_findings(
           "Action::s3:List*"]),
     )  # fmt: skip
 
+    _suppress(
+        database.cluster.node.find_child("MonitoringRole"),
+        ("AwsSolutions-IAM4", "the role RDS assumes to publish enhanced monitoring carries AWS's "
+         "AmazonRDSEnhancedMonitoringRole, the policy RDS documents for it (it writes to RDSOSMetrics only)",
+         ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"]),
+    )  # fmt: skip
     nat = getattr(network, "nat_instance", None)
     if nat is not None:  # the lean profile's NAT instance (docs/cost.md)
         for instance in nat.gateway_instances:

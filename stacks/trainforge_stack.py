@@ -30,6 +30,7 @@ from stacks.constructs.storage import TrainforgeStorage
 from stacks.constructs.team_access import TrainforgeTeamAccess
 from stacks.constructs.team_notices import TrainforgeTeamNotices
 from stacks.nag_suppressions import suppress_reviewed_findings
+from stacks.scanner_reviews import review_scanner_findings
 from trainforge.models.team_definitions import TeamDefinition
 from trainforge.routing import event_routes
 
@@ -180,7 +181,7 @@ class TrainforgeStack(Stack):
         }
         functions = TrainforgeFunctions(
             self, "Functions", specs=FUNCTIONS, layer_dir=layer_dir, python_version=python_version,
-            vpc=network.vpc, environment=environment, snapstart=snapstart,
+            vpc=network.vpc, environment=environment, snapstart=snapstart, key=storage.key,
         )  # fmt: skip
         fn = functions.functions
         database.allow_from(functions.security_group)
@@ -322,6 +323,7 @@ class TrainforgeStack(Stack):
             )
         )  # fmt: skip
         log_policy.apply(self, storage.key, production)
+        review_scanner_findings(self, stage)
         routing = TrainforgeEventRouting(self, "EventRouting")
         TrainforgeEventSchemas(self, "EventSchemas", registry_name=f"trainforge-{stage}")
         for route in event_routes(

@@ -42,7 +42,7 @@ class TrainforgeDatabase(Construct):
             engine=rds.DatabaseClusterEngine.aurora_postgres(
                 version=rds.AuroraPostgresEngineVersion.VER_16_11
             ),
-            credentials=rds.Credentials.from_generated_secret("trainforge_admin"),
+            credentials=rds.Credentials.from_generated_secret("trainforge_admin", encryption_key=key),
             default_database_name=DATABASE_NAME,
             writer=rds.ClusterInstance.serverless_v2("Writer"),
             readers=[rds.ClusterInstance.serverless_v2("Reader", scale_with_writer=True)]
@@ -61,6 +61,9 @@ class TrainforgeDatabase(Construct):
             removal_policy=RemovalPolicy.RETAIN if production else RemovalPolicy.SNAPSHOT,
             backup=rds.BackupProps(retention=Duration.days(RESTORE_WINDOW_DAYS[production])),
             cloudwatch_logs_exports=["postgresql"],
+            monitoring_interval=Duration.seconds(
+                60
+            ),  # enhanced monitoring: the OS's view, beside the engine's
             cloudwatch_logs_retention=logs.RetentionDays.ONE_MONTH,
         )
         if production:

@@ -14,6 +14,7 @@ from pathlib import Path
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -49,8 +50,10 @@ class TrainforgeFunctions(Construct):
         vpc: ec2.IVpc,
         environment: dict[str, str],
         snapstart: bool = False,
+        key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.key = key  # the environment's encryption (the stack's key; None: Lambda's own)
         self.snapstart = snapstart
         snapstart_capable = tuple(int(part) for part in python_version.split(".")) >= SNAPSTART_MIN_PYTHON
         runtime = lambda_.Runtime(
@@ -126,6 +129,8 @@ class TrainforgeFunctions(Construct):
                 resources=[Stack.of(self).format_arn(service="ec2", resource="*", resource_name="*")],
             )
         )
+        if self.key is not None:  # the environment is encrypted with it; the function reads it at init
+            self.key.grant_decrypt(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="DescribeNetworkInterfaces", actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
@@ -162,6 +167,7 @@ class TrainforgeFunctions(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[self.security_group],
             environment={**environment, **spec.environment, "POWERTOOLS_SERVICE_NAME": "trainforge"},
+            environment_encryption=self.key,
             snap_start=snap_start,
         )
         return function

@@ -20,6 +20,7 @@ class TrainforgeNetwork(Construct):
                 ),
                 # nothing may reach it from outside; what may use it is allowed below (HTTPS from the VPC)
                 default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+                associate_public_ip_address=True,  # its own: the public subnets give none by default
             )
             if lean
             else None
@@ -31,7 +32,13 @@ class TrainforgeNetwork(Construct):
             nat_gateway_provider=self.nat_instance,
             nat_gateways=1 if lean or not production else 2,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                # NAT only: a NAT gateway has its Elastic IP, and nothing else launched here gets an address
+                ec2.SubnetConfiguration(
+                    name="public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
+                ),
                 ec2.SubnetConfiguration(
                     name="functions", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
                 ),

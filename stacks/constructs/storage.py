@@ -9,6 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.key_policy import grants_only_for_aws_services
+
 
 class TrainforgeStorage(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, production: bool) -> None:
@@ -18,6 +20,7 @@ class TrainforgeStorage(Construct):
             self, "DataKey", enable_key_rotation=True, removal_policy=removal,
             description="Trainforge datasets, artifacts, images and builds",
         )  # fmt: skip
+        grants_only_for_aws_services(self.key)
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -25,7 +28,13 @@ class TrainforgeStorage(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365 if production else 30))],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(365 if production else 30),
+                    noncurrent_version_expiration=Duration.days(30),
+                )
+            ],
+            versioned=True,  # a log overwritten or deleted keeps its earlier version for 30 days
             removal_policy=removal,
             auto_delete_objects=not production,
         )

@@ -27,6 +27,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.key_policy import grants_only_for_aws_services
 from trainforge.models.team_definitions import CHAT_CHANNEL, TeamDefinition, email_topic_name
 
 NOTICES_ONLY = "arn:aws:iam::aws:policy/AWSDenyAll"  # a chat channel may read notices, and do nothing else
@@ -39,6 +40,7 @@ class TrainforgeTeamNotices(Construct):
             self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
             description="Trainforge's team notice topics",
         )  # fmt: skip
+        grants_only_for_aws_services(self.key)
         self.topics: dict[str, sns.Topic] = {}
         self.channels: list[object] = []
         chat_role: iam.Role | None = None

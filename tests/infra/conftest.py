@@ -44,7 +44,7 @@ COPY_VAULT = "arn:aws:backup:eu-west-1:123456789012:backup-vault:trainforge-copi
 
 
 @pytest.fixture(scope="session")
-def prod() -> Iterator[tuple[Any, Any]]:
+def prod() -> Iterator[tuple[Any, Any, str]]:
     """The prod stage synthesized with cdk-nag (backups copied to another region's vault)."""
     from aws_cdk.assertions import Template
 
@@ -53,4 +53,4 @@ def prod() -> Iterator[tuple[Any, Any]]:
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-prod-") as outdir:
         app, stack = build_app(outdir, context={"stage": "prod", "backup_copy_vault_arn": COPY_VAULT})
         app.synth()
-        yield stack, Template.from_stack(stack)
+        yield stack, Template.from_stack(stack), outdir

@@ -14,7 +14,9 @@ def key_name(template: Any) -> str:
     return str(name)
 
 
-def test_every_log_group_is_encrypted_and_kept_by_the_stage(template: Any, prod: tuple[Any, Any]) -> None:
+def test_every_log_group_is_encrypted_and_kept_by_the_stage(
+    template: Any, prod: tuple[Any, Any, str]
+) -> None:
     for stage_template, production in ((template, False), (prod[1], True)):
         groups = stage_template.find_resources("AWS::Logs::LogGroup")
         assert len(groups) >= 10

@@ -25,8 +25,10 @@ def test_dev_keeps_a_final_snapshot_when_its_stack_is_deleted(template: Any) -> 
     assert template.find_resources("AWS::Backup::BackupPlan") == {}
 
 
-def test_prod_keeps_its_window_its_protection_and_a_backup_plan_copied_away(prod: tuple[Any, Any]) -> None:
-    stack, template = prod
+def test_prod_keeps_its_window_its_protection_and_a_backup_plan_copied_away(
+    prod: tuple[Any, Any, str],
+) -> None:
+    stack, template, _ = prod
     ledger = cluster(template)
     assert ledger["DeletionPolicy"] == "Retain"
     assert ledger["Properties"]["DeletionProtection"] is True

@@ -55,6 +55,8 @@ def build_app(
     copy_vault = app.node.try_get_context("backup_copy_vault_arn")
     # -c profile=lean: the lowest idle cost (a NAT instance, no RDS Proxy, so the database can pause): docs/cost.md
     profile = str(app.node.try_get_context("profile") or "standard")
+    # -c alarm_channel=slack:<workspace>/<channel> (or msteams:<tenant>/<team>/<channel>): alarms in chat too
+    alarm_channel = app.node.try_get_context("alarm_channel")
     if profile not in ("standard", "lean"):
         raise SystemExit(f"-c profile={profile}: the profiles are standard and lean (docs/cost.md)")
     stack = TrainforgeStack(
@@ -69,6 +71,7 @@ def build_app(
         public_api_url=str(api_url) if api_url else None,
         backup_copy_vault_arn=str(copy_vault) if copy_vault else None,
         lean=profile == "lean",
+        alarm_channel=str(alarm_channel) if alarm_channel else None,
         admin_principals=[p.strip() for p in admins],
         # -c training_in_vpc=true: jobs naming no VPC run in the stack's private subnets and its security group
         training_in_vpc=str(app.node.try_get_context("training_in_vpc") or "false").lower()

@@ -130,7 +130,7 @@ class TrainforgeStack(Stack):
         self, scope: Construct, construct_id: str, *, stage: str, production: bool, layer_dir: Path, python_version: str,
         snapstart: bool = False, teams: Sequence[TeamDefinition] = (), admin_principals: Sequence[str] = (),
         training_in_vpc: bool = False, public_api_url: str | None = None, backup_copy_vault_arn: str | None = None,
-        lean: bool = False, **kwargs: object,
+        lean: bool = False, alarm_channel: str | None = None, **kwargs: object,
     ) -> None:  # fmt: skip
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         network = TrainforgeNetwork(self, "Network", production=production, lean=lean)
@@ -307,6 +307,8 @@ class TrainforgeStack(Stack):
             allow(handler, "DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [storage.key.key_arn])
 
         observability = TrainforgeObservability(self, "Observability", stage=stage, key=storage.key)
+        if alarm_channel:
+            observability.tell_chat(alarm_channel)
         # CloudWatch publishes alarms to the encrypted alarm topic: this account's Trainforge alarms only.
         storage.key.add_to_resource_policy(
             iam.PolicyStatement(

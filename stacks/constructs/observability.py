@@ -21,6 +21,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs.chat_channels import ChatChannels
+
 RUNBOOK = "docs/runbook.md"
 FIVE_MINUTES = Duration.minutes(5)
 NAMESPACE = "Trainforge"  # Powertools' namespace in every handler; each metric carries a `service` dimension
@@ -59,6 +61,11 @@ class TrainforgeObservability(Construct):
         )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.kinds: dict[str, str] = {}  # alarm name → its kind (ALARM_RUNBOOK's key)
+
+    def tell_chat(self, channel: str) -> None:
+        """Alarms (and their recoveries) in a Slack or Microsoft Teams channel, through AWS Chatbot."""
+        chat = ChatChannels(self, "AlarmChat", purpose="Trainforge's alarms")
+        chat.add(channel, self.topic, f"trainforge-{self.stage}-alarms")
 
     def alarm(
         self, kind: str, name: str, metric: cloudwatch.IMetric, *, threshold: float, periods: int = 1,

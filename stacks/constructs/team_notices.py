@@ -20,17 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from stacks.constructs.chat_channels import ChatChannels
 from stacks.key_policy import grants_only_for_aws_services
-from trainforge.models.team_definitions import CHAT_CHANNEL, TeamDefinition, email_topic_name
-
-NOTICES_ONLY = "arn:aws:iam::aws:policy/AWSDenyAll"  # a chat channel may read notices, and do nothing else
+from trainforge.models.team_definitions import TeamDefinition, email_topic_name
 
 
 class TrainforgeTeamNotices(Construct):
@@ -42,9 +40,7 @@ class TrainforgeTeamNotices(Construct):
         )  # fmt: skip
         grants_only_for_aws_services(self.key)
         self.topics: dict[str, sns.Topic] = {}
-        self.channels: list[object] = []
-        chat_role: iam.Role | None = None
-        guardrail = iam.ManagedPolicy.from_managed_policy_arn(self, "NoticesOnly", NOTICES_ONLY)
+        self.chat = ChatChannels(self, "Chat", purpose="Trainforge's notices")
         for team in teams:
             for subscription in team.notifications:
                 if subscription.kind == "email":
@@ -53,33 +49,10 @@ class TrainforgeTeamNotices(Construct):
                 if subscription.kind != "chatbot" or not subscription.channel:
                     continue
                 topic = self._topic(subscription.target.rsplit(":", 1)[-1])
-                found = CHAT_CHANNEL.fullmatch(subscription.channel)
-                assert found is not None  # validated with the team definition
                 # unique in the account and region, as Chatbot requires: another stage's stack has its own
-                name = f"{Stack.of(self).stack_name}-{topic.node.id}-{len(self.channels) + 1}"[:128]
-                if found["workspace"]:
-                    self.channels.append(
-                        chatbot.SlackChannelConfiguration(
-                            self, f"Slack{len(self.channels)}", slack_channel_configuration_name=name,
-                            slack_workspace_id=found["workspace"], slack_channel_id=found["slack_channel"],
-                            notification_topics=[topic], logging_level=chatbot.LoggingLevel.ERROR,
-                            guardrail_policies=[guardrail],
-                        )
-                    )  # fmt: skip
-                    continue
-                if chat_role is None:
-                    chat_role = iam.Role(
-                        self, "ChatChannelRole", assumed_by=iam.ServicePrincipal("chatbot.amazonaws.com"),
-                        description="Microsoft Teams channels of Trainforge's notices: no permissions",
-                    )  # fmt: skip
-                self.channels.append(
-                    chatbot.CfnMicrosoftTeamsChannelConfiguration(
-                        self, f"MicrosoftTeams{len(self.channels)}", configuration_name=name,
-                        iam_role_arn=chat_role.role_arn, teams_tenant_id=found["tenant"], team_id=found["team"],
-                        teams_channel_id=found["teams_channel"], sns_topic_arns=[topic.topic_arn],
-                        guardrail_policies=[NOTICES_ONLY], logging_level="ERROR",
-                    )
-                )  # fmt: skip
+                name = f"{Stack.of(self).stack_name}-{topic.node.id}-{len(self.chat.channels) + 1}"
+                self.chat.add(subscription.channel, topic, name)
+        self.channels = self.chat.channels
 
     def _topic(self, name: str) -> sns.Topic:
         topic = self.topics.get(name)

@@ -12,13 +12,16 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
+TEAMS_CHANNEL = "msteams:a1b2c3d4-0000-4000-8000-000000000001/b2c3d4e5-0000-4000-8000-000000000002/19%3Aalarms%40thread.tacv2"
+
 
 @pytest.fixture(scope="module")
 def lean() -> Iterator[tuple[Any, Any]]:
     from app import build_app
 
     with tempfile.TemporaryDirectory(prefix="trainforge-cdk-lean-") as outdir:
-        app, stack = build_app(outdir, context={"profile": "lean"})
+        # with the alarms in a Microsoft Teams channel too (any profile takes one)
+        app, stack = build_app(outdir, context={"profile": "lean", "alarm_channel": TEAMS_CHANNEL})
         app.synth()
         yield stack, Template.from_stack(stack)
 
@@ -72,3 +75,15 @@ def test_an_unknown_profile_is_refused_by_name() -> None:
         pytest.raises(SystemExit, match="profiles are standard and lean"),
     ):
         build_app(outdir, context={"profile": "tiny"})
+
+
+def test_alarms_reach_a_chat_channel_that_can_do_nothing_else(lean: tuple[Any, Any]) -> None:
+    _, template = lean
+    (channel,) = template.find_resources("AWS::Chatbot::MicrosoftTeamsChannelConfiguration").values()
+    props = channel["Properties"]
+    assert props["ConfigurationName"] == "trainforge-dev-alarms"
+    (topic,) = [
+        n for n in template.find_resources("AWS::SNS::Topic") if n.startswith("ObservabilityAlarmTopic")
+    ]
+    assert props["SnsTopicArns"] == [{"Ref": topic}]
+    assert props["GuardrailPolicies"] == ["arn:aws:iam::aws:policy/AWSDenyAll"]

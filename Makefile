@@ -80,7 +80,7 @@ layer: $(STAMP)
 # Offline synthesis with cdk-nag, then cfn-lint (errors fail; warnings are CDK's own and printed).
 synth: layer
 	rm -rf cdk.out
-	$(BIN)/python app.py
+	$(BIN)/python app.py $(foreach pair,$(CONTEXT),-c $(pair))
 	$(BIN)/cfn-lint cdk.out/*.template.json; status=$$?; [ $$((status & 2)) -eq 0 ]
 
 # The infra tests synthesize the app with cdk-nag and run cfn-lint on it: one synthesis serves both. Three workers
@@ -126,7 +126,7 @@ restore: $(STAMP)
 # CONTEXT="key=value ..." adds CDK context (admin_principals=arn:..., teams_file=teams.json, snapstart=true).
 STAGE ?= dev
 DEPLOY_CONTEXT = $(foreach pair,$(CONTEXT),--context $(pair))
-deploy: layer
+deploy: $(STAMP)
 	$(BIN)/python -m stacks.deploy deploy --stage $(STAGE) $(DEPLOY_CONTEXT)
 
 diff: layer

@@ -1,8 +1,9 @@
 """``make deploy``, ``make diff`` and ``make destroy``: the CDK CLI (pinned, through npx) around the app, for one
 stage in the account and region of the caller's AWS credentials.
 
-deploy: who am I (STS) → bootstrap the environment if it has no CDKToolkit stack → the layer, for the pinned
-Lambda runtime → ``cdk deploy`` (the schema migration runs inside it: CloudFormation waits for the custom
+deploy: who am I (STS; no credentials stops here) → the deployer among the administrators, unless
+``admin_principals`` is given → bootstrap the environment if it has no CDKToolkit stack → the layer, for the
+pinned Lambda runtime → ``cdk deploy`` (the schema migration runs inside it: CloudFormation waits for the custom
 resource, and a failed migration rolls the deploy back) → ``trainforge check`` against the new API (health, the
 configuration checks, a dry run) → the outputs, and what to do next."""
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -35,15 +37,31 @@ class Environment:
 
 
 def whoami() -> Environment:
-    """The account and region of the credentials and the profile (as the CDK CLI will use them)."""
+    """The account and region of the credentials and the profile (as the CDK CLI will use them); a clear exit
+    when there are none, before anything is built."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-    session = boto3.session.Session()
-    identity = session.client("sts").get_caller_identity()
+    try:
+        session = boto3.session.Session()
+        identity = session.client("sts").get_caller_identity()
+    except (NoCredentialsError, ProfileNotFound) as missing:
+        raise SystemExit(f"no AWS credentials to deploy with ({missing}): run `aws configure` or `aws sso login`, "
+                         "or set AWS_PROFILE") from None  # fmt: skip
+    except ClientError as refused:
+        raise SystemExit(f"AWS refused these credentials: {refused}") from None
+    except BotoCoreError as failed:
+        raise SystemExit(f"cannot ask AWS who these credentials are: {failed}") from None
     region = session.region_name
     if not region:
         raise SystemExit("no region: set AWS_REGION (or a profile's region) before deploying")
     return Environment(identity["Account"], region, identity["Arn"])
+
+
+def administrator_pattern(caller: str) -> str:
+    """The deployer as Trainforge's administrators name it: a role's every session, or the user itself."""
+    found = re.fullmatch(r"arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller)
+    return f"arn:{found[1]}:iam::{found[2]}:role/{found[3]}" if found else caller
 
 
 def is_bootstrapped(environment: Environment) -> bool:
@@ -93,12 +111,23 @@ def next_steps(stage: str, outputs: dict[str, str]) -> list[str]:
     ]
 
 
-def deploy(stage: str, execute: Run = run, context: Sequence[str] = ()) -> int:
+def deploy(stage: str, execute: Run = run, context: Sequence[str] = (), build_layer: bool = True) -> int:
     environment = whoami()
     print(f"deploying Trainforge-{stage} to account {environment.account} in {environment.region}, "
           f"as {environment.caller}")  # fmt: skip
-    outputs = ROOT / "cdk.out" / f"outputs-{stage}.json"
-    outputs.parent.mkdir(exist_ok=True)
+    if not any(pair.startswith("admin_principals=") for pair in context):
+        # The deployer may do anything in the account already; as an administrator, its smoke check passes.
+        admin = administrator_pattern(environment.caller)
+        context = [*context, f"admin_principals={admin}"]
+        print(
+            f"administrators: {admin} and the AdministratorsRoleArn role (CONTEXT=admin_principals=... to choose)"
+        )
+    if build_layer:
+        from stacks.layer_build import build
+
+        build()
+    outputs = ROOT / "build" / "deploy" / f"outputs-{stage}.json"  # beside, not in, cdk.out: synth wipes it
+    outputs.parent.mkdir(parents=True, exist_ok=True)
     for command in deploy_commands(stage, environment, is_bootstrapped(environment), outputs, context):
         if execute(command).returncode != 0:
             print(f"failed: {' '.join(command)}", file=sys.stderr)
@@ -125,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.action == "deploy":
         return deploy(args.stage, context=args.context)
+    whoami()  # no credentials: say so now, not after a synthesis
     # destroy asks for confirmation itself
     return run(
         cdk(args.action, f"Trainforge-{args.stage}", *context_args(args.stage, args.context))

@@ -5,7 +5,7 @@ kept 35 days, copied to another region's vault when ``backup_copy_vault_arn`` na
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -76,6 +76,8 @@ class TrainforgeDatabase(Construct):
         self.proxy = (
             self.cluster.add_proxy(
                 "Proxy",
+                # unique in the account and region, as RDS requires: a dev and a prod stack may share them
+                db_proxy_name=f"{Stack.of(self).stack_name}-proxy".lower(),
                 secrets=[self.secret],
                 vpc=vpc,
                 vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),

@@ -51,3 +51,9 @@ def test_prod_keeps_its_window_its_protection_and_a_backup_plan_copied_away(
     assert [
         e.entry.data for e in annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     ] == []
+
+
+def test_each_stage_names_its_proxy_apart(template: Any, prod: tuple[Any, Any, str]) -> None:
+    names = [next(iter(t.find_resources("AWS::RDS::DBProxy").values()))["Properties"]["DBProxyName"]
+             for t in (template, prod[1])]  # fmt: skip
+    assert names == ["trainforge-dev-proxy", "trainforge-prod-proxy"]  # RDS wants them unique in a region

@@ -53,7 +53,7 @@ def test_deploy_bootstraps_once_deploys_checks_and_says_what_next(
         failed = check_fails and "check" in command
         return subprocess.CompletedProcess(list(command), 1 if failed else 0)
 
-    assert deploy.deploy("dev", execute, context=["admin_principals=arn:aws:iam::123456789012:role/ops"]) == 0
+    assert deploy.deploy("dev", execute, context=["snapstart=true"], build_layer=False) == 0
     assert ran[0] == ["npx", "--yes", deploy.CDK_CLI, "bootstrap", "aws://123456789012/eu-west-1"]
     assert ran[1][:5] == ["npx", "--yes", deploy.CDK_CLI, "deploy", "Trainforge-dev"]
     assert ran[1][5:7] == ["-c", "stage=dev"] and "--require-approval" in ran[1]
@@ -67,5 +67,37 @@ def test_deploy_bootstraps_once_deploys_checks_and_says_what_next(
 
     monkeypatch.setattr(deploy, "is_bootstrapped", lambda _e: True)
     ran.clear()
-    assert deploy.deploy("dev", failing) == 1  # a failed smoke check fails the deploy's command
+    assert (
+        deploy.deploy("dev", failing, build_layer=False) == 1
+    )  # a failed smoke check fails the deploy's command
     assert [c[3] for c in ran[:1]] == ["deploy"]  # bootstrapped already: not again
+
+
+def test_the_deployers_role_every_session_becomes_an_administrator() -> None:
+    session = "arn:aws:sts::123456789012:assumed-role/PlatformAdmin/jane@example.com"
+    assert deploy.administrator_pattern(session) == "arn:aws:iam::123456789012:role/PlatformAdmin"
+    assert (
+        deploy.administrator_pattern("arn:aws:iam::123456789012:user/ops")
+        == "arn:aws:iam::123456789012:user/ops"
+    )
+
+
+def test_no_credentials_stop_the_deploy_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(SystemExit, match=r"no AWS credentials to deploy with .*`aws configure`"):
+        deploy.whoami()
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    with pytest.raises(SystemExit, match="no AWS credentials to deploy with"):
+        deploy.whoami()

@@ -21,8 +21,8 @@ OUTPUT = ROOT / "build" / "layer"
 # The Lambda runtime, pinned: every build machine builds the layer (wheels, byte-code) for it, so every deploy runs
 # the same Python. TRAINFORGE_LAMBDA_PYTHON overrides it (3.12 and newer: SnapStart's minimum).
 LAMBDA_PYTHON = "3.13"
-# local mode's stand-ins, the command and the web console's files never run in Lambda
-EXCLUDED_PACKAGE_PARTS = ("local", "cli", "console_assets")
+# local mode's stand-ins, the command, the Python client and the web console's files never run in Lambda
+EXCLUDED_PACKAGE_PARTS = ("local", "cli", "client", "console_assets")
 
 
 def interpreter_for(version: str) -> str | None:

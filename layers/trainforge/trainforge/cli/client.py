@@ -24,10 +24,12 @@ class ApiError(Exception):
         message: str,
         field: str | None = None,
         problems: list[dict[str, str]] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.problems = problems or []
+        self.retry_after = retry_after  # seconds, when a 503 said when to try again
 
 
 class TrainforgeClient:
@@ -180,10 +182,12 @@ def _api_error(error: urllib.error.HTTPError) -> ApiError:
         return ApiError(403, "forbidden", "403 Forbidden: your credentials may not call this API (execute-api:Invoke) "
                         "or the request was not signed for its region")  # fmt: skip
     problems = detail.get("problems")
+    retry_after = (error.headers.get("Retry-After") or "").strip()
     return ApiError(
         error.code,
         str(detail.get("code") or error.reason),
         str(detail.get("message") or raw[:300].decode(errors="replace") or error.reason),
         detail.get("field"),
         [p for p in problems if isinstance(p, dict)] if isinstance(problems, list) else None,
+        float(retry_after) if retry_after.isdigit() else None,
     )

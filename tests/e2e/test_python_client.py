@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import trainforge
 from trainforge.client import BudgetExceeded, InvalidRequest, Job, NotFound, Unavailable
 
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import argparse, time
 parser = argparse.ArgumentParser()
@@ -66,6 +68,18 @@ def test_submit_and_wait_prints_the_log_as_fit_logs_true_does(tf: Any, image: st
     assert list(curves["loss"]) == pytest.approx([1.0, 0.5, 0.3333, 0.25, 0.2])
     assert list(curves.index) == [1, 2, 3, 4, 5]
     assert tf.jobs.get("client-1").id == done.id == tf.jobs.get(done.id).id
+    # the other resources answer their models too
+    assert next(iter(tf.builds.list(tag="client"))).status == "SUCCEEDED"
+    tf.request(
+        "PUT",
+        "/teams/clients",
+        {"members": ["arn:aws:iam::123456789012:role/clients"], "monthly_budget_usd": 5},
+    )
+    usage = tf.teams.usage("clients")
+    assert (usage.team, usage.monthly_budget_usd, usage.spent_usd) == ("clients", 5, 0)
+    assert [t.name for t in tf.teams.list()] == ["clients"]
+    with pytest.raises(NotFound):
+        tf.tuning_jobs.get(999)
     again = tf.jobs.submit(job("client-1", image))  # the same name again: the first job, not a second
     assert again.id == done.id
 
@@ -126,3 +140,50 @@ def test_a_503_is_tried_again_after_its_retry_after(local_api: str) -> None:
     with pytest.raises(Unavailable) as gave_up:
         tf.request("GET", "/health")  # still busy after its retries
     assert gave_up.value.status == 503 and gave_up.value.retry_after == 3
+
+
+def test_train_goes_from_a_folder_of_code_to_a_finished_job(tf: Any, tmp_path: Path) -> None:
+    example = ROOT / "examples" / "own-script"
+    builds_before = len(tf.request("GET", "/builds", query={"limit": 200})["builds"])
+    printed = io.StringIO()
+    trained = trainforge.train(source_dir=example / "code", data=example / "data", dataset_name="own-script",
+                               metric_definitions=[{"Name": "slope", "Regex": "slope=([0-9.]+)"}], client=tf,
+                               out=printed)  # fmt: skip
+    assert trained.status == "Completed", printed.getvalue()
+    assert trained.info.report is not None and trained.info.report.final_metrics["slope"] == pytest.approx(
+        1.99
+    )
+    assert "slope=1.9900" in printed.getvalue()
+    assert trained.upload is not None and sorted(trained.upload["uploaded"]) == [
+        "metadata.csv",
+        "train/points.csv",
+    ]
+    again = trainforge.train(source_dir=example / "code", data=example / "data", dataset_name="own-script",
+                             client=tf, wait=False)  # fmt: skip
+    assert again.upload is not None and again.upload["skipped"] == [
+        "train/points.csv"
+    ]  # by checksum: not sent
+    assert "train/points.csv" not in again.upload["uploaded"]
+    builds = tf.request("GET", "/builds", query={"limit": 200})["builds"]
+    assert len(builds) == builds_before + 1  # the same code's image is reused, not built again
+    assert again.info.image_uri == trained.info.image_uri
+
+
+def test_the_example_notebook_runs_against_local_mode(
+    local_api: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv(
+        "TRAINFORGE_API_URL", local_api
+    )  # the kernel inherits it: trainforge.Client() finds it
+    notebook = nbformat.read(ROOT / "examples" / "notebook.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "examples")}}).execute()  # fmt: skip
+    outputs = ["".join(o.get("text", "") for o in cell.get("outputs", [])) for cell in notebook.cells
+               if cell.cell_type == "code"]  # fmt: skip
+    assert outputs[0].strip() == local_api
+    assert "Completed" in outputs[1] and "slope=1.9900" in outputs[1]
+    assert "'slope': 1.99" in outputs[2]
+    assert len(outputs[3].strip().splitlines()) == 5

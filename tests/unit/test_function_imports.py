@@ -62,7 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "layers/trainforge/trainforge/schema.py": {"alembic", "alembic.config", "alembic.script", "trainforge.db"},
     "layers/trainforge/trainforge/services/sagemaker_training_service.py": {"trainforge.db", "trainforge.tuning.jobs"},
     "local_mode/housekeeping.py": {"trainforge.ledger"},
-    "layers/trainforge/trainforge/__init__.py": {"trainforge.client"},
+    "layers/trainforge/trainforge/__init__.py": {"trainforge"},
     "layers/trainforge/trainforge/client/jobs.py": {"botocore.exceptions", "botocore.session", "pandas"},
 }  # fmt: skip
 

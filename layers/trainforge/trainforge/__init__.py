@@ -7,11 +7,11 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """``trainforge.Client`` for notebooks and scripts, loaded on first use: a Lambda handler importing
+    """``trainforge.Client`` and ``trainforge.train`` for notebooks and scripts, loaded on first use: a handler importing
     ``trainforge`` never pays for it."""
-    if name == "Client":
-        # only a notebook or a script asks for it: a handler's cold start does not load the client
-        from trainforge.client import Client
+    if name in ("Client", "train"):
+        # only a notebook or a script asks for them: a handler's cold start does not load the client
+        from trainforge import client
 
-        return Client
+        return getattr(client, name)
     raise AttributeError(f"module 'trainforge' has no attribute {name!r}")

@@ -4,7 +4,7 @@ OpenAPI document is generated); errors are exceptions by kind, each listing the 
 the CLI's HTTP client (SigV4 from the default credentials chain; none against local mode), and a 503 is retried
 after its Retry-After.
 
-This is the client's first part (issue 28): jobs. Tuning jobs, builds, teams and ``trainforge.train`` come next."""
+``trainforge.train(source_dir=..., data=..., ...)`` goes from a folder of code to a finished job in one call."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from trainforge.client.errors import (
     Unavailable,
 )
 from trainforge.client.jobs import Client, Job, JobList
+from trainforge.client.training import train
 
 __all__ = [
     "BudgetExceeded",
@@ -30,4 +31,5 @@ __all__ = [
     "NotFound",
     "TrainforgeError",
     "Unavailable",
+    "train",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import IO, Any
 
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.client.errors import from_api_error
+from trainforge.client.resources import Builds, Teams, TuningJobs
 from trainforge.local.discovery import running_api_url
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK
@@ -37,6 +40,9 @@ class Client:
             raise from_api_error(refused) from None
         self.retries, self._sleep = retries, sleep
         self.jobs = Jobs(self)
+        self.builds = Builds(self)
+        self.tuning_jobs = TuningJobs(self)
+        self.teams = Teams(self)
 
     @property
     def api_url(self) -> str:
@@ -133,7 +139,7 @@ class Job:
 
     def __init__(self, client: Client, info: api.JobStatus) -> None:
         self._client, self.info = client, info
-        self._log_token: str | None = None
+        self.upload: dict[str, Any] | None = None  # trainforge.train's dataset upload (uploaded, skipped)
 
     def __repr__(self) -> str:
         return f"Job({self.info.id}, {self.info.job_name!r}, {self.info.status!r})"
@@ -199,6 +205,27 @@ class Job:
                 raise TimeoutError(f"{self.name} is still {self.status} after {timeout} s")
             time.sleep(poll)
         return self
+
+    def download(self, directory: str | Path | None = None) -> dict[str, list[str]]:
+        """The finished job's model and output archives, unpacked into DIRECTORY/model and DIRECTORY/output
+        (DIRECTORY: the job's name); the files of each."""
+        found = api.JobArtifacts.model_validate(self._client.request("GET", f"/jobs/{self.id}/artifacts"))
+        target = Path(directory or self.name)
+        written: dict[str, list[str]] = {}
+        for part, link in (("model", found.model), ("output", found.output)):
+            if link is None:
+                continue
+            folder = target / part
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile() as archive:
+                self._client.http.download(link.url, archive)
+                archive.seek(0)
+                with tarfile.open(fileobj=archive, mode="r:*") as tar:
+                    written[part] = tar.getnames()
+                    tar.extractall(
+                        folder, filter="data"
+                    )  # nothing outside the folder, no device or link tricks
+        return written
 
     def metrics(self) -> Any:
         """Each metric's values by step: a pandas DataFrame (a column per metric) when pandas is installed, else the

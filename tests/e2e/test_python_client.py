@@ -187,3 +187,17 @@ def test_the_example_notebook_runs_against_local_mode(
     assert "Completed" in outputs[1] and "slope=1.9900" in outputs[1]
     assert "'slope': 1.99" in outputs[2]
     assert len(outputs[3].strip().splitlines()) == 5
+
+
+def test_the_readmes_five_lines_train_a_script(local_api: str, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Train from Python", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len([line for line in block.splitlines() if line.strip()]) == 5
+    monkeypatch.setenv("TRAINFORGE_API_URL", local_api)
+    monkeypatch.chdir(ROOT)
+    exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "slope=1.9900" in printed
+    assert printed.strip().splitlines()[-1] == "Completed {'slope': 1.99}"

@@ -32,6 +32,8 @@ from local_mode.api_server import LocalApiServer
 from trainforge.local.aws.emulator import LocalAws, environment
 from trainforge.local.postgres import scratch_database
 
+# Debian's Chromium, launched as the console's tests launch it too. As FACTS.md found: without the
+# background-networking flags, Chromium keeps dialling hosts it cannot reach.
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip

@@ -10,13 +10,14 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local_mode.router import LambdaContext
 from trainforge.console_assets import console_asset, is_console_path
+from trainforge.local.http_server import BurstServer
 from trainforge.settings import LOCAL_ADMIN_PRINCIPAL
 
 LOCAL_PRINCIPAL = LOCAL_ADMIN_PRINCIPAL
@@ -76,15 +77,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit; the handle
 
 def gateway_error(status: int, code: str, message: str) -> tuple[int, bytes]:
     return status, json.dumps({"error": {"code": code, "message": message}}).encode()
-
-
-class BurstServer(ThreadingHTTPServer):
-    """A thread per connection, and a listen backlog for bursts: the standard library's is 5, and the kernel
-    resets connections beyond it (30 clients at once saw resets); API Gateway never does. The kernel caps it at
-    ``net.core.somaxconn``."""
-
-    request_queue_size = 1024
-    daemon_threads = True
 
 
 class LocalApiServer:

@@ -19,15 +19,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
+from bench.console import CHROMIUM
+from bench.console import FLAGS as CHROMIUM_FLAGS
 from tests.e2e.console_data import NLP_MEMBER, ConsoleData, seed
 from tests.e2e.local_mode_process import LocalModeProcess, clean_environment
 from trainforge.local.postgres import scratch_database
 from trainforge.local.training.hosts import free_port
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# As FACTS.md found: without the background-networking flags, Chromium keeps dialling hosts it cannot reach.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +16,14 @@ from trainforge.models.status import BuildStatus
 
 DEFAULT_BASE_IMAGE = "public.ecr.aws/docker/library/python:3.12-slim"
 TERMINAL_BUILD = ("SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED")
+
+
+def wait_for_build(request: Callable[..., Any], build: dict[str, Any], poll: float = 2.0) -> dict[str, Any]:
+    """The build as it ended (``request``: an API call, as ``TrainforgeClient.request`` makes it)."""
+    while build["status"] not in TERMINAL_BUILD:
+        time.sleep(poll)
+        build = request("GET", f"/builds/{build['id']}")
+    return build
 
 
 def source_files(source_dir: Path) -> dict[str, str]:
@@ -80,10 +90,7 @@ def build(
         "files": files,
     }
     started = obj.client.request("POST", "/builds", body)
-    current = started
-    while wait and current["status"] not in TERMINAL_BUILD:
-        time.sleep(2)
-        current = obj.client.request("GET", f"/builds/{started['id']}")
+    current = wait_for_build(obj.client.request, started) if wait else started
 
     def human() -> None:
         click.echo(f"build {current['id']} {current['status']}: {current['image_uri']} (runs {body['entry_point']})"

@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 import webbrowser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,15 +22,11 @@ import click
 from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.cli.context import Context, pass_context
 from trainforge.console_assets import PREFIX, console_asset, is_console_path
+from trainforge.local.http_server import BurstServer
 
 CONSOLE_HEADER = "X-Trainforge-Console"
 MAX_BODY_BYTES = 1 << 20  # the API's own limit
 FORWARDED_METHODS = ("GET", "POST")  # all the console calls
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 64  # a page opens several calls at once; the standard library's backlog is 5
-    daemon_threads = True
 
 
 class ConsoleProxy:
@@ -47,7 +43,7 @@ class ConsoleProxy:
             do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
         self.client = client
-        self._server = _Server(("127.0.0.1", port), Handler)
+        self._server = BurstServer(("127.0.0.1", port), Handler)  # a page opens several calls at once
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -6,12 +6,13 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from trainforge.cli.client import ApiError
+from trainforge.cli.client import ApiError, TrainforgeClient
 from trainforge.cli.context import EXIT_FAILED, CliError, Context, load_config, pass_context
 from trainforge.cli.names import dataset_of, image_of
 from trainforge.cli.output import plural, print_new_logs, shorten, show_dry_run, show_job, since_time, table
@@ -19,13 +20,30 @@ from trainforge.cli.output import plural, print_new_logs, shorten, show_dry_run,
 TERMINAL_JOB = ("Completed", "Failed", "Stopped", "Rejected")
 
 
-def resolve_job(obj: Context, job: str) -> int:
-    if job.isdigit():
+def job_id_of(request: Callable[..., Any], job: int | str) -> int:
+    """A job's id from its id or its name (``request``: an API call, as ``TrainforgeClient.request`` makes it)."""
+    if isinstance(job, int) or job.isdigit():
         return int(job)
-    page = obj.client.request("GET", "/jobs", query={"job_name": job, "limit": 1})
+    page = request("GET", "/jobs", query={"job_name": job, "limit": 1})
     if not page["jobs"]:
         raise ApiError(404, "not_found", f"no training job named {job!r}")
     return int(page["jobs"][0]["id"])
+
+
+def resolve_job(obj: Context, job: str) -> int:
+    return job_id_of(obj.client.request, job)
+
+
+def unpack_artifact(client: TrainforgeClient, url: str, folder: Path) -> list[str]:
+    """A job's archive (a presigned URL) unpacked into ``folder``; the names it held."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile() as archive:
+        client.download(url, archive)
+        archive.seek(0)
+        with tarfile.open(fileobj=archive, mode="r:*") as tar:
+            names = tar.getnames()
+            tar.extractall(folder, filter="data")  # no path outside the folder, no device or link tricks
+    return names
 
 
 def hyperparameter_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -290,13 +308,7 @@ def download(obj: Context, job: str, directory: Path | None, only: str | None) -
     written: dict[str, Any] = {}
     for part, link in available.items():
         folder = target / part
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile() as archive:
-            obj.client.download(link["url"], archive)
-            archive.seek(0)
-            with tarfile.open(fileobj=archive, mode="r:*") as tar:
-                names = tar.getnames()
-                tar.extractall(folder, filter="data")  # no path outside the folder, no device or link tricks
+        names = unpack_artifact(obj.client, link["url"], folder)
         written[part] = {"uri": link["uri"], "directory": str(folder), "files": names}
 
     def human() -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from trainforge.cli.client import ApiError, TrainforgeClient
+from trainforge.cli.jobs import job_id_of, unpack_artifact
 from trainforge.client.errors import from_api_error
-from trainforge.client.resources import Builds, Teams, TuningJobs
+from trainforge.client.resources import Builds, Teams, TuningJobs, paged
 from trainforge.local.discovery import running_api_url
 from trainforge.models import api
 from trainforge.models.status import JOB_STATUS_RANK, TERMINAL_RANK
@@ -97,14 +96,11 @@ class Jobs:
 
     def get(self, job: int | str) -> Job:
         """A job by its id, or by its name."""
-        if isinstance(job, str) and not job.isdigit():
-            page = api.JobPage.model_validate(
-                self._client.request("GET", "/jobs", query={"job_name": job, "limit": 1})
-            )
-            if not page.jobs:
-                raise from_api_error(ApiError(404, "not_found", f"no training job named {job}", "job_name"))
-            job = page.jobs[0].id
-        return Job(self._client, api.JobStatus.model_validate(self._client.request("GET", f"/jobs/{job}")))
+        try:
+            job_id = job_id_of(self._client.request, job)
+        except ApiError as refused:  # the name matched no job
+            raise from_api_error(refused) from None
+        return Job(self._client, api.JobStatus.model_validate(self._client.request("GET", f"/jobs/{job_id}")))
 
     def list(self, *, status: str | None = None, team: str | None = None, job_name: str | None = None,
              page_size: int = 50) -> JobList:  # fmt: skip
@@ -122,16 +118,10 @@ class JobList:
         self.pages_read = 0
 
     def __iter__(self) -> Iterator[Job]:
-        cursor: str | None = None
-        while True:
-            answer = self._client.request("GET", "/jobs", query={**self._query, "cursor": cursor})
-            page = api.JobPage.model_validate(answer)
+        for page in paged(self._client, "/jobs", self._query):
             self.pages_read += 1
-            for summary in page.jobs:
+            for summary in api.JobPage.model_validate(page).jobs:
                 yield Job(self._client, api.JobStatus.model_validate({**summary.model_dump(), "history": []}))
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
 
 
 class Job:
@@ -213,18 +203,8 @@ class Job:
         target = Path(directory or self.name)
         written: dict[str, list[str]] = {}
         for part, link in (("model", found.model), ("output", found.output)):
-            if link is None:
-                continue
-            folder = target / part
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile() as archive:
-                self._client.http.download(link.url, archive)
-                archive.seek(0)
-                with tarfile.open(fileobj=archive, mode="r:*") as tar:
-                    written[part] = tar.getnames()
-                    tar.extractall(
-                        folder, filter="data"
-                    )  # nothing outside the folder, no device or link tricks
+            if link is not None:
+                written[part] = unpack_artifact(self._client.http, link.url, target / part)
         return written
 
     def metrics(self) -> Any:

@@ -23,19 +23,19 @@ class Builds:
         self, *, tag: str | None = None, status: str | None = None, page_size: int = 50
     ) -> Iterator[api.Build]:
         """Builds, newest first, a page fetched as the iteration reaches it."""
-        cursor: str | None = None
-        while True:
-            page = api.BuildPage.model_validate(
-                self._client.request(
-                    "GET",
-                    "/builds",
-                    query={"tag": tag, "status": status, "limit": page_size, "cursor": cursor},
-                )
-            )
-            yield from page.builds
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+        for page in paged(self._client, "/builds", {"tag": tag, "status": status, "limit": page_size}):
+            yield from api.BuildPage.model_validate(page).builds
+
+
+def paged(client: Client, path: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """A listing's pages, each asked for only when the iteration reaches it (the API's ``next_cursor``)."""
+    cursor: str | None = None
+    while True:
+        page: dict[str, Any] = client.request("GET", path, query={**query, "cursor": cursor})
+        yield page
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return
 
 
 class TuningJobs:

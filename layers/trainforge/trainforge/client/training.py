@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from trainforge.cli.builds import DEFAULT_BASE_IMAGE, TERMINAL_BUILD, entry_point_of, source_files
+from trainforge.cli.builds import DEFAULT_BASE_IMAGE, entry_point_of, source_files, wait_for_build
 from trainforge.cli.client import ApiError
 from trainforge.cli.context import CliError
 from trainforge.cli.datasets import default_metadata
 from trainforge.cli.uploads import Uploader
-from trainforge.client.errors import InvalidRequest, TrainforgeError
+from trainforge.client.errors import InvalidRequest, TrainforgeError, from_api_error
 from trainforge.client.jobs import Client, Job
 
 
@@ -44,9 +44,7 @@ def train(
     try:
         uploaded = Uploader(tf.http).run(dataset, metadata, dataset_name or name, show_progress=False)
     except ApiError as refused:
-        raise TrainforgeError(
-            refused.status, refused.code, refused.message, refused.field, refused.problems
-        ) from None
+        raise from_api_error(refused) from None
     submitted = tf.jobs.submit({
         "job_name": name, "dataset_uri": uploaded["dataset_uri"], "image_uri": image, "instance_type": instance_type,
         "instance_count": instance_count, "max_runtime_seconds": max_runtime_seconds,
@@ -69,9 +67,7 @@ def built_image(
         return str(done[0]["image_uri"])
     build = tf.request("POST", "/builds", {"base_image": base_image, "tag": tag, "entry_point": entry_point,
                                            "files": files})  # fmt: skip
-    while build["status"] not in TERMINAL_BUILD:
-        time.sleep(poll)
-        build = tf.request("GET", f"/builds/{build['id']}")
+    build = wait_for_build(tf.request, build, poll)
     if build["status"] != "SUCCEEDED":
         raise TrainforgeError(422, "build_failed", f"the image build {build['build_id']} ended {build['status']}: "
                               f"{build.get('failure_reason') or 'see its log'} ({build.get('log_url')})")  # fmt: skip

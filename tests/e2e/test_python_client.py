@@ -106,6 +106,17 @@ def test_cancel_stops_a_running_job(tf: Any, image: str) -> None:
     assert running.cancel() is False  # already finished
 
 
+def test_wait_with_logs_times_out_while_the_job_prints_nothing(tf: Any, image: str) -> None:
+    quiet = tf.jobs.submit(
+        job("client-quiet", image, steps="1", every="60")
+    )  # one line, then a minute of silence
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="client-quiet is still"):
+        quiet.wait(logs=True, timeout=3, poll=0.2, out=io.StringIO())
+    assert time.monotonic() - started < 30  # not when the job ends, a minute on
+    assert quiet.cancel() is True
+
+
 def test_each_kind_of_error_is_its_own_exception_with_the_apis_problems(tf: Any) -> None:
     with pytest.raises(NotFound, match="no training job"):
         tf.jobs.get(999_999)

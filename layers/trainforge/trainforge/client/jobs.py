@@ -160,8 +160,11 @@ class Job:
         self.info = answer.job
         return answer.cancelled
 
-    def logs(self, *, follow: bool = False, poll: float = 2.0) -> Iterator[api.LogEvent]:
-        """The job's log lines, oldest first; with ``follow``, new ones as they come until the job has finished."""
+    def logs(
+        self, *, follow: bool = False, poll: float = 2.0, deadline: float | None = None
+    ) -> Iterator[api.LogEvent]:
+        """The job's log lines, oldest first; with ``follow``, new ones as they come until the job has finished
+        (``deadline``, a ``time.monotonic()`` instant: TimeoutError once it has passed)."""
         token: str | None = None
         while True:
             page = api.LogPage.model_validate(
@@ -175,6 +178,7 @@ class Job:
                 continue
             if not follow or (self.finished and not page.events):
                 return
+            self._before(deadline)
             time.sleep(poll)
             self.refresh()
 
@@ -183,18 +187,19 @@ class Job:
         """Until the job has finished (Completed, Failed or Stopped); with ``logs``, its lines printed as they come,
         as the SageMaker SDK's ``fit(logs=True)`` prints them. Returns the job: check ``job.status``."""
         deadline = time.monotonic() + timeout if timeout is not None else None
-        stream = out or sys.stdout
         if logs:
-            for event in self.logs(follow=True, poll=poll):
+            stream = out or sys.stdout
+            for event in self.logs(follow=True, poll=poll, deadline=deadline):
                 print(f"{event.timestamp[11:19]} {event.instance} {event.message}", file=stream, flush=True)
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.name} is still {self.status} after {timeout} s")
             return self.refresh()
         while not self.refresh().finished:
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} is still {self.status} after {timeout} s")
+            self._before(deadline)
             time.sleep(poll)
         return self
+
+    def _before(self, deadline: float | None) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{self.name} is still {self.status} past its deadline")
 
     def download(self, directory: str | Path | None = None) -> dict[str, list[str]]:
         """The finished job's model and output archives, unpacked into DIRECTORY/model and DIRECTORY/output

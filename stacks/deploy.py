@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from trainforge.models.team_definitions import SESSION_PATTERN
 
 ROOT = Path(__file__).resolve().parent.parent
 # The CDK CLI, pinned: the same on every machine (npx fetches it once from the npm registry).
@@ -60,8 +61,8 @@ def whoami() -> Environment:
 
 def administrator_pattern(caller: str) -> str:
     """The deployer as Trainforge's administrators name it: a role's every session, or the user itself."""
-    found = re.fullmatch(r"arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller)
-    return f"arn:{found[1]}:iam::{found[2]}:role/{found[3]}" if found else caller
+    found = SESSION_PATTERN.fullmatch(caller)
+    return f"arn:{found['partition']}:iam::{found['account']}:role/{found['role']}" if found else caller
 
 
 def is_bootstrapped(environment: Environment) -> bool:

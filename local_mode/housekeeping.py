@@ -196,7 +196,7 @@ def restore(work_dir: Path, source: Path, say: Say) -> int:
     `make reset`, or a fresh folder). The archive holds the database only: the emulator's datasets, artifacts
     and logs are not in it, and local mode's start names what it then misses."""
     # only restore needs SQLAlchemy and the schema: `make stop` does not load them
-    from trainforge.ledger import LedgerError, import_from
+    from trainforge.ledger import LedgerError, LedgerNotEmptyError, import_from
 
     if running_pid(work_dir) is not None:
         say("restore refused: local mode is running here; `make stop` first")
@@ -208,11 +208,11 @@ def restore(work_dir: Path, source: Path, say: Say) -> int:
     try:
         with _ledger_database(work_dir) as url:
             done = import_from(url, source)
+    except LedgerNotEmptyError as refused:
+        say(f"restore refused: {refused} (`make reset` empties it)")
+        return 2
     except LedgerError as refused:
-        say(
-            f"restore refused: {refused}"
-            + (" (`make reset` empties it)" if "not empty" in str(refused) else "")
-        )
+        say(f"restore refused: {refused}")
         return 2
     say(f"ledger restored: {sum(done.rows.values())} rows of {len(done.rows)} tables from {source}; `make local` "
         "serves it")  # fmt: skip

@@ -59,7 +59,9 @@ ALLOWED: dict[str, set[str]] = {
         "trainforge.local.aws.codebuild", "trainforge.local.sagemaker.runner",
         "trainforge.notifications.relay", "trainforge.services.sagemaker_training_service",
     },
-    "layers/trainforge/trainforge/schema.py": {"alembic", "alembic.config", "alembic.script", "trainforge.db"},
+    "layers/trainforge/trainforge/schema.py": {
+        "alembic", "alembic.config", "alembic.runtime.migration", "alembic.script", "trainforge.db",
+    },
     "layers/trainforge/trainforge/services/sagemaker_training_service.py": {"trainforge.db", "trainforge.tuning.jobs"},
     "local_mode/housekeeping.py": {"trainforge.ledger"},
     "layers/trainforge/trainforge/__init__.py": {"trainforge"},

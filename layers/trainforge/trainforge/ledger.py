@@ -99,6 +99,10 @@ class LedgerError(Exception):
     """An archive that cannot be imported here, and why."""
 
 
+class LedgerNotEmptyError(LedgerError):
+    """The database already holds a ledger: an import never merges."""
+
+
 @dataclass(frozen=True)
 class LedgerArchive:
     path: Path
@@ -155,7 +159,9 @@ def import_ledger(engine: Engine, path: Path) -> LedgerArchive:
             cursor = connection.cursor()
             full = [t for t in tables if row_count(cursor, t)]
             if full:
-                raise LedgerError(f"the ledger here is not empty ({', '.join(full)}): an import never merges")
+                raise LedgerNotEmptyError(
+                    f"the ledger here is not empty ({', '.join(full)}): an import never merges"
+                )
             for table in tables:
                 copy_in(cursor, table, io.BytesIO(_member(archive, f"tables/{table}.csv")))
                 if row_count(cursor, table) != manifest["rows"][table]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, text
 
@@ -30,6 +30,7 @@ def upgrade_to_head(engine: Engine) -> str:
     left alone (Alembic would refuse with "Can't locate revision", and CloudFormation's rollback would fail)."""
     # Alembic and SQLAlchemy's engine only when migrating
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     config = alembic_config()
@@ -37,20 +38,12 @@ def upgrade_to_head(engine: Engine) -> str:
     known = {script.revision for script in scripts.walk_revisions()}
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-        current = _database_revision(connection)
+        current = MigrationContext.configure(connection).get_current_revision()
         if current is not None and current not in known:
             return current
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return str(scripts.get_current_head())
-
-
-def _database_revision(connection: Any) -> str | None:
-    exists = connection.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar_one()
-    if not exists:
-        return None
-    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
-    return str(found) if found is not None else None
 
 
 def upgrade_database(database_url: str) -> str:
